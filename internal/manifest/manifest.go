@@ -1,0 +1,105 @@
+// Package manifest reads packages.toml, the file in which a consumer declares
+// the generic packages it needs.
+//
+// Parsing is strict: unknown keys, wrong types, invalid names, constraints,
+// projects, globs and registry references are errors that name the file, the
+// line and the key. Defaults are applied in one place (applyDefaults), so
+// every later stage sees a complete Manifest.
+package manifest
+
+import (
+	"github.com/gpmtool/gpm/internal/version"
+)
+
+// FileName is the manifest's conventional file name.
+const FileName = "packages.toml"
+
+// DefaultURL is the registry used when neither packages.toml nor
+// $CI_SERVER_URL names one.
+const DefaultURL = "https://gitlab.com"
+
+// DefaultDir is the default vendor directory, relative to the manifest.
+const DefaultDir = "vendor"
+
+// Token types accepted in `token = { env = "...", type = "..." }`.
+const (
+	TokenPrivate = "private" // PRIVATE-TOKEN: personal, project and group access tokens
+	TokenJob     = "job"     // JOB-TOKEN
+	TokenDeploy  = "deploy"  // Deploy-Token
+	TokenBearer  = "bearer"  // Authorization: Bearer (OAuth)
+)
+
+// Manifest is a parsed and validated packages.toml with defaults applied.
+type Manifest struct {
+	// Path is the file the manifest was read from, as given to Load.
+	Path string
+	// Registry is the default registry ([registry]); Name is "".
+	Registry Registry
+	// Registries are the named further instances ([registries.NAME]).
+	Registries map[string]Registry
+	// Dir is the vendor directory ([install] dir), relative to the manifest's directory.
+	Dir string
+	// Packages are the declared packages, sorted by local name.
+	Packages []Package
+}
+
+// Registry is one GitLab instance.
+type Registry struct {
+	Name string // "" for the default registry
+	// URL is the instance URL as written (or defaulted). It may be the
+	// instance root or end in /api/v4; the registry client normalises it.
+	URL string
+	// URLSet reports whether URL came from packages.toml rather than a default.
+	URLSet bool
+	// Token is the manifest's credential reference, nil when not given.
+	Token *TokenRef
+}
+
+// TokenRef names the environment variable holding a token and its type. The
+// token itself never appears in packages.toml.
+type TokenRef struct {
+	Env  string
+	Type string // one of the Token* constants; default TokenPrivate
+}
+
+// Package is one [packages.NAME] entry.
+type Package struct {
+	// Name is the local name: the table key and the directory under Dir.
+	Name string
+	// Project is the publisher project: a positive decimal ID ("12345") or a
+	// full path ("group/sub/project"), never URL-encoded.
+	Project string
+	// Package is the name in the registry (default: Name).
+	Package string
+	// Version is the constraint as written (default "*").
+	Version string
+	// Constraint is Version parsed.
+	Constraint version.Constraint
+	// Files are glob patterns (path.Match syntax) selecting files of the
+	// version; empty means every file.
+	Files []string
+	// Extract unpacks archives into the package directory.
+	Extract bool
+	// Registry names one of Manifest.Registries; "" is the default registry.
+	Registry string
+	// Line is the line of the package's table header, for messages.
+	Line int
+}
+
+// Lookup returns the package with the given local name.
+func (m *Manifest) Lookup(name string) (Package, bool) {
+	for _, p := range m.Packages {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Package{}, false
+}
+
+// RegistryFor returns the registry a package is fetched from.
+func (m *Manifest) RegistryFor(p Package) Registry {
+	if p.Registry == "" {
+		return m.Registry
+	}
+	return m.Registries[p.Registry]
+}
