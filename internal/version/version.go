@@ -13,6 +13,7 @@ package version
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -93,6 +94,11 @@ func ParseConstraint(s string) (Constraint, error) {
 		}
 		return Constraint{raw: raw, exact: rest}, nil
 	}
+	if isBareVersion(s) && !bareSemver.MatchString(s) {
+		// Masterminds would coerce "2024.06-b3" to 2024.6.0-b3, which no
+		// registry version spelled "2024.06-b3" ever matches: say so now.
+		return Constraint{}, fmt.Errorf("%w %q: not a semver version (to pin a version that is not semver, write \"=%s\")", ErrInvalidConstraint, s, s)
+	}
 	c, err := semver.NewConstraint(s)
 	if err != nil {
 		hint := ""
@@ -102,6 +108,16 @@ func ParseConstraint(s string) (Constraint, error) {
 		return Constraint{}, fmt.Errorf("%w %q: %v%s", ErrInvalidConstraint, s, err, hint)
 	}
 	return Constraint{raw: raw, sv: c}, nil
+}
+
+// bareSemver is a constraint that is only a (possibly partial) version:
+// "1", "1.2", "v1.2.3", "1.x", "1.2.3-rc.1". Numbers have no leading zeros.
+var bareSemver = regexp.MustCompile(`^v?(0|[1-9][0-9]*|[xX*])(\.(0|[1-9][0-9]*|[xX*])){0,2}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+
+// isBareVersion reports whether s has no operators, ranges or lists: just
+// characters that can appear in a version.
+func isBareVersion(s string) bool {
+	return ValidGitLabVersion(s) || s == "*"
 }
 
 // String returns the constraint as written.
