@@ -1,0 +1,222 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/pflag"
+
+	"github.com/gpmtool/gpm/internal/hint"
+)
+
+// command is one gpm subcommand. run is nil for commands that are not built
+// yet: they say so instead of pretending to work.
+type command struct {
+	name    string
+	args    string // usage after the name
+	summary string
+	example string
+	flags   func(*pflag.FlagSet)
+	// manifest marks commands that read packages.toml; until such a command
+	// is built it still validates the manifest before saying so.
+	manifest bool
+	run      func(c *cli, args []string) error
+}
+
+// commands lists every command of DESIGN.md, in the order help shows them.
+var commands []*command
+
+func init() {
+	commands = []*command{
+		cmdInit,
+		{name: "add", manifest: true, args: "NAME --project P [--version C] [--file GLOB...]",
+			summary: "add a package to packages.toml, lock and install it",
+			example: "gpm add cli-tool --project 12345 --version '^1.4'"},
+		{name: "remove", manifest: true, args: "NAME",
+			summary: "remove a package, its lock entry and its installed files",
+			example: "gpm remove cli-tool"},
+		{name: "install", manifest: true, args: "[--locked] [--offline] [--frozen]",
+			summary: "resolve what changed, write packages.lock, install everything locked",
+			example: "gpm install --locked"},
+		{name: "update", manifest: true, args: "[NAME...] [--dry-run]",
+			summary: "re-resolve packages to the newest matching versions",
+			example: "gpm update cli-tool"},
+		{name: "verify", manifest: true, args: "[--remote]",
+			summary: "rehash the vendor directory against packages.lock",
+			example: "gpm verify --remote"},
+		{name: "outdated", manifest: true, args: "",
+			summary: "show locked, newest matching and newest versions",
+			example: "gpm outdated"},
+		{name: "list", manifest: true, args: "",
+			summary: "show what packages.lock pins and whether it is installed",
+			example: "gpm list --json"},
+		{name: "publish", args: "[--project P] [--package N] [--version V] [--status hidden] FILE...",
+			summary: "upload files to a generic package",
+			example: "gpm publish --project 12345 --package cli-tool --version 1.4.2 dist/*"},
+		{name: "search", args: "[QUERY] (--group G | --project P)",
+			summary: "discover packages and their versions",
+			example: "gpm search cli --group acme"},
+		{name: "doctor", manifest: true, args: "",
+			summary: "check configuration, credentials, access and the vendor directory",
+			example: "gpm doctor"},
+		{name: "serve", args: "[--addr A] [--dir D]",
+			summary: "run a local GitLab-compatible generic package registry",
+			example: "gpm serve --addr 127.0.0.1:8080 --dir ./.gpm-registry"},
+		cmdVersion,
+		cmdHelp,
+	}
+}
+
+func lookupCommand(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func commandNames() []string {
+	var names []string
+	for _, c := range commands {
+		names = append(names, c.name)
+	}
+	return names
+}
+
+const globalFlagsHelp = `Global flags:
+  -C, --chdir DIR      run as if gpm was started in DIR
+      --manifest FILE  path to packages.toml (the lock sits beside it)
+  -j, --jobs N         parallel network operations (default 8)
+  -q, --quiet          print only errors
+  -v, --verbose        print each HTTP request and the credential source used
+      --json           print one JSON document on stdout; human text stays on stderr
+      --no-progress    never draw progress bars
+`
+
+const exitCodesHelp = `Exit codes:
+  0 success                     4 integrity failure (checksum, tampered files)
+  1 failure (network, server)   5 access denied (401, 403, hidden project)
+  2 usage or invalid files      6 not found (package, version, file)
+  3 lock out of date (--locked) or network needed (--offline)
+`
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, "gpm manages dependencies on GitLab generic packages.\n\nUsage:\n  gpm [global flags] COMMAND [flags] [args]\n\nCommands:\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, c := range commands {
+		s := c.summary
+		if c.run == nil {
+			s += " (not implemented yet)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", c.name, s)
+	}
+	tw.Flush()
+	fmt.Fprint(w, "\nExamples:\n")
+	for _, c := range commands {
+		if c.example != "" && c.run != nil {
+			fmt.Fprintf(w, "  %s\n", c.example)
+		}
+	}
+	fmt.Fprint(w, "\n"+globalFlagsHelp+"\n"+exitCodesHelp+"\nRun 'gpm help COMMAND' for a command's flags and example.\n")
+}
+
+func printCommandHelp(w io.Writer, c *command, fs *pflag.FlagSet) {
+	status := ""
+	if c.run == nil {
+		status = " (not implemented yet)"
+	}
+	fmt.Fprintf(w, "Usage: gpm %s %s\n\n%s%s.\n", c.name, c.args, strings.ToUpper(c.summary[:1])+c.summary[1:], status)
+	if fs != nil {
+		own := pflag.NewFlagSet("", pflag.ContinueOnError)
+		if c.flags != nil {
+			c.flags(own)
+		}
+		if own.HasFlags() {
+			fmt.Fprintf(w, "\nFlags:\n%s", own.FlagUsages())
+		}
+	}
+	if c.example != "" {
+		fmt.Fprintf(w, "\nExample:\n  %s\n", c.example)
+	}
+	fmt.Fprint(w, "\n"+globalFlagsHelp)
+}
+
+var cmdHelp = &command{
+	name:    "help",
+	args:    "[COMMAND]",
+	summary: "show help for gpm or one command",
+	example: "gpm help install",
+	run: func(c *cli, args []string) error {
+		switch len(args) {
+		case 0:
+			printUsage(c.stdout)
+			return nil
+		case 1:
+			cmd := lookupCommand(args[0])
+			if cmd == nil {
+				err := usageError("unknown command %q", args[0])
+				if s := suggest(args[0], commandNames()); s != "" {
+					return withHint(err, "did you mean 'gpm help %s'?", s)
+				}
+				return err
+			}
+			printCommandHelp(c.stdout, cmd, pflag.NewFlagSet("", pflag.ContinueOnError))
+			return nil
+		}
+		return usageError("gpm help takes at most one command, got %d", len(args))
+	},
+}
+
+// suggest returns the candidate closest to s when it is a plausible typo or
+// an unambiguous prefix, and "" otherwise.
+func suggest(s string, candidates []string) string {
+	sorted := append([]string(nil), candidates...)
+	sort.Strings(sorted)
+	var prefixed []string
+	best, bestDist := "", len(s)+1
+	for _, c := range sorted {
+		if len(s) >= 2 && strings.HasPrefix(c, s) {
+			prefixed = append(prefixed, c)
+		}
+		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	if bestDist <= 1+len(s)/4 {
+		return best
+	}
+	if len(prefixed) == 1 {
+		return prefixed[0]
+	}
+	return ""
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// withHint attaches a formatted hint to err.
+func withHint(err error, format string, args ...any) error {
+	return hint.Wrap(err, fmt.Sprintf(format, args...))
+}

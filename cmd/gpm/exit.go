@@ -1,0 +1,62 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/gpmtool/gpm/internal/manifest"
+)
+
+// Exit codes, as DESIGN.md specifies them. Scripts depend on these numbers.
+const (
+	exitOK        = 0
+	exitFailure   = 1 // network, server, file system
+	exitUsage     = 2 // usage error, invalid packages.toml or packages.lock
+	exitLock      = 3 // lock out of date under --locked, network needed under --offline
+	exitIntegrity = 4 // checksum or size mismatch, tampered or missing vendor files
+	exitDenied    = 5 // 401, 403, or a 404 that hides a project
+	exitNotFound  = 6 // no such package, version or file; nothing satisfies a constraint
+)
+
+// Error kinds that belong to the command layer itself.
+var (
+	errUsage          = errors.New("usage error")
+	errNotImplemented = errors.New("not implemented yet")
+)
+
+// exitCodes is the one mapping from error kinds to exit codes. The first
+// entry whose error is in the chain decides; order matters where an error can
+// carry two kinds (a denied download is also "not found" to GitLab).
+var exitCodes = []struct {
+	kind error
+	code int
+}{
+	{errUsage, exitUsage},
+	{manifest.ErrInvalid, exitUsage},
+}
+
+// exitCode maps an error returned by a command to the process exit code.
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	for _, e := range exitCodes {
+		if errors.Is(err, e.kind) {
+			return e.code
+		}
+	}
+	return exitFailure
+}
+
+// usageError returns an error that exits with code 2.
+func usageError(format string, args ...any) error {
+	return &kindError{kind: errUsage, msg: sprintf(format, args...)}
+}
+
+// kindError is an error of a given kind with its own message.
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (e *kindError) Error() string        { return e.msg }
+func (e *kindError) Is(target error) bool { return target == e.kind }

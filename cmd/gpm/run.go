@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/gpmtool/gpm/internal/hint"
+	"github.com/gpmtool/gpm/internal/manifest"
+)
+
+var sprintf = fmt.Sprintf
+
+// globals are the flags every command accepts.
+type globals struct {
+	dir        string // -C
+	manifest   string // --manifest
+	jobs       int    // -j
+	quiet      bool   // -q
+	verbose    bool   // -v
+	json       bool   // --json
+	noProgress bool   // --no-progress
+	help       bool   // -h
+}
+
+func (g *globals) register(fs *pflag.FlagSet) {
+	fs.StringVarP(&g.dir, "chdir", "C", "", "run as if gpm was started in `DIR`")
+	fs.StringVar(&g.manifest, "manifest", manifest.FileName, "path to the manifest `FILE` (the lock sits beside it)")
+	fs.IntVarP(&g.jobs, "jobs", "j", 8, "number of parallel network operations")
+	fs.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors")
+	fs.BoolVarP(&g.verbose, "verbose", "v", false, "print each HTTP request and the credential source used")
+	fs.BoolVar(&g.json, "json", false, "print one JSON document on stdout (human text stays on stderr)")
+	fs.BoolVar(&g.noProgress, "no-progress", false, "never draw progress bars")
+	fs.BoolVarP(&g.help, "help", "h", false, "show help")
+}
+
+// cli is what a command runs with: its context, output streams and the
+// global flags, with paths resolved against -C.
+type cli struct {
+	ctx    context.Context
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	g      globals
+	cmd    *command
+}
+
+// path resolves p against the -C directory.
+func (c *cli) path(p string) string {
+	if filepath.IsAbs(p) || c.g.dir == "" {
+		return p
+	}
+	return filepath.Join(c.g.dir, p)
+}
+
+// manifestPath is the manifest file, after -C and --manifest.
+func (c *cli) manifestPath() string { return c.path(c.g.manifest) }
+
+// lockPath is the lock file beside the manifest: packages.toml gives
+// packages.lock, tools.toml gives tools.lock.
+func (c *cli) lockPath() string {
+	m := c.manifestPath()
+	return strings.TrimSuffix(m, filepath.Ext(m)) + ".lock"
+}
+
+// loadManifest reads the manifest; a missing one is a usage error that
+// points at gpm init.
+func (c *cli) loadManifest() (*manifest.Manifest, error) {
+	m, err := manifest.Load(c.manifestPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, hint.Wrap(usageError("no %s in %s", filepath.Base(c.manifestPath()), displayDir(filepath.Dir(c.manifestPath()))),
+			"run 'gpm init' to create one, or pass -C DIR / --manifest FILE")
+	}
+	return m, err
+}
+
+func displayDir(d string) string {
+	if d == "." {
+		if wd, err := os.Getwd(); err == nil {
+			return wd
+		}
+	}
+	return d
+}
+
+// printf writes human text to stderr unless -q was given.
+func (c *cli) printf(format string, args ...any) {
+	if c.g.quiet {
+		return
+	}
+	fmt.Fprintf(c.stderr, format, args...)
+}
+
+// warnf writes a warning line; like all human text but errors, -q hides it.
+func (c *cli) warnf(format string, args ...any) {
+	c.printf("gpm: warning: "+format+"\n", args...)
+}
+
+// run is gpm's entry point: it parses the command line, runs one command and
+// returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := &cli{ctx: ctx, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+
+	top := pflag.NewFlagSet("gpm", pflag.ContinueOnError)
+	top.SetOutput(io.Discard)
+	top.SetInterspersed(false)
+	c.g.register(top)
+	var showVersion bool
+	top.BoolVar(&showVersion, "version", false, "print the version")
+	if err := top.Parse(args); err != nil {
+		return c.fail(usageError("%v", err), true)
+	}
+	rest := top.Args()
+	saved := c.g
+	switch {
+	case showVersion:
+		rest = []string{"version"}
+	case len(rest) == 0 && c.g.help, len(rest) == 0:
+		printUsage(stdout)
+		if c.g.help {
+			return exitOK
+		}
+		return exitUsage
+	}
+
+	name, cmdArgs := rest[0], rest[1:]
+	cmd := lookupCommand(name)
+	if cmd == nil {
+		err := usageError("unknown command %q", name)
+		if s := suggest(name, commandNames()); s != "" {
+			err = hint.Wrap(err, fmt.Sprintf("did you mean 'gpm %s'?", s))
+		} else {
+			err = hint.Wrap(err, "run 'gpm help' for the list of commands")
+		}
+		return c.fail(err, false)
+	}
+	c.cmd = cmd
+
+	fs := pflag.NewFlagSet("gpm "+cmd.name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.g.register(fs)
+	// Registering resets the variables to their defaults; values given
+	// before the command name stay in force.
+	c.g = saved
+	if cmd.flags != nil {
+		cmd.flags(fs)
+	}
+	if err := fs.Parse(cmdArgs); err != nil {
+		return c.fail(flagError(cmd, fs, err), false)
+	}
+	if c.g.help {
+		printCommandHelp(stdout, cmd, fs)
+		return exitOK
+	}
+	if c.g.jobs < 1 {
+		return c.fail(usageError("--jobs must be at least 1, got %d", c.g.jobs), false)
+	}
+	if c.g.quiet && c.g.verbose {
+		return c.fail(usageError("-q and -v cannot be used together"), false)
+	}
+	if cmd.run == nil {
+		if cmd.manifest {
+			if _, err := c.loadManifest(); err != nil {
+				return c.fail(err, false)
+			}
+		}
+		return c.fail(hint.Wrap(&kindError{kind: errNotImplemented, msg: fmt.Sprintf("gpm %s is not implemented yet", cmd.name)},
+			"see 'gpm help' for the commands that work today"), false)
+	}
+	return c.fail(cmd.run(c, fs.Args()), false)
+}
+
+// flagError turns a pflag error into a usage error with a did-you-mean.
+func flagError(cmd *command, fs *pflag.FlagSet, err error) error {
+	msg := err.Error()
+	uerr := usageError("gpm %s: %s", cmd.name, msg)
+	if bad, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {
+		var names []string
+		fs.VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
+		if s := suggest(bad, names); s != "" {
+			return hint.Wrap(uerr, fmt.Sprintf("did you mean --%s?", s))
+		}
+	}
+	return hint.Wrap(uerr, fmt.Sprintf("run 'gpm help %s' for usage", cmd.name))
+}
+
+// fail prints err in gpm's error style and returns its exit code.
+func (c *cli) fail(err error, showUsage bool) int {
+	if err == nil {
+		return exitOK
+	}
+	code := exitCode(err)
+	printError(c.stderr, err)
+	if showUsage {
+		fmt.Fprintln(c.stderr, "gpm: hint: run 'gpm help' for usage")
+	}
+	return code
+}
+
+// printError writes "gpm: error: ..." for each line of err and a
+// "gpm: hint: ..." line for each hint in its chain. Control characters that
+// slipped into a message are made visible rather than sent to the terminal.
+func printError(w io.Writer, err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if line == "" {
+			continue
+		}
+		fmt.Fprintf(w, "gpm: error: %s\n", sanitize(line))
+	}
+	for _, h := range hint.Of(err) {
+		fmt.Fprintf(w, "gpm: hint: %s\n", sanitize(h))
+	}
+}
+
+// sanitize replaces control characters (escape sequences included) with
+// their quoted form so a hostile server cannot drive the user's terminal.
+func sanitize(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) {
+			q := fmt.Sprintf("%q", string(r))
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f || r >= 0x80 && r < 0xa0 }

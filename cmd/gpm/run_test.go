@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gpmtool/gpm/internal/hint"
+	"github.com/gpmtool/gpm/internal/manifest"
+)
+
+func TestExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{errors.New("boom"), 1},
+		{usageError("bad"), 2},
+		{fmt.Errorf("wrapped: %w", usageError("bad")), 2},
+		{hint.Wrap(usageError("bad"), "fix it"), 2},
+		{&manifest.Error{}, 2},
+		{&kindError{kind: errNotImplemented, msg: "x"}, 1},
+	} {
+		if got := exitCode(tc.err); got != tc.want {
+			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	names := commandNames()
+	for in, want := range map[string]string{
+		"instal":   "install",
+		"isntall":  "install",
+		"udpate":   "update",
+		"ver":      "",
+		"vers":     "version",
+		"xyz":      "",
+		"doctr":    "doctor",
+		"publsih":  "publish",
+		"outdatd":  "outdated",
+		"serach":   "search",
+		"remvoe":   "remove",
+		"complete": "",
+	} {
+		if got := suggest(in, names); got != want {
+			t.Errorf("suggest(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestPrintErrorSanitizes(t *testing.T) {
+	var buf bytes.Buffer
+	printError(&buf, hint.Wrap(errors.New("bad \x1b[31mred\x1b[0m\nsecond line"), "try \x07this"))
+	want := "gpm: error: bad \\x1b[31mred\\x1b[0m\ngpm: error: second line\ngpm: hint: try \\athis\n"
+	if buf.String() != want {
+		t.Errorf("printError wrote %q, want %q", buf.String(), want)
+	}
+}
+
+func TestRunFlagsBeforeAndAfterCommand(t *testing.T) {
+	for _, args := range [][]string{
+		{"--json", "version"},
+		{"version", "--json"},
+		{"-q", "version", "--json"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), args, &out, &errb); code != 0 {
+			t.Fatalf("run(%q) = %d: %s", args, code, errb.String())
+		}
+		if !strings.HasPrefix(out.String(), "{") {
+			t.Errorf("run(%q) stdout = %q, want JSON", args, out.String())
+		}
+	}
+}
+
+func TestEveryCommandHasHelp(t *testing.T) {
+	for _, c := range commands {
+		if c.summary == "" || c.example == "" {
+			t.Errorf("command %q lacks a summary or an example", c.name)
+		}
+		if c.summary != strings.ToLower(c.summary[:1])+c.summary[1:] || strings.HasSuffix(c.summary, ".") {
+			t.Errorf("command %q: summary %q should start lowercase and have no period", c.name, c.summary)
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain lets the test binary act as the gpm binary: testscript runs
+// "gpm" in scripts as a separate process of this same executable, so the
+// scripts exercise the real main, flags, exit codes and output streams.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"gpm": func() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs every testdata/script/*.txtar end-to-end script.
+func TestScripts(t *testing.T) {
+	t.Parallel()
+	testscript.Run(t, scriptParams(t))
+}
+
+func scriptParams(t *testing.T) testscript.Params {
+	return testscript.Params{
+		Dir:                 "../../testdata/script",
+		RequireExplicitExec: false,
+		Setup: func(e *testscript.Env) error {
+			// Keep every script hermetic: no credentials or CI variables
+			// from the machine running the tests, and a private cache.
+			for _, k := range []string{"GPM_TOKEN", "GPM_TOKEN_TYPE", "GITLAB_TOKEN", "CI_JOB_TOKEN", "CI_SERVER_URL", "CI_PROJECT_ID", "CI_COMMIT_TAG", "GITLAB_CI", "NETRC"} {
+				e.Setenv(k, "")
+			}
+			e.Setenv("GPM_CACHE", e.WorkDir+"/.cache/gpm")
+			e.Setenv("NO_COLOR", "1")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exits": cmdExits,
+		},
+	}
+}
+
+// cmdExits runs a program and checks its exact exit code, which plain
+// "! exec" cannot: "exits 2 gpm init --bad" passes only on exit code 2.
+// Its stdout and stderr are kept for the stdout/stderr/cmp commands.
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE PROGRAM [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exits: bad code %q", args[0])
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exits: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("exit code %d, want %d", got, want)
+	}
+}
