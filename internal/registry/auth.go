@@ -1,0 +1,305 @@
+package registry
+
+import (
+	"bufio"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gpmtool/gpm/internal/hint"
+)
+
+// Credential types. Each is sent in its own header; see Credential.
+const (
+	TokenPrivate = "private" // PRIVATE-TOKEN: personal, project and group access tokens
+	TokenJob     = "job"     // JOB-TOKEN: CI job token
+	TokenDeploy  = "deploy"  // Deploy-Token
+	TokenBearer  = "bearer"  // Authorization: Bearer (OAuth)
+	TokenBasic   = "basic"   // Authorization: Basic (from .netrc)
+)
+
+// Credential is what the client sends to authenticate. The zero value is
+// anonymous. Its String method never shows the token, and the token is not
+// marshalled to JSON.
+type Credential struct {
+	// Type is one of the Token* constants, or "" for anonymous.
+	Type string
+	// Token is the secret. Never print it.
+	Token string `json:"-"`
+	// Username is the basic-auth login; only for TokenBasic.
+	Username string
+	// Source says where the credential came from, for humans:
+	// "$GPM_TOKEN (private)", "~/.netrc entry for gitlab.example.com",
+	// "anonymous".
+	Source string
+}
+
+// String describes the credential without its token.
+func (c Credential) String() string {
+	switch {
+	case c.Source != "":
+		return c.Source
+	case c.Anonymous():
+		return "anonymous"
+	}
+	return c.Type + " token"
+}
+
+// GoString keeps %#v from printing the token.
+func (c Credential) GoString() string {
+	return fmt.Sprintf("registry.Credential{Type: %q, Source: %q}", c.Type, c.String())
+}
+
+// Describe is String, for symmetry with other describe-style helpers.
+func (c Credential) Describe() string { return c.String() }
+
+// Anonymous reports whether the credential sends nothing.
+func (c Credential) Anonymous() bool { return c.Type == "" }
+
+func (c Credential) validate() error {
+	switch c.Type {
+	case "":
+		return nil
+	case TokenPrivate, TokenJob, TokenDeploy, TokenBearer, TokenBasic:
+		if c.Token == "" {
+			return fmt.Errorf("credential %s has an empty token", c.String())
+		}
+		return nil
+	}
+	return fmt.Errorf("credential %s: unknown token type %q (want private, job, deploy, bearer or basic)", c.String(), c.Type)
+}
+
+// apply sets the credential's header on h.
+func (c Credential) apply(h http.Header) {
+	switch c.Type {
+	case TokenPrivate:
+		h.Set("PRIVATE-TOKEN", c.Token)
+	case TokenJob:
+		h.Set("JOB-TOKEN", c.Token)
+	case TokenDeploy:
+		h.Set("Deploy-Token", c.Token)
+	case TokenBearer:
+		h.Set("Authorization", "Bearer "+c.Token)
+	case TokenBasic:
+		h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Token)))
+	}
+}
+
+// credentialHeaders are removed from any request leaving the registry's host.
+var credentialHeaders = []string{"PRIVATE-TOKEN", "JOB-TOKEN", "Deploy-Token", "Authorization", "Cookie", "Proxy-Authorization"}
+
+func stripCredentials(h http.Header) {
+	for _, k := range credentialHeaders {
+		h.Del(k)
+	}
+}
+
+// TokenSpec is the manifest's `token = { env = "VAR", type = "private" }`.
+type TokenSpec struct {
+	// Env names the environment variable holding the token.
+	Env string
+	// Type is private (default when empty), job, deploy or bearer.
+	Type string
+}
+
+// ResolveCredential picks the credential for the registry at
+// apiOrInstanceURL. The first match wins:
+//
+//  1. spec, the manifest's token reference: its variable must be set;
+//  2. $GPM_TOKEN, typed by $GPM_TOKEN_TYPE (default private);
+//  3. $GITLAB_TOKEN (private);
+//  4. $CI_JOB_TOKEN, only when the registry is the CI instance: its scheme,
+//     host and port equal those of $CI_SERVER_URL;
+//  5. a .netrc entry for the host ($NETRC, else $HOME/.netrc), as basic auth;
+//  6. anonymous.
+//
+// getenv is os.Getenv when nil. The warnings are for the user (an insecure
+// .netrc, an unused CI_JOB_TOKEN); they never contain a token.
+func ResolveCredential(apiOrInstanceURL string, spec *TokenSpec, getenv func(string) string) (Credential, []string, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	reg, err := parseBase(apiOrInstanceURL)
+	if err != nil {
+		return Credential{}, nil, err
+	}
+	var warnings []string
+
+	if spec != nil {
+		typ := spec.Type
+		if typ == "" {
+			typ = TokenPrivate
+		}
+		if !tokenTypeFromEnv(typ) {
+			return Credential{}, nil, fmt.Errorf("packages.toml: token type %q for env %q is not one of private, job, deploy, bearer", spec.Type, spec.Env)
+		}
+		if spec.Env == "" {
+			return Credential{}, nil, errors.New("packages.toml: token has no env variable name")
+		}
+		tok := getenv(spec.Env)
+		if tok == "" {
+			return Credential{}, nil, hint.Wrap(
+				fmt.Errorf("environment variable %q named by the token in packages.toml is not set", spec.Env),
+				fmt.Sprintf("export %s=<your %s token>, or remove the token from packages.toml to use GPM_TOKEN", spec.Env, typ))
+		}
+		return Credential{Type: typ, Token: tok, Source: fmt.Sprintf("manifest token env %s (%s)", spec.Env, typ)}, nil, nil
+	}
+
+	if tok := getenv("GPM_TOKEN"); tok != "" {
+		typ := getenv("GPM_TOKEN_TYPE")
+		if typ == "" {
+			typ = TokenPrivate
+		}
+		if !tokenTypeFromEnv(typ) {
+			return Credential{}, nil, hint.Wrap(
+				fmt.Errorf("GPM_TOKEN_TYPE %q is not one of private, job, deploy, bearer", typ),
+				"set GPM_TOKEN_TYPE=private for personal, project and group access tokens, or unset it")
+		}
+		return Credential{Type: typ, Token: tok, Source: fmt.Sprintf("$GPM_TOKEN (%s)", typ)}, nil, nil
+	}
+
+	if tok := getenv("GITLAB_TOKEN"); tok != "" {
+		return Credential{Type: TokenPrivate, Token: tok, Source: "$GITLAB_TOKEN (private)"}, nil, nil
+	}
+
+	if tok := getenv("CI_JOB_TOKEN"); tok != "" {
+		ci, err := url.Parse(getenv("CI_SERVER_URL"))
+		if err == nil && ci.Host != "" && origin(ci) == origin(reg) {
+			return Credential{Type: TokenJob, Token: tok, Source: "$CI_JOB_TOKEN (job)"}, nil, nil
+		}
+		warnings = append(warnings, fmt.Sprintf("CI_JOB_TOKEN is set but not used: the registry %s is not this pipeline's GitLab instance (CI_SERVER_URL); set GPM_TOKEN for it", origin(reg)))
+	}
+
+	cred, w, err := netrcCredential(reg, getenv)
+	warnings = append(warnings, w...)
+	if err != nil {
+		return Credential{}, warnings, err
+	}
+	if !cred.Anonymous() {
+		return cred, warnings, nil
+	}
+	return Credential{Source: "anonymous"}, warnings, nil
+}
+
+// tokenTypeFromEnv reports whether typ may be named by the manifest or
+// GPM_TOKEN_TYPE. Basic auth needs a username and comes only from .netrc.
+func tokenTypeFromEnv(typ string) bool {
+	switch typ {
+	case TokenPrivate, TokenJob, TokenDeploy, TokenBearer:
+		return true
+	}
+	return false
+}
+
+// netrcCredential looks up reg's host in the .netrc file. A missing file is
+// not an error.
+func netrcCredential(reg *url.URL, getenv func(string) string) (Credential, []string, error) {
+	path := getenv("NETRC")
+	display := path
+	if path == "" {
+		home := getenv("HOME")
+		if home == "" {
+			return Credential{}, nil, nil
+		}
+		path = filepath.Join(home, ".netrc")
+		display = "~/.netrc"
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Credential{}, nil, nil
+	}
+	if err != nil {
+		return Credential{}, nil, fmt.Errorf("reading %s: %w", display, err)
+	}
+	host := reg.Hostname()
+	login, password, ok := lookupNetrc(string(data), host, reg.Host)
+	if !ok || password == "" {
+		return Credential{}, nil, nil
+	}
+	var warnings []string
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		warnings = append(warnings, fmt.Sprintf("%s is readable by other users (mode %04o); run: chmod 600 %s", display, fi.Mode().Perm(), path))
+	}
+	return Credential{Type: TokenBasic, Username: login, Token: password, Source: fmt.Sprintf("%s entry for %s", display, host)}, warnings, nil
+}
+
+type netrcEntry struct {
+	machine, login, password string
+	isDefault                bool
+}
+
+// parseNetrc reads the machine, default, login and password tokens of a
+// .netrc file, skipping macdef bodies, the way curl and the go command do.
+func parseNetrc(data string) []netrcEntry {
+	var (
+		entries []netrcEntry
+		cur     *netrcEntry
+		inMacro bool
+	)
+	sc := bufio.NewScanner(strings.NewReader(data))
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if inMacro {
+			if strings.TrimSpace(line) == "" {
+				inMacro = false
+			}
+			continue
+		}
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		for i := 0; i < len(f); i++ {
+			switch f[i] {
+			case "machine":
+				if i+1 < len(f) {
+					entries = append(entries, netrcEntry{machine: f[i+1]})
+					cur = &entries[len(entries)-1]
+					i++
+				}
+			case "default":
+				entries = append(entries, netrcEntry{isDefault: true})
+				cur = &entries[len(entries)-1]
+			case "login", "password", "account":
+				if i+1 < len(f) {
+					if cur != nil {
+						if f[i] == "login" {
+							cur.login = f[i+1]
+						} else if f[i] == "password" {
+							cur.password = f[i+1]
+						}
+					}
+					i++
+				}
+			case "macdef":
+				inMacro = true
+				i = len(f)
+			}
+		}
+	}
+	return entries
+}
+
+// lookupNetrc returns the first entry for host (or host:port), falling back
+// to a default entry.
+func lookupNetrc(data, host, hostPort string) (login, password string, ok bool) {
+	entries := parseNetrc(data)
+	for _, e := range entries {
+		if !e.isDefault && (strings.EqualFold(e.machine, host) || strings.EqualFold(e.machine, hostPort)) {
+			return e.login, e.password, true
+		}
+	}
+	for _, e := range entries {
+		if e.isDefault {
+			return e.login, e.password, true
+		}
+	}
+	return "", "", false
+}

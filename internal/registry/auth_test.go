@@ -1,0 +1,194 @@
+package registry
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gpmtool/gpm/internal/hint"
+)
+
+func TestResolveCredential(t *testing.T) {
+	dir := t.TempDir()
+	netrc := filepath.Join(dir, "netrc")
+	if err := os.WriteFile(netrc, []byte("machine gitlab.example.com login alice password netrc-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, ".netrc"), []byte("machine other.example.com login x password y\ndefault login dflt password home-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const reg = "https://gitlab.example.com"
+	tests := []struct {
+		name     string
+		url      string
+		spec     *TokenSpec
+		env      map[string]string
+		want     Credential
+		wantErr  string
+		wantHint string
+	}{
+		{name: "anonymous", url: reg, want: Credential{Source: "anonymous"}},
+		{name: "spec wins over everything",
+			spec: &TokenSpec{Env: "MY_TOKEN", Type: "deploy"},
+			env:  map[string]string{"MY_TOKEN": "m", "GPM_TOKEN": "g", "GITLAB_TOKEN": "l", "CI_JOB_TOKEN": "j", "CI_SERVER_URL": reg, "NETRC": netrc},
+			want: Credential{Type: TokenDeploy, Token: "m", Source: "manifest token env MY_TOKEN (deploy)"}},
+		{name: "spec type defaults to private",
+			spec: &TokenSpec{Env: "MY_TOKEN"}, env: map[string]string{"MY_TOKEN": "m"},
+			want: Credential{Type: TokenPrivate, Token: "m", Source: "manifest token env MY_TOKEN (private)"}},
+		{name: "spec env unset is an error",
+			spec: &TokenSpec{Env: "MY_TOKEN"}, env: map[string]string{"GPM_TOKEN": "g"},
+			wantErr: `"MY_TOKEN"`, wantHint: "export MY_TOKEN="},
+		{name: "spec env empty is an error",
+			spec: &TokenSpec{Env: "MY_TOKEN", Type: "job"}, env: map[string]string{"MY_TOKEN": ""},
+			wantErr: "not set", wantHint: "export MY_TOKEN="},
+		{name: "spec bad type", spec: &TokenSpec{Env: "MY_TOKEN", Type: "basic"}, env: map[string]string{"MY_TOKEN": "m"},
+			wantErr: `token type "basic"`},
+		{name: "GPM_TOKEN default private",
+			env:  map[string]string{"GPM_TOKEN": "g", "GITLAB_TOKEN": "l"},
+			want: Credential{Type: TokenPrivate, Token: "g", Source: "$GPM_TOKEN (private)"}},
+		{name: "GPM_TOKEN_TYPE bearer",
+			env:  map[string]string{"GPM_TOKEN": "g", "GPM_TOKEN_TYPE": "bearer"},
+			want: Credential{Type: TokenBearer, Token: "g", Source: "$GPM_TOKEN (bearer)"}},
+		{name: "GPM_TOKEN_TYPE invalid",
+			env:     map[string]string{"GPM_TOKEN": "g", "GPM_TOKEN_TYPE": "oauth"},
+			wantErr: `GPM_TOKEN_TYPE "oauth"`, wantHint: "GPM_TOKEN_TYPE=private"},
+		{name: "GITLAB_TOKEN",
+			env:  map[string]string{"GITLAB_TOKEN": "l", "CI_JOB_TOKEN": "j", "CI_SERVER_URL": reg},
+			want: Credential{Type: TokenPrivate, Token: "l", Source: "$GITLAB_TOKEN (private)"}},
+		{name: "CI_JOB_TOKEN on the CI instance",
+			env:  map[string]string{"CI_JOB_TOKEN": "j", "CI_SERVER_URL": reg, "NETRC": netrc},
+			want: Credential{Type: TokenJob, Token: "j", Source: "$CI_JOB_TOKEN (job)"}},
+		{name: "CI_JOB_TOKEN matches explicit default port and api root",
+			url:  "https://GITLAB.example.com:443/api/v4",
+			env:  map[string]string{"CI_JOB_TOKEN": "j", "CI_SERVER_URL": "https://gitlab.example.com"},
+			want: Credential{Type: TokenJob, Token: "j", Source: "$CI_JOB_TOKEN (job)"}},
+		{name: "CI_JOB_TOKEN other host falls through to netrc",
+			env:  map[string]string{"CI_JOB_TOKEN": "j", "CI_SERVER_URL": "https://ci.example.com", "NETRC": netrc},
+			want: Credential{Type: TokenBasic, Username: "alice", Token: "netrc-secret", Source: netrc + " entry for gitlab.example.com"}},
+		{name: "CI_JOB_TOKEN other port",
+			env:  map[string]string{"CI_JOB_TOKEN": "j", "CI_SERVER_URL": "https://gitlab.example.com:8443"},
+			want: Credential{Source: "anonymous"}},
+		{name: "CI_JOB_TOKEN other scheme",
+			env:  map[string]string{"CI_JOB_TOKEN": "j", "CI_SERVER_URL": "http://gitlab.example.com"},
+			want: Credential{Source: "anonymous"}},
+		{name: "CI_JOB_TOKEN without CI_SERVER_URL",
+			env:  map[string]string{"CI_JOB_TOKEN": "j"},
+			want: Credential{Source: "anonymous"}},
+		{name: "HOME netrc default entry",
+			env:  map[string]string{"HOME": home},
+			want: Credential{Type: TokenBasic, Username: "dflt", Token: "home-secret", Source: "~/.netrc entry for gitlab.example.com"}},
+		{name: "HOME netrc machine entry",
+			url:  "https://other.example.com",
+			env:  map[string]string{"HOME": home},
+			want: Credential{Type: TokenBasic, Username: "x", Token: "y", Source: "~/.netrc entry for other.example.com"}},
+		{name: "NETRC missing file is anonymous",
+			env:  map[string]string{"NETRC": filepath.Join(dir, "nope")},
+			want: Credential{Source: "anonymous"}},
+		{name: "bad url", url: "ftp://x", wantErr: "scheme"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := tt.url
+			if u == "" {
+				u = reg
+			}
+			getenv := func(k string) string { return tt.env[k] }
+			got, _, err := ResolveCredential(u, tt.spec, getenv)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
+				}
+				if tt.wantHint != "" && !strings.Contains(strings.Join(hint.Of(err), "\n"), tt.wantHint) {
+					t.Errorf("hints %q lack %q", hint.Of(err), tt.wantHint)
+				}
+				for k, v := range tt.env {
+					if strings.HasSuffix(k, "TOKEN") && v != "" && strings.Contains(err.Error(), "\""+v+"\"") {
+						t.Errorf("error %v contains a secret value", err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("got %#v (token match %v), want %#v", got, got.Token == tt.want.Token, tt.want)
+			}
+		})
+	}
+}
+
+func TestResolveCredentialWarnings(t *testing.T) {
+	dir := t.TempDir()
+	netrc := filepath.Join(dir, "netrc")
+	if err := os.WriteFile(netrc, []byte("machine gitlab.example.com login a password p\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(netrc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"NETRC": netrc, "CI_JOB_TOKEN": "j", "CI_SERVER_URL": "https://ci.example.com"}
+	cred, warnings, err := ResolveCredential("https://gitlab.example.com", nil, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cred.Type != TokenBasic {
+		t.Fatalf("cred = %s", cred)
+	}
+	all := strings.Join(warnings, "\n")
+	if !strings.Contains(all, "readable by other users") || !strings.Contains(all, "chmod 600") {
+		t.Errorf("no permission warning in %q", all)
+	}
+	if !strings.Contains(all, "CI_JOB_TOKEN is set but not used") {
+		t.Errorf("no CI_JOB_TOKEN warning in %q", all)
+	}
+	if strings.Contains(all, "p\n") || strings.Contains(all, " j ") {
+		t.Errorf("warnings leak a secret: %q", all)
+	}
+
+	// A private file gives no permission warning.
+	os.Chmod(netrc, 0o600)
+	_, warnings, _ = ResolveCredential("https://gitlab.example.com", nil, func(k string) string {
+		if k == "NETRC" {
+			return netrc
+		}
+		return ""
+	})
+	if len(warnings) != 0 {
+		t.Errorf("warnings for a 0600 netrc: %q", warnings)
+	}
+}
+
+func TestParseNetrc(t *testing.T) {
+	const data = `# comment line is ignored as unknown tokens
+machine a.example.com
+  login alice
+  password pa
+macdef init
+  login mallory password evil
+  machine b.example.com
+
+machine b.example.com login bob password pb account acct
+machine c.example.com:8443 login carol password pc
+default login dan password pd
+`
+	tests := []struct {
+		host, hostPort, login, pw string
+	}{
+		{"a.example.com", "a.example.com", "alice", "pa"},
+		{"B.example.com", "B.example.com", "bob", "pb"},
+		{"c.example.com", "c.example.com:8443", "carol", "pc"},
+		{"z.example.com", "z.example.com", "dan", "pd"},
+	}
+	for _, tt := range tests {
+		login, pw, ok := lookupNetrc(data, tt.host, tt.hostPort)
+		if !ok || login != tt.login || pw != tt.pw {
+			t.Errorf("lookupNetrc(%q) = %q, %q, %v; want %q, %q", tt.host, login, pw, ok, tt.login, tt.pw)
+		}
+	}
+	if _, _, ok := lookupNetrc("machine x login a password b\n", "y", "y"); ok {
+		t.Error("found an entry for a host not in the file")
+	}
+}

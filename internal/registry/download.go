@@ -1,0 +1,230 @@
+package registry
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+)
+
+// Expect is what a download must match.
+type Expect struct {
+	// Size in bytes; -1 when unknown. When known the client never reads
+	// more than Size+1 bytes.
+	Size int64
+	// SHA256 is hex; "" when unknown.
+	SHA256 string
+}
+
+// Result is what was downloaded.
+type Result struct {
+	Size int64
+	// SHA256 is lowercase hex.
+	SHA256 string
+}
+
+// Resetter is implemented by download destinations that can discard what
+// was written (truncate a temp file), which lets Download retry a transfer
+// that failed midway.
+type Resetter interface{ Reset() error }
+
+const copyBufSize = 256 << 10
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+
+// Download streams the file f into dst, hashing it, and checks its size and
+// SHA-256 against want. Redirects (to object storage) are followed without
+// credentials.
+//
+// Failed attempts (408, 429, 5xx, resets, truncated bodies) are retried from
+// the start, always through the registry URL since signed redirect URLs
+// expire; once bytes reached dst that needs dst to implement Resetter,
+// otherwise the failure is returned as a *TransientError. A size or
+// checksum mismatch is retried once (a corrupted transfer) and then
+// returned as an *IntegrityError. When want.SHA256 is empty and the registry
+// itself answered with X-Checksum-SHA256, the body is checked against it.
+func (c *Client) Download(ctx context.Context, f FileRef, want Expect, dst io.Writer) (Result, error) {
+	u, err := c.genericURL(f, nil)
+	if err != nil {
+		return Result{}, err
+	}
+	want.SHA256 = strings.ToLower(want.SHA256)
+	if want.SHA256 != "" && !isSHA256(want.SHA256) {
+		return Result{}, fmt.Errorf("download %s: invalid expected sha256 %q", f, want.SHA256)
+	}
+	if want.Size < -1 {
+		want.Size = -1
+	}
+	resetter, canReset := dst.(Resetter)
+	var (
+		res      Result
+		dirty    bool // dst holds bytes of a failed attempt
+		mismatch bool // an integrity mismatch was already retried
+	)
+	integrity := func(ie *IntegrityError) error {
+		if mismatch || dirty && !canReset {
+			return ie
+		}
+		mismatch = true
+		return &retryOnce{ie}
+	}
+	err = c.do(ctx, "GET "+c.redact(u), func(n int) error {
+		if dirty {
+			if err := resetter.Reset(); err != nil {
+				return &permanent{fmt.Errorf("download %s: resetting destination: %w", f, err)}
+			}
+			dirty = false
+		}
+		req, err := newRequest(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := c.send(c.hc, req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return c.newHTTPError(resp, OpDownload)
+		}
+		if want.Size >= 0 && resp.ContentLength >= 0 && resp.ContentLength != want.Size {
+			return integrity(&IntegrityError{Ref: f, WantSize: want.Size, GotSize: resp.ContentLength})
+		}
+		var body io.Reader = resp.Body
+		if want.Size >= 0 {
+			body = io.LimitReader(resp.Body, want.Size+1)
+		}
+		h := sha256.New()
+		written, rerr, werr := copyHashed(dst, h, body)
+		if written > 0 {
+			dirty = true
+		}
+		if werr != nil {
+			return &permanent{fmt.Errorf("download %s: writing: %w", f, werr)}
+		}
+		if rerr != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			e := &requestError{method: http.MethodGet, url: c.redact(resp.Request.URL), err: rerr, msg: "reading body: " + c.scrub(rerr.Error())}
+			if dirty && !canReset && transientNetError(rerr) {
+				return &TransientError{Attempts: n, Err: e}
+			}
+			return e
+		}
+		if want.Size >= 0 && written != want.Size {
+			return integrity(&IntegrityError{Ref: f, WantSize: want.Size, GotSize: written})
+		}
+		sum := hex.EncodeToString(h.Sum(nil))
+		expect := want.SHA256
+		if expect == "" && sameOrigin(resp.Request.URL, c.api) {
+			if hs := strings.ToLower(strings.TrimSpace(resp.Header.Get("X-Checksum-SHA256"))); isSHA256(hs) {
+				expect = hs
+			}
+		}
+		if expect != "" && sum != expect {
+			return integrity(&IntegrityError{Ref: f, WantSize: want.Size, GotSize: written, WantSHA256: expect, GotSHA256: sum})
+		}
+		res = Result{Size: written, SHA256: sum}
+		return nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return res, nil
+}
+
+// copyHashed copies r to dst and h through a pooled buffer, telling read
+// failures from write failures.
+func copyHashed(dst io.Writer, h hash.Hash, r io.Reader) (written int64, rerr, werr error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	for {
+		nr, er := r.Read(buf)
+		if nr > 0 {
+			h.Write(buf[:nr])
+			nw, ew := dst.Write(buf[:nr])
+			if nw < 0 || nw > nr {
+				nw = 0
+				if ew == nil {
+					ew = fmt.Errorf("invalid write result")
+				}
+			}
+			written += int64(nw)
+			if ew != nil {
+				return written, nil, ew
+			}
+			if nw != nr {
+				return written, nil, io.ErrShortWrite
+			}
+		}
+		if er == io.EOF {
+			return written, nil, nil
+		}
+		if er != nil {
+			return written, er, nil
+		}
+	}
+}
+
+// CheckResult is what CheckFile learned about a file.
+type CheckResult struct {
+	// Status is 200, or 302/303/307 when GitLab redirected to object
+	// storage.
+	Status int
+	// Redirected reports a redirect to object storage; the file exists.
+	Redirected bool
+	// SHA256 is GitLab's X-Checksum-SHA256 header (lowercase hex), "" when
+	// not sent (older GitLab, or redirects).
+	SHA256 string
+	// Size is the Content-Length of a 200, -1 when unknown.
+	Size int64
+}
+
+// CheckFile checks that the registry serves f without downloading it: it
+// sends a GET (never HEAD: object storage may reject a redirected HEAD),
+// does not follow a 302/303/307 to object storage, and closes a 200's body
+// unread. A missing or inaccessible file is an *HTTPError.
+func (c *Client) CheckFile(ctx context.Context, f FileRef) (CheckResult, error) {
+	u, err := c.genericURL(f, nil)
+	if err != nil {
+		return CheckResult{}, err
+	}
+	var res CheckResult
+	err = c.do(ctx, "GET "+c.redact(u), func(int) error {
+		req, err := newRequest(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := c.send(c.noFollow, req)
+		if err != nil {
+			return err
+		}
+		res = CheckResult{Status: resp.StatusCode, Size: -1}
+		if hs := strings.ToLower(strings.TrimSpace(resp.Header.Get("X-Checksum-SHA256"))); isSHA256(hs) && sameOrigin(resp.Request.URL, c.api) {
+			res.SHA256 = hs
+		}
+		switch resp.StatusCode {
+		case http.StatusOK:
+			res.Size = resp.ContentLength
+			resp.Body.Close()
+			return nil
+		case http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect:
+			res.Redirected = true
+			drain(resp.Body)
+			return nil
+		}
+		defer resp.Body.Close()
+		return c.newHTTPError(resp, OpDownload)
+	})
+	if err != nil {
+		return CheckResult{}, err
+	}
+	return res, nil
+}

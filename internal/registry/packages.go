@@ -1,0 +1,541 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Package is one row of GitLab's package list.
+type Package struct {
+	ID          int64
+	Name        string
+	Version     string
+	PackageType string
+	// Status is default, hidden, processing, error, pending_destruction or
+	// deprecated. Only default and deprecated can be downloaded from a list.
+	Status           string
+	CreatedAt        time.Time
+	LastDownloadedAt *time.Time
+	// ProjectID and ProjectPath come from the group list; for project lists
+	// they are filled from the project argument (ID or path).
+	ProjectID   int64
+	ProjectPath string
+}
+
+// PackageFile is one file of a package.
+type PackageFile struct {
+	ID        int64
+	PackageID int64
+	// FileName is decoded: GitLab stores directory paths URL-encoded
+	// ("a%2Fb.bin"), this holds "a/b.bin".
+	FileName string
+	Size     int64
+	// SHA256 is lowercase hex; empty when the server did not send one.
+	SHA256    string
+	CreatedAt time.Time
+}
+
+// maxPages bounds pagination; 1000 pages of 100 is 100,000 rows.
+const maxPages = 1000
+
+// ListPackages lists the downloadable versions of the generic package name
+// in project: GitLab's name filter is a case-insensitive substring search,
+// so only exact, case-sensitive name matches of type generic are kept, and
+// only statuses default and deprecated (error, processing,
+// pending_destruction and hidden packages cannot be installed from a list).
+func (c *Client) ListPackages(ctx context.Context, project, name string) ([]Package, error) {
+	if name == "" {
+		return nil, fmt.Errorf("listing packages in project %q: empty package name", project)
+	}
+	all, err := c.listProjectPackages(ctx, project, name)
+	if err != nil {
+		return nil, err
+	}
+	var out []Package
+	for _, p := range all {
+		if p.Name == name && p.PackageType == "generic" && (p.Status == "default" || p.Status == "deprecated") {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// ListAllPackages lists the generic packages of project whose names contain
+// query (GitLab's fuzzy search; "" lists all), with every status the server
+// shows, for search.
+func (c *Client) ListAllPackages(ctx context.Context, project, query string) ([]Package, error) {
+	return c.listProjectPackages(ctx, project, query)
+}
+
+func (c *Client) listProjectPackages(ctx context.Context, project, query string) ([]Package, error) {
+	id, err := escapeID("project", project)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{"package_type": {"generic"}, "per_page": {"100"}}
+	if query != "" {
+		q.Set("package_name", query)
+	}
+	u, err := c.endpoint("/projects/"+id+"/packages", q)
+	if err != nil {
+		return nil, err
+	}
+	pkgs, err := paginate(ctx, c, u, decodePackages)
+	if err != nil {
+		return nil, err
+	}
+	pid, numErr := strconv.ParseInt(project, 10, 64)
+	for i := range pkgs {
+		if numErr == nil && pkgs[i].ProjectID == 0 {
+			pkgs[i].ProjectID = pid
+		}
+		if numErr != nil && pkgs[i].ProjectPath == "" {
+			pkgs[i].ProjectPath = project
+		}
+	}
+	return pkgs, nil
+}
+
+// ListGroupPackages lists the generic packages in group and its subgroups
+// whose names contain query ("" lists all). Rows carry ProjectID and
+// ProjectPath. GitLab does not accept job or deploy tokens here.
+func (c *Client) ListGroupPackages(ctx context.Context, group, query string) ([]Package, error) {
+	id, err := escapeID("group", group)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{"package_type": {"generic"}, "per_page": {"100"}, "exclude_subgroups": {"false"}}
+	if query != "" {
+		q.Set("package_name", query)
+	}
+	u, err := c.endpoint("/groups/"+id+"/packages", q)
+	if err != nil {
+		return nil, err
+	}
+	return paginate(ctx, c, u, decodePackages)
+}
+
+// ListPackageFiles lists every file of package packageID in project, with
+// decoded names. A name that is not safe as a relative path is an error.
+func (c *Client) ListPackageFiles(ctx context.Context, project string, packageID int64) ([]PackageFile, error) {
+	id, err := escapeID("project", project)
+	if err != nil {
+		return nil, err
+	}
+	if packageID <= 0 {
+		return nil, fmt.Errorf("invalid package id %d", packageID)
+	}
+	u, err := c.endpoint("/projects/"+id+"/packages/"+strconv.FormatInt(packageID, 10)+"/package_files", url.Values{"per_page": {"100"}})
+	if err != nil {
+		return nil, err
+	}
+	return paginate(ctx, c, u, decodePackageFiles)
+}
+
+// identified is a row with an ID, for de-duplication across pages (GitLab
+// orders packages by created_at without a tie-breaker).
+type identified interface{ id() int64 }
+
+func (p Package) id() int64     { return p.ID }
+func (f PackageFile) id() int64 { return f.ID }
+
+// paginate GETs u and every following page (X-Next-Page, else Link
+// rel="next"), decoding each with decode. Pages are always fetched from the
+// registry's own origin and path.
+func paginate[T identified](ctx context.Context, c *Client, u *url.URL, decode func([]byte) ([]T, error)) ([]T, error) {
+	var (
+		out  []T
+		seen = map[int64]bool{}
+		done = map[string]bool{}
+	)
+	for page := 1; u != nil; page++ {
+		if page > maxPages {
+			return nil, fmt.Errorf("GET %s: more than %d pages; giving up", c.redact(u), maxPages)
+		}
+		if done[u.String()] {
+			return nil, fmt.Errorf("GET %s: the server sent the same page twice (pagination loop)", c.redact(u))
+		}
+		done[u.String()] = true
+		body, next, err := c.getJSON(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := decode(body)
+		if err != nil {
+			return nil, fmt.Errorf("GET %s: %w", c.redact(u), err)
+		}
+		for _, r := range rows {
+			if r.id() != 0 && seen[r.id()] {
+				continue
+			}
+			seen[r.id()] = true
+			out = append(out, r)
+		}
+		u = next
+	}
+	return out, nil
+}
+
+// getJSON GETs one listing page with retries and returns its body (at most
+// maxJSONBody bytes) and the next page's URL, nil on the last page.
+func (c *Client) getJSON(ctx context.Context, u *url.URL) (body []byte, next *url.URL, err error) {
+	err = c.do(ctx, "GET "+c.redact(u), func(int) error {
+		req, err := newRequest(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Accept", "application/json")
+		resp, err := c.send(c.hc, req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return c.newHTTPError(resp, OpList)
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, maxJSONBody+1))
+		if err != nil {
+			return &requestError{method: "GET", url: c.redact(u), err: err, msg: "reading body: " + err.Error()}
+		}
+		if len(b) > maxJSONBody {
+			return fmt.Errorf("GET %s: response larger than %d MiB", c.redact(u), maxJSONBody>>20)
+		}
+		body = b
+		// After a redirect (e.g. a renamed project's 301), continue from
+		// where the data came from if that is still the registry.
+		cur := u
+		if resp.Request != nil && sameOrigin(resp.Request.URL, c.api) {
+			cur = resp.Request.URL
+		}
+		next, err = nextPage(cur, resp.Header)
+		return err
+	})
+	return body, next, err
+}
+
+// nextPage derives the next page's URL from X-Next-Page (GitLab's offset
+// pagination) or, when that header is absent, Link rel="next". Only the
+// query of a Link URL is used: GitLab builds Link URLs from its configured
+// external URL, whose host, port or path prefix may differ from the one we
+// called, and credentials must never follow them elsewhere.
+func nextPage(cur *url.URL, h http.Header) (*url.URL, error) {
+	if vs, ok := h["X-Next-Page"]; ok {
+		v := strings.TrimSpace(strings.Join(vs, ""))
+		if v == "" {
+			return nil, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("invalid X-Next-Page header %q", sanitize(v))
+		}
+		q := cur.Query()
+		q.Set("page", strconv.Itoa(n))
+		nu := *cur
+		nu.RawQuery = q.Encode()
+		return &nu, nil
+	}
+	link, ok := ParseLinkNext(strings.Join(h.Values("Link"), ", "))
+	if !ok {
+		return nil, nil
+	}
+	lu, err := cur.Parse(link)
+	if err != nil {
+		return nil, fmt.Errorf("invalid Link next url: %w", err)
+	}
+	nu := *cur
+	nu.RawQuery = lu.RawQuery
+	return &nu, nil
+}
+
+// ParseLinkNext returns the target of the rel="next" link in an RFC 8288
+// Link header value (several values joined by commas).
+func ParseLinkNext(header string) (string, bool) {
+	s := header
+	for {
+		s = strings.TrimLeft(s, " \t,")
+		if s == "" || s[0] != '<' {
+			return "", false
+		}
+		end := strings.IndexByte(s, '>')
+		if end < 0 {
+			return "", false
+		}
+		target := strings.TrimSpace(s[1:end])
+		s = s[end+1:]
+		// Parameters up to the next comma outside quotes.
+		isNext := false
+		for {
+			s = strings.TrimLeft(s, " \t")
+			if s == "" || s[0] == ',' {
+				break
+			}
+			if s[0] != ';' {
+				// Malformed: skip to the next link value.
+				i := strings.IndexAny(s, ",")
+				if i < 0 {
+					s = ""
+				} else {
+					s = s[i:]
+				}
+				break
+			}
+			s = strings.TrimLeft(s[1:], " \t")
+			i := 0
+			for i < len(s) && s[i] != '=' && s[i] != ';' && s[i] != ',' {
+				i++
+			}
+			key := strings.ToLower(strings.TrimSpace(s[:i]))
+			s = s[i:]
+			var val string
+			if s != "" && s[0] == '=' {
+				s = strings.TrimLeft(s[1:], " \t")
+				if s != "" && s[0] == '"' {
+					j := 1
+					var b strings.Builder
+					for j < len(s) && s[j] != '"' {
+						if s[j] == '\\' && j+1 < len(s) {
+							j++
+						}
+						b.WriteByte(s[j])
+						j++
+					}
+					val = b.String()
+					if j < len(s) {
+						j++
+					}
+					s = s[j:]
+				} else {
+					j := 0
+					for j < len(s) && s[j] != ';' && s[j] != ',' {
+						j++
+					}
+					val = strings.TrimSpace(s[:j])
+					s = s[j:]
+				}
+			}
+			if key == "rel" {
+				for _, r := range strings.Fields(val) {
+					if strings.EqualFold(r, "next") {
+						isNext = true
+					}
+				}
+			}
+		}
+		if isNext && target != "" {
+			return target, true
+		}
+	}
+}
+
+// Wire formats, decoded leniently: unknown fields are ignored, nulls give
+// zero values, and timestamps that do not parse are left zero.
+
+type wirePackage struct {
+	ID               int64   `json:"id"`
+	Name             string  `json:"name"`
+	Version          *string `json:"version"`
+	PackageType      string  `json:"package_type"`
+	Status           string  `json:"status"`
+	CreatedAt        string  `json:"created_at"`
+	LastDownloadedAt *string `json:"last_downloaded_at"`
+	ProjectID        int64   `json:"project_id"`
+	ProjectPath      string  `json:"project_path"`
+}
+
+type wirePackageFile struct {
+	ID        int64   `json:"id"`
+	PackageID int64   `json:"package_id"`
+	FileName  string  `json:"file_name"`
+	Size      int64   `json:"size"`
+	SHA256    *string `json:"file_sha256"`
+	CreatedAt string  `json:"created_at"`
+}
+
+func parseTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// decodeArray splits a JSON array into its elements, refusing anything else.
+func decodeArray(data []byte) ([]json.RawMessage, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || data[0] != '[' {
+		return nil, fmt.Errorf("unexpected response: want a JSON array, got %q", sanitize(string(data[:min(len(data), 40)])))
+	}
+	var rows []json.RawMessage
+	if err := json.Unmarshal(data, &rows); err != nil {
+		return nil, fmt.Errorf("decoding response: %w", err)
+	}
+	return rows, nil
+}
+
+// decodePackages decodes a package list page.
+func decodePackages(data []byte) ([]Package, error) {
+	rows, err := decodeArray(data)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Package, 0, len(rows))
+	for i, raw := range rows {
+		var w wirePackage
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return nil, fmt.Errorf("decoding package %d of the list: %w", i, err)
+		}
+		p := Package{
+			ID:          w.ID,
+			Name:        w.Name,
+			PackageType: w.PackageType,
+			Status:      w.Status,
+			CreatedAt:   parseTime(w.CreatedAt),
+			ProjectID:   w.ProjectID,
+			ProjectPath: w.ProjectPath,
+		}
+		if w.Version != nil {
+			p.Version = *w.Version
+		}
+		if w.LastDownloadedAt != nil {
+			if t := parseTime(*w.LastDownloadedAt); !t.IsZero() {
+				p.LastDownloadedAt = &t
+			}
+		}
+		if err := checkPackage(p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// checkPackage refuses names and versions GitLab could not have stored and
+// that would be unsafe in a URL path or a terminal.
+func checkPackage(p Package) error {
+	for _, s := range []struct{ what, v string }{{"name", p.Name}, {"version", p.Version}, {"status", p.Status}, {"package type", p.PackageType}} {
+		if hasControl(s.v) || strings.ContainsAny(s.v, "/\\") || s.v == "." || s.v == ".." || len(s.v) > 1024 {
+			return fmt.Errorf("package %d from the server has an unsafe %s %q", p.ID, s.what, shorten(s.v))
+		}
+	}
+	return nil
+}
+
+// decodePackageFiles decodes a package_files page, URL-decoding and
+// validating the file names.
+func decodePackageFiles(data []byte) ([]PackageFile, error) {
+	rows, err := decodeArray(data)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PackageFile, 0, len(rows))
+	for i, raw := range rows {
+		var w wirePackageFile
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return nil, fmt.Errorf("decoding package file %d of the list: %w", i, err)
+		}
+		f, err := w.toFile()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+func (w wirePackageFile) toFile() (PackageFile, error) {
+	name, err := decodeFileName(w.FileName)
+	if err != nil {
+		return PackageFile{}, err
+	}
+	f := PackageFile{
+		ID:        w.ID,
+		PackageID: w.PackageID,
+		FileName:  name,
+		Size:      w.Size,
+		CreatedAt: parseTime(w.CreatedAt),
+	}
+	if w.SHA256 != nil {
+		f.SHA256 = strings.ToLower(*w.SHA256)
+		if !isSHA256(f.SHA256) {
+			return PackageFile{}, fmt.Errorf("file %q: invalid sha256 %q from the server", name, shorten(*w.SHA256))
+		}
+	}
+	if f.Size < 0 {
+		return PackageFile{}, fmt.Errorf("file %q: negative size %d from the server", name, f.Size)
+	}
+	return f, nil
+}
+
+// decodeFileName turns GitLab's stored file name (directory paths encoded
+// as %2F) into a path and checks that it is safe.
+func decodeFileName(raw string) (string, error) {
+	name, err := url.PathUnescape(raw)
+	if err != nil {
+		return "", fmt.Errorf("%w: %q from the server: %v", ErrUnsafeName, shorten(raw), err)
+	}
+	if err := checkFileName(name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// checkFileName refuses names that are not safe relative paths: empty,
+// absolute, with empty, "." or ".." segments, NUL, backslashes, control
+// characters, or longer than 1024 bytes.
+func checkFileName(name string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("%w %q: %s", ErrUnsafeName, shorten(name), why)
+	}
+	switch {
+	case name == "":
+		return bad("empty")
+	case len(name) > 1024:
+		return bad("longer than 1024 bytes")
+	case strings.HasPrefix(name, "/"):
+		return bad("absolute path")
+	case strings.ContainsRune(name, '\\'):
+		return bad("contains a backslash")
+	case hasControl(name):
+		return bad("contains a control character")
+	}
+	for _, seg := range strings.Split(name, "/") {
+		switch seg {
+		case "":
+			return bad("empty path segment")
+		case ".", "..":
+			return bad(`contains a "." or ".." segment`)
+		}
+	}
+	if len(name) >= 2 && name[1] == ':' {
+		return bad("looks like a drive letter")
+	}
+	return nil
+}
+
+func shorten(s string) string {
+	if len(s) > 120 {
+		return s[:120] + "..."
+	}
+	return s
+}
+
+func isSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
