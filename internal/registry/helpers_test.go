@@ -3,8 +3,8 @@ package registry
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"net/http/httptest"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
