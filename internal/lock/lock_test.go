@@ -184,7 +184,7 @@ func TestParseErrors(t *testing.T) {
 		{"package_id string", top + set(pkgA, "package_id", `"42"`), `packages.lock:9: package "cli-tool": package_id must be an integer, not string`},
 		{"package_id zero", top + set(pkgA, "package_id", "0"), `packages.lock:9: package "cli-tool": package_id 0 is not a positive ID`},
 		{"file not array", top + pkgA + "file = 1\n", `packages.lock:10: package "cli-tool": file must be an array of tables ([[package.file]]), not integer`},
-		{"duplicate package", top + pkgA + "\n" + pkgA, `packages.lock:12: package "cli-tool": is locked twice (also at line 3)`},
+		{"duplicate package", top + pkgA + "\n" + pkgA, `packages.lock:12: package "cli-tool" is locked twice (also at line 3)`},
 		{"second package bad", top + pkgA + "\n" + set(set(pkgA, "name", `"b"`), "version", `"a b"`), `packages.lock:15: package "b": version "a b" is not a version GitLab accepts (letters, digits, '.', '_', '-', '+', no "..")`},
 
 		// File keys.

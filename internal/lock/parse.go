@@ -29,11 +29,7 @@ func Parse(path string, data []byte) (*File, error) {
 		return nil, hint.Wrap(e, regenerateHint(path))
 	}
 	p := &parser{path: path, lines: keyLines(data)}
-	f, err := p.file(doc)
-	if err != nil {
-		return nil, err
-	}
-	return f, nil
+	return p.file(doc)
 }
 
 // lowerMessage adapts the decoder's messages to gpm's style: lowercase
@@ -146,7 +142,7 @@ func (p *parser) file(doc map[string]any) (*File, error) {
 			return nil, err
 		}
 		if j, dup := first[pkg.Name]; dup {
-			return nil, p.errorf(child(elem(seg, i), "name"), fmt.Sprintf("package %q", pkg.Name), "is locked twice (also at line %d)", p.line(elem(seg, j)))
+			return nil, p.errorf(child(elem(seg, i), "name"), "", "package %q is locked twice (also at line %d)", pkg.Name, p.line(elem(seg, j)))
 		}
 		first[pkg.Name] = i
 		f.Packages = append(f.Packages, pkg)
