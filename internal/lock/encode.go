@@ -105,7 +105,15 @@ func quote(b *bytes.Buffer, s string) {
 func Write(path string, f *File) (changed bool, err error) {
 	data := f.Encode()
 	if _, err := Parse(path, data); err != nil {
-		return false, fmt.Errorf("refusing to write an invalid lock: %w", err)
+		// A bug in the caller, not in a file: drop the line (of text that
+		// was never written) and the hint to delete the lock.
+		var le *Error
+		if errors.As(err, &le) {
+			e := *le
+			e.Path, e.Line = "", 0
+			err = &e
+		}
+		return false, fmt.Errorf("refusing to write an invalid lock to %s: %w", path, err)
 	}
 	perm := fs.FileMode(0o644)
 	switch old, err := os.ReadFile(path); {

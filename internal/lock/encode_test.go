@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/gpmtool/gpm/internal/hint"
 )
 
 func TestEncodeEscapes(t *testing.T) {
@@ -269,6 +271,13 @@ func TestWriteRefusesInvalid(t *testing.T) {
 	changed, err := Write(path, bad)
 	if err == nil || changed || !errors.Is(err, ErrInvalid) {
 		t.Fatalf("Write(invalid) = %v, %v; want false and an ErrInvalid error", changed, err)
+	}
+	want := `refusing to write an invalid lock to ` + path + `: package #1: name "../x" is not a valid package name (letters, digits, '.', '_', '+', '-')`
+	if err.Error() != want {
+		t.Errorf("Write(invalid) error\n got %s\nwant %s", err, want)
+	}
+	if hs := hint.Of(err); len(hs) != 0 {
+		t.Errorf("Write(invalid) hints = %q, want none: deleting the lock does not fix a bug", hs)
 	}
 	assertFile(t, path, golden.Encode(), 0o644)
 	assertNoTemp(t, dir)

@@ -99,6 +99,7 @@ type StaleError struct {
 	Entries []Stale
 }
 
+// Error returns "lock is out of date: " and each package's name and reason.
 func (e *StaleError) Error() string {
 	var b strings.Builder
 	b.WriteString(ErrStale.Error())

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 )
 
 // FileName is the lock's conventional file name, beside packages.toml.
@@ -102,19 +103,24 @@ var ErrInvalid = errors.New("invalid lock file")
 type Error struct {
 	Path string // the file, as given to Parse or Read
 	Line int    // 1-based line, 0 when unknown
-	Key  string // what is wrong, e.g. `package "cli-tool": file "x"`; may be ""
-	Msg  string // the message, e.g. "sha256 is not 64 lowercase hex digits"
+	Key  string // the entry at fault, e.g. `package "cli-tool": file "x"`; may be ""
+	Msg  string // what is wrong, e.g. `sha256 "abc" is not 64 lowercase hex digits`
 }
 
+// Error returns "path:line: key: message", leaving out the parts that are
+// unknown or empty.
 func (e *Error) Error() string {
-	s := e.Path
-	if e.Line > 0 {
-		s = fmt.Sprintf("%s:%d", s, e.Line)
+	var parts []string
+	switch {
+	case e.Path != "" && e.Line > 0:
+		parts = append(parts, fmt.Sprintf("%s:%d", e.Path, e.Line))
+	case e.Path != "":
+		parts = append(parts, e.Path)
 	}
 	if e.Key != "" {
-		s += ": " + e.Key
+		parts = append(parts, e.Key)
 	}
-	return s + ": " + e.Msg
+	return strings.Join(append(parts, e.Msg), ": ")
 }
 
 // Is reports whether target is ErrInvalid.
