@@ -1,10 +1,15 @@
 // Package manifest reads packages.toml, the file in which a consumer declares
 // the generic packages it needs.
 //
-// Parsing is strict: unknown keys, wrong types, invalid names, constraints,
-// projects, globs and registry references are errors that name the file, the
-// line and the key. Defaults are applied in one place (applyDefaults), so
-// every later stage sees a complete Manifest.
+// Parsing is strict: syntax errors, duplicate keys, unknown keys, wrong
+// types, invalid names, constraints, projects, URLs, globs and registry
+// references are errors that name the file, the line and the key; all
+// problems are collected in one *Error, which matches ErrInvalid. Defaults
+// are applied in one place (applyDefaults), so every later stage sees a
+// complete Manifest; only the registry URL is left to the caller, because its
+// default comes from the environment (Registry.ResolvedURL).
+//
+// docs/manifest.md is the user's reference for the format.
 package manifest
 
 import (
@@ -15,7 +20,7 @@ import (
 const FileName = "packages.toml"
 
 // DefaultURL is the registry used when neither packages.toml nor
-// $CI_SERVER_URL names one.
+// $CI_SERVER_URL names one (see Registry.ResolvedURL).
 const DefaultURL = "https://gitlab.com"
 
 // DefaultDir is the default vendor directory, relative to the manifest.
@@ -35,9 +40,11 @@ type Manifest struct {
 	Path string
 	// Registry is the default registry ([registry]); Name is "".
 	Registry Registry
-	// Registries are the named further instances ([registries.NAME]).
+	// Registries are the named further instances ([registries.NAME]),
+	// keyed by NAME; never nil.
 	Registries map[string]Registry
-	// Dir is the vendor directory ([install] dir), relative to the manifest's directory.
+	// Dir is the vendor directory ([install] dir), relative to the manifest's
+	// directory, cleaned and with '/' separators (default DefaultDir).
 	Dir string
 	// Packages are the declared packages, sorted by local name.
 	Packages []Package
@@ -46,19 +53,37 @@ type Manifest struct {
 // Registry is one GitLab instance.
 type Registry struct {
 	Name string // "" for the default registry
-	// URL is the instance URL as written (or defaulted). It may be the
+	// URL is the instance URL as written in packages.toml: an absolute
+	// http(s) URL without credentials, query or fragment. It may be the
 	// instance root or end in /api/v4; the registry client normalises it.
+	// It is "" when [registry] gives none, because the default depends on
+	// the environment: use ResolvedURL. Named registries always have one.
 	URL string
-	// URLSet reports whether URL came from packages.toml rather than a default.
+	// URLSet reports whether URL came from packages.toml.
 	URLSet bool
 	// Token is the manifest's credential reference, nil when not given.
 	Token *TokenRef
 }
 
+// ResolvedURL returns the instance URL to use for r: URL when packages.toml
+// gives one, else $CI_SERVER_URL (read through getenv, so callers and tests
+// control the environment) when set, else DefaultURL.
+func (r Registry) ResolvedURL(getenv func(string) string) string {
+	if r.URL != "" {
+		return r.URL
+	}
+	if getenv != nil {
+		if u := getenv("CI_SERVER_URL"); u != "" {
+			return u
+		}
+	}
+	return DefaultURL
+}
+
 // TokenRef names the environment variable holding a token and its type. The
 // token itself never appears in packages.toml.
 type TokenRef struct {
-	Env  string
+	Env  string // a valid environment variable name
 	Type string // one of the Token* constants; default TokenPrivate
 }
 
@@ -66,12 +91,13 @@ type TokenRef struct {
 type Package struct {
 	// Name is the local name: the table key and the directory under Dir.
 	Name string
-	// Project is the publisher project: a positive decimal ID ("12345") or a
-	// full path ("group/sub/project"), never URL-encoded.
+	// Project is the publisher project: a positive decimal ID ("12345",
+	// written as 12345 or "12345") or a full path ("group/sub/project"),
+	// never URL-encoded.
 	Project string
 	// Package is the name in the registry (default: Name).
 	Package string
-	// Version is the constraint as written (default "*").
+	// Version is the constraint as written (default version.Any, "*").
 	Version string
 	// Constraint is Version parsed.
 	Constraint version.Constraint
