@@ -81,6 +81,9 @@ type NoMatchError struct {
 	Suggestions []string
 	// exact is set for "=VERSION" constraints.
 	exact bool
+	// entry is the local name, so that hints say which table to edit
+	// when several entries fail at once.
+	entry string
 }
 
 func (e *NoMatchError) Error() string {
@@ -130,24 +133,24 @@ func (e *NoMatchError) Hints() []string {
 	if e.Versions == 0 {
 		switch {
 		case len(e.Suggestions) > 0:
-			hs = append(hs, fmt.Sprintf("set package = %q in packages.toml", e.Suggestions[0]))
+			hs = append(hs, fmt.Sprintf("set package = %q%s", e.Suggestions[0], where(e.entry)))
 		case len(e.Unavailable) > 0:
 			hs = append(hs, fmt.Sprintf("a version whose upload failed or is still processing cannot be downloaded; publish a new version of %q", e.Package))
 		default:
-			hs = append(hs, fmt.Sprintf("check project and package in packages.toml; packages published with status %q are not listed, so they cannot be resolved", "hidden"))
+			hs = append(hs, fmt.Sprintf("check project and package%s; packages published with status %q are not listed, so they cannot be resolved", where(e.entry), "hidden"))
 		}
 		return hs
 	}
 	if e.Prerelease != "" {
-		hs = append(hs, fmt.Sprintf("only prereleases match: a constraint allows them when it names one, e.g. version = %q", "^"+e.Prerelease))
+		hs = append(hs, fmt.Sprintf("only prereleases match: a constraint allows them when it names one, e.g. version = %q%s", "^"+e.Prerelease, where(e.entry)))
 	}
 	if len(e.Newest) > 0 {
 		if nv := version.Parse(e.Newest[0]); nv.Semver != nil && nv.Semver.Prerelease() == "" {
-			hs = append(hs, fmt.Sprintf("to use %s, widen the constraint, e.g. version = %q", e.Newest[0], "^"+nv.Semver.String()))
+			hs = append(hs, fmt.Sprintf("to use %s, widen the constraint, e.g. version = %q%s", e.Newest[0], "^"+nv.Semver.String(), where(e.entry)))
 		}
 	}
 	if e.NonSemver > 0 && len(e.RecentNonSemver) > 0 && !e.exact {
-		hs = append(hs, fmt.Sprintf("a version that is not semver is used only when pinned exactly, e.g. version = %q", "="+e.RecentNonSemver[0]))
+		hs = append(hs, fmt.Sprintf("a version that is not semver is used only when pinned exactly, e.g. version = %q%s", "="+e.RecentNonSemver[0], where(e.entry)))
 	}
 	hs = append(hs, fmt.Sprintf("to see every version: gpm search %s --project %s", e.Package, e.Project))
 	return hs
@@ -165,6 +168,8 @@ type FilesError struct {
 	// suggest maps a glob to a variant that does match, for globs whose
 	// "*" would have had to cross a "/".
 	suggest map[string]string
+	// entry is the local name, for hints.
+	entry string
 }
 
 // maxListed caps the file names a FilesError lists.
@@ -194,10 +199,10 @@ func (e *FilesError) Hints() []string {
 	var hs []string
 	for _, g := range e.Globs {
 		if s, ok := e.suggest[g]; ok {
-			hs = append(hs, fmt.Sprintf("in files globs \"*\" does not match \"/\" of a directory path: write %q instead of %q", s, g))
+			hs = append(hs, fmt.Sprintf("in files globs \"*\" does not match \"/\" of a directory path: write %q instead of %q%s", s, g, where(e.entry)))
 		}
 	}
-	return append(hs, "change files in packages.toml to match the names above, or pin a version that has such files")
+	return append(hs, fmt.Sprintf("change files%s to match the names above, or pin a version that has such files", where(e.entry)))
 }
 
 // noFilesError is a chosen version without any file.
@@ -227,6 +232,14 @@ func suggestGlob(glob string, names []string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// where names the manifest table to edit: " in [packages.NAME]".
+func where(entry string) string {
+	if entry == "" {
+		return " in packages.toml"
+	}
+	return " in [packages." + entry + "]"
 }
 
 func quoteList(ss []string, sep string) string {

@@ -170,6 +170,7 @@ func (r *resolver) resolve(ctx context.Context) (lock.Package, error) {
 	best, ok := pick(cands, c)
 	if !ok {
 		nm := noMatch(cands, c, p.Project, name, unavailable)
+		nm.entry = p.Name
 		if len(cands) == 0 && len(unavailable) == 0 {
 			nm.Suggestions = caseSuggestions(listed, name)
 			if al, ok := r.req.Source.(AllLister); ok && len(nm.Suggestions) == 0 {
@@ -382,7 +383,7 @@ func (r *resolver) files(ctx context.Context, p manifest.Package, name string, r
 			}
 		}
 		if len(unmatched) > 0 {
-			fe := &FilesError{Globs: unmatched, Files: names[:min(len(names), maxListed)], Total: len(names)}
+			fe := &FilesError{Globs: unmatched, Files: names[:min(len(names), maxListed)], Total: len(names), entry: p.Name}
 			for _, g := range unmatched {
 				if s, ok := suggestGlob(g, names); ok {
 					if fe.suggest == nil {

@@ -292,7 +292,7 @@ func TestResolveFiles(t *testing.T) {
 			files:     []registry.PackageFile{pf(1, "cli-linux.tar.gz"), pf(2, "cli-darwin.tar.gz")},
 			globs:     []string{"cli-linux.tar.gz", "*-windows.zip"},
 			wantErr:   []string{`cli-tool@1.4.2: files glob "*-windows.zip" matches no file; its 2 files are: "cli-darwin.tar.gz", "cli-linux.tar.gz"`},
-			wantHints: []string{"change files in packages.toml"},
+			wantHints: []string{"change files in [packages.cli-tool] to match"},
 		},
 		{
 			name:    "several globs matching nothing",
@@ -451,7 +451,7 @@ func TestResolveNoMatch(t *testing.T) {
 			rows:       semverRows("1.0.0", "1.7.0", "1.2.0", "latest", "1.6.0", "1.3.0", "v1.5.0", "1.4.0", "2024.06-b3"),
 			wantMsg:    `cli-tool: no version of package "cli-tool" in project "12345" satisfies "^2"; newest: 1.7.0, 1.6.0, v1.5.0, 1.4.0, 1.3.0; 2 versions are not semver, ignored`,
 			wantNewest: []string{"1.7.0", "1.6.0", "v1.5.0", "1.4.0", "1.3.0"},
-			wantHints:  []string{`to use 1.7.0, widen the constraint, e.g. version = "^1.7.0"`, `pinned exactly, e.g. version = "=2024.06-b3"`, "gpm search cli-tool --project 12345"},
+			wantHints:  []string{`to use 1.7.0, widen the constraint, e.g. version = "^1.7.0" in [packages.cli-tool]`, `pinned exactly, e.g. version = "=2024.06-b3"`, "gpm search cli-tool --project 12345"},
 			noHints:    []string{"prerelease"},
 			wantCalls:  map[string]int{"list:": 1, "files:": 0, "all:": 0},
 		},
@@ -482,7 +482,7 @@ func TestResolveNoMatch(t *testing.T) {
 			constraint: "*",
 			rows:       []registry.Package{row(1, "cli-tool-extra", "1.0.0")},
 			wantMsg:    `cli-tool: package "cli-tool" does not exist in project "12345"`,
-			wantHints:  []string{"check project and package in packages.toml"},
+			wantHints:  []string{"check project and package in [packages.cli-tool]"},
 			wantCalls:  map[string]int{"list:": 1, "files:": 0},
 		},
 		{
@@ -491,7 +491,7 @@ func TestResolveNoMatch(t *testing.T) {
 			rows:       []registry.Package{row(1, "Cli-Tool", "1.0.0"), row(2, "cli-tool-extra", "1.0.0")},
 			search:     true,
 			wantMsg:    `package "cli-tool" does not exist in project "12345"; names are case-sensitive: did you mean "Cli-Tool"?`,
-			wantHints:  []string{`set package = "Cli-Tool" in packages.toml`},
+			wantHints:  []string{`set package = "Cli-Tool" in [packages.cli-tool]`},
 			wantCalls:  map[string]int{"list:": 1, "files:": 0, "all:": 0},
 		},
 		{
