@@ -1,0 +1,156 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"time"
+)
+
+// ErrNotExist is returned by a Store when the project, package, file or blob
+// asked for does not exist.
+var ErrNotExist = errors.New("does not exist")
+
+// ErrExist is returned by a Store when a project's ID or path is already
+// taken.
+var ErrExist = errors.New("already exists")
+
+// Visibility levels of a project, as GitLab names them.
+const (
+	Public   = "public"
+	Internal = "internal"
+	Private  = "private"
+)
+
+// Package statuses, as GitLab names them.
+const (
+	StatusDefault            = "default"
+	StatusHidden             = "hidden"
+	StatusProcessing         = "processing"
+	StatusError              = "error"
+	StatusPendingDestruction = "pending_destruction"
+	StatusDeprecated         = "deprecated"
+)
+
+// Project is a GitLab project that can hold packages.
+type Project struct {
+	ID int64
+	// Path is the full path, e.g. "group/sub/proj". Lookups by path ignore
+	// case, as GitLab's do.
+	Path string
+	// Visibility is Public, Internal or Private; empty means Private.
+	Visibility string
+	// PackageRegistryPublic makes the package registry readable by everyone
+	// even when the project is private (GitLab's package registry access
+	// level "Everyone"). It opens generic downloads and the package_files
+	// list, not the package list, exactly as in GitLab.
+	PackageRegistryPublic bool
+}
+
+// Name returns the last element of the project's path, which GitLab calls the
+// project's path (as opposed to its full path).
+func (p Project) Name() string {
+	return p.Path[strings.LastIndex(p.Path, "/")+1:]
+}
+
+func (p Project) visibility() string {
+	if p.Visibility == "" {
+		return Private
+	}
+	return p.Visibility
+}
+
+// Package is one name+version of a generic package in a project.
+type Package struct {
+	ID        int64
+	ProjectID int64
+	Name      string
+	Version   string
+	// Type is the package type; this server only creates "generic".
+	Type             string
+	Status           string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	LastDownloadedAt time.Time // zero when never downloaded
+}
+
+// PackageFile is one uploaded file of a package. Several files of a package
+// may share a FileName: each upload of the same name adds a record.
+type PackageFile struct {
+	ID        int64
+	PackageID int64
+	// FileName is the stored name: for a file uploaded under a directory
+	// path it is the whole path URL-encoded, e.g. "dir%2Ffile.bin".
+	FileName string
+	Size     int64
+	SHA256   string // lowercase hex; also the key of the file's blob
+	// Status is StatusDefault, StatusPendingDestruction, StatusProcessing
+	// or StatusError.
+	Status    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Store keeps a Server's projects, packages, package files and blobs.
+//
+// Every method is atomic and safe for concurrent use. A Server serializes its
+// own read-modify-write sequences, so a Store needs no transactions beyond
+// single calls. Lists are returned in ascending ID order and are copies the
+// caller may keep.
+type Store interface {
+	// CreateProject stores a new project. A zero ID is replaced by the next
+	// free one. It fails with ErrExist if the ID or the path (ignoring case)
+	// is taken.
+	CreateProject(p Project) (Project, error)
+	// Project returns the project with the given ID, or ErrNotExist.
+	Project(id int64) (Project, error)
+	// ProjectByPath returns the project with the given full path, ignoring
+	// case, or ErrNotExist.
+	ProjectByPath(path string) (Project, error)
+	// Projects returns every project.
+	Projects() ([]Project, error)
+
+	// CreatePackage stores a new package together with its first file, so
+	// that no package is ever visible without the file that created it. It
+	// assigns both IDs; file.PackageID is set to the new package's ID.
+	CreatePackage(pkg Package, file PackageFile) (Package, PackageFile, error)
+	// UpdatePackage replaces the stored package with the same ID.
+	UpdatePackage(pkg Package) error
+	// Package returns the package with the given ID, or ErrNotExist.
+	Package(id int64) (Package, error)
+	// Packages returns every package of a project, whatever its status.
+	Packages(projectID int64) ([]Package, error)
+
+	// CreateFile adds a file to an existing package and assigns its ID.
+	CreateFile(f PackageFile) (PackageFile, error)
+	// UpdateFile replaces the stored file with the same ID.
+	UpdateFile(f PackageFile) error
+	// File returns the package file with the given ID, or ErrNotExist.
+	File(id int64) (PackageFile, error)
+	// Files returns every file of a package, whatever its status.
+	Files(packageID int64) ([]PackageFile, error)
+
+	// NewBlob starts writing a blob. Nothing written becomes visible until
+	// Commit; Abort (or never committing) discards it.
+	NewBlob() (BlobWriter, error)
+	// OpenBlob opens a committed blob, or fails with ErrNotExist.
+	OpenBlob(key string) (Blob, error)
+}
+
+// BlobWriter streams the bytes of a new blob.
+type BlobWriter interface {
+	io.Writer
+	// Commit makes the bytes written so far readable under key, atomically.
+	// Committing an existing key keeps the existing blob (blobs are
+	// content-addressed, so both are the same bytes).
+	Commit(key string) error
+	// Abort discards the bytes. It is a no-op after Commit.
+	Abort() error
+}
+
+// Blob is a committed blob opened for reading.
+type Blob interface {
+	io.ReadSeekCloser
+	// Size returns the blob's length in bytes.
+	Size() int64
+}
