@@ -77,8 +77,16 @@ func (l *locator) define(base string, key []string, line int) string {
 
 // locate scans TOML source for key definitions.
 func locate(src []byte) *locator {
+	// Skip a byte order mark as the TOML parser does; it is not a key.
+	text := string(src)
+	for _, bom := range []string{"\xef\xbb\xbf", "\xff\xfe", "\xfe\xff"} {
+		if t, ok := strings.CutPrefix(text, bom); ok {
+			text = t
+			break
+		}
+	}
 	s := &scanner{
-		src:  string(src),
+		src:  text,
 		line: 1,
 		loc:  &locator{explicit: map[string]int{}, implicit: map[string]int{}},
 	}

@@ -125,6 +125,16 @@ func TestLocateCRLF(t *testing.T) {
 	}
 }
 
+func TestLocateBOM(t *testing.T) {
+	l := locate([]byte("\ufeff[packages.a]\nproject = 1\n"))
+	if got := l.line("packages", "a", "project"); got != 2 {
+		t.Errorf("line(packages.a.project) = %d, want 2", got)
+	}
+	if got := l.line("packages", "a"); got != 1 {
+		t.Errorf("line(packages.a) = %d, want 1", got)
+	}
+}
+
 // splitPathKey decodes pathKey, dropping array index segments.
 func splitPathKey(k string) []string {
 	var out []string

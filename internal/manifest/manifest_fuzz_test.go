@@ -27,6 +27,7 @@ func FuzzManifest(f *testing.F) {
 		"[packges.a]\nverison = \"^1\"\n",
 		"[[packages]]\nproject = 1\n",
 		"[install]\ndir = \"../x\"\n[packages.\"a/b\"]\nproject = \"0\"\n",
+		"\ufeff[packages.a]\nproject = 1\n",
 	} {
 		f.Add([]byte(seed))
 	}
