@@ -137,10 +137,10 @@ func ResolveCredential(apiOrInstanceURL string, spec *TokenSpec, getenv func(str
 			typ = TokenPrivate
 		}
 		if !tokenTypeFromEnv(typ) {
-			return Credential{}, nil, fmt.Errorf("packages.toml: token type %q for env %q is not one of private, job, deploy, bearer", spec.Type, spec.Env)
+			return Credential{}, nil, fmt.Errorf("manifest token env %q: type %q is not one of private, job, deploy, bearer", spec.Env, spec.Type)
 		}
 		if spec.Env == "" {
-			return Credential{}, nil, errors.New("packages.toml: token has no env variable name")
+			return Credential{}, nil, errors.New("manifest token has no env variable name")
 		}
 		tok := getenv(spec.Env)
 		if tok == "" {

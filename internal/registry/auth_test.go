@@ -44,7 +44,7 @@ func TestResolveCredential(t *testing.T) {
 			spec: &TokenSpec{Env: "MY_TOKEN", Type: "job"}, env: map[string]string{"MY_TOKEN": ""},
 			wantErr: "not set", wantHint: "export MY_TOKEN="},
 		{name: "spec bad type", spec: &TokenSpec{Env: "MY_TOKEN", Type: "basic"}, env: map[string]string{"MY_TOKEN": "m"},
-			wantErr: `token type "basic"`},
+			wantErr: `type "basic"`},
 		{name: "GPM_TOKEN default private",
 			env:  map[string]string{"GPM_TOKEN": "g", "GITLAB_TOKEN": "l"},
 			want: Credential{Type: TokenPrivate, Token: "g", Source: "$GPM_TOKEN (private)"}},

@@ -48,8 +48,8 @@ const maxPages = 1000
 
 // ListPackages lists the downloadable versions of the generic package name
 // in project: GitLab's name filter is a case-insensitive substring search,
-// so only exact, case-sensitive name matches of type generic are kept, and
-// only statuses default and deprecated (error, processing,
+// so only exact, case-sensitive name matches of type generic with a version
+// are kept, and only statuses default and deprecated (error, processing,
 // pending_destruction and hidden packages cannot be installed from a list).
 func (c *Client) ListPackages(ctx context.Context, project, name string) ([]Package, error) {
 	if name == "" {
@@ -61,7 +61,7 @@ func (c *Client) ListPackages(ctx context.Context, project, name string) ([]Pack
 	}
 	var out []Package
 	for _, p := range all {
-		if p.Name == name && p.PackageType == "generic" && (p.Status == "default" || p.Status == "deprecated") {
+		if p.Name == name && p.PackageType == "generic" && p.Version != "" && (p.Status == "default" || p.Status == "deprecated") {
 			out = append(out, p)
 		}
 	}

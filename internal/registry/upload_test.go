@@ -1,0 +1,197 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// realRow is GitLab's raw package_file row answered with select=package_file.
+const realRow = `{
+  "id": 72696499, "package_id": 13447789, "created_at": "2023-03-22T21:37:30.948Z",
+  "updated_at": "2023-03-22T21:37:30.948Z", "size": 11, "file_store": 2,
+  "file_md5": null, "file_sha1": null, "file_name": "dir%2Ftool.bin",
+  "file": { "url": "https://storage.example.com/x?Signature=abc" },
+  "file_sha256": "0CA093111F402FAA55BE1CD71006270644B58619EB0C2408B97B7D24BB70DD09",
+  "verification_retry_at": null, "verified_at": null, "verification_failure": "boom",
+  "verification_retry_count": null, "verification_checksum": null, "verification_state": 0,
+  "verification_started_at": null, "status": "default", "new_file_path": null
+}`
+
+func TestUpload(t *testing.T) {
+	body := []byte("hello world")
+	var gotBody []byte
+	var gotLen int64
+	srv, rec := server(t, func(w http.ResponseWriter, r *http.Request) {
+		gotBody, _ = io.ReadAll(r.Body)
+		gotLen = r.ContentLength
+		fmt.Fprint(w, realRow)
+	})
+	c, _ := client(t, srv.URL, WithCredential(Credential{Type: TokenJob, Token: "job-tok"}))
+	pf, err := c.Upload(context.Background(), FileRef{"group/proj", "tool", "1.2.3", "dir/tool.bin"}, bytes.NewReader(body), int64(len(body)), UploadOptions{Status: "hidden"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := PackageFile{ID: 72696499, PackageID: 13447789, FileName: "dir/tool.bin", Size: 11, SHA256: "0ca093111f402faa55be1cd71006270644b58619eb0c2408b97b7d24bb70dd09"}
+	pf.CreatedAt = want.CreatedAt
+	if pf != want {
+		t.Errorf("got %+v\nwant %+v", pf, want)
+	}
+	r := rec.list()[0]
+	if r.Method != http.MethodPut {
+		t.Errorf("method %s", r.Method)
+	}
+	if wantURI := "/api/v4/projects/group%2Fproj/packages/generic/tool/1.2.3/dir/tool.bin?select=package_file&status=hidden"; r.URI != wantURI {
+		t.Errorf("URI %s, want %s", r.URI, wantURI)
+	}
+	if !bytes.Equal(gotBody, body) || gotLen != int64(len(body)) {
+		t.Errorf("server got %q with Content-Length %d", gotBody, gotLen)
+	}
+	if r.Header.Get("Job-Token") != "job-tok" {
+		t.Errorf("no JOB-TOKEN header")
+	}
+}
+
+func TestUploadOldServer201(t *testing.T) {
+	srv, rec := server(t, func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"message":"201 Created"}`)
+	})
+	c, _ := client(t, srv.URL, WithCredential(privateCred))
+	pf, err := c.Upload(context.Background(), FileRef{"1", "tool", "1.2.3", "a.bin"}, strings.NewReader("abc"), 3, UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pf != (PackageFile{FileName: "a.bin", Size: 3}) {
+		t.Errorf("got %+v", pf)
+	}
+	if strings.Contains(rec.list()[0].URI, "status=") {
+		t.Errorf("status sent without being asked: %s", rec.list()[0].URI)
+	}
+}
+
+func TestUploadEmptyFile(t *testing.T) {
+	var gotLen int64 = -2
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
+		gotLen = r.ContentLength
+		fmt.Fprint(w, `{"id":1,"package_id":2,"file_name":"empty","size":0,"file_sha256":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}`)
+	})
+	c, _ := client(t, srv.URL)
+	if _, err := c.Upload(context.Background(), FileRef{"1", "tool", "1", "empty"}, strings.NewReader(""), 0, UploadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if gotLen != 0 {
+		t.Errorf("Content-Length %d, want 0", gotLen)
+	}
+}
+
+func TestUploadIsNeverRetried(t *testing.T) {
+	tests := []struct {
+		status    int
+		body      string
+		transient bool
+		is        error
+	}{
+		{500, `{"message":"500 Internal Server Error"}`, true, nil},
+		{503, ``, true, nil},
+		{429, "Retry later\n", true, nil},
+		{400, `{"message":"400 Bad request - Duplicate package is not allowed"}`, false, ErrDuplicate},
+		{400, `{"message":"400 Bad request - File is too large"}`, false, ErrTooLarge},
+		{413, `<html><title>413 Request Entity Too Large</title></html>`, false, ErrTooLarge},
+		{403, `{"message":"403 Forbidden"}`, false, ErrUnauthorized},
+		{401, `{"message":"401 Unauthorized"}`, false, ErrUnauthorized},
+		{404, `{"message":"404 Project Not Found"}`, false, ErrNotFound},
+	}
+	for _, tt := range tests {
+		var n atomic.Int32
+		srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
+			n.Add(1)
+			io.Copy(io.Discard, r.Body)
+			w.WriteHeader(tt.status)
+			fmt.Fprint(w, tt.body)
+		})
+		c, sl := client(t, srv.URL, WithCredential(privateCred))
+		_, err := c.Upload(context.Background(), FileRef{"1", "tool", "1", "f"}, strings.NewReader("abc"), 3, UploadOptions{})
+		if err == nil {
+			t.Errorf("%d: no error", tt.status)
+			continue
+		}
+		if n.Load() != 1 || len(sl.all()) != 0 {
+			t.Errorf("%d: %d attempts, %d waits; uploads must not be retried", tt.status, n.Load(), len(sl.all()))
+		}
+		if errors.Is(err, ErrTransient) != tt.transient {
+			t.Errorf("%d: transient = %v, want %v (%v)", tt.status, !tt.transient, tt.transient, err)
+		}
+		if tt.is != nil && !errors.Is(err, tt.is) {
+			t.Errorf("%d: err = %v, want %v", tt.status, err, tt.is)
+		}
+		var he *HTTPError
+		if !errors.As(err, &he) || he.Op != OpUpload {
+			t.Errorf("%d: err = %#v", tt.status, err)
+		}
+	}
+}
+
+func TestUploadNetworkErrorIsTransient(t *testing.T) {
+	ft := &flakyTransport{errs: []error{io.ErrUnexpectedEOF}}
+	c, _ := client(t, "http://127.0.0.1:1", WithTransport(ft))
+	_, err := c.Upload(context.Background(), FileRef{"1", "tool", "1", "f"}, strings.NewReader("abc"), 3, UploadOptions{})
+	if !errors.Is(err, ErrTransient) || ft.calls.Load() != 1 {
+		t.Errorf("err = %v after %d calls", err, ft.calls.Load())
+	}
+}
+
+// TestUploadFollows307WithBody: a 307 keeps the method, and the body is
+// re-created from the ReaderAt.
+func TestUploadFollows307WithBody(t *testing.T) {
+	body := bytes.Repeat([]byte("z"), 100000)
+	var final []byte
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/moved") {
+			http.Redirect(w, r, "/moved"+r.URL.Path+"?"+r.URL.RawQuery, http.StatusTemporaryRedirect)
+			return
+		}
+		final, _ = io.ReadAll(r.Body)
+		fmt.Fprint(w, `{"id":1,"package_id":2,"file_name":"f","size":100000,"file_sha256":null}`)
+	})
+	c, _ := client(t, srv.URL, WithCredential(privateCred))
+	if _, err := c.Upload(context.Background(), FileRef{"1", "tool", "1", "f"}, bytes.NewReader(body), int64(len(body)), UploadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(final, body) {
+		t.Errorf("redirected upload got %d bytes", len(final))
+	}
+}
+
+func TestUploadBadOptions(t *testing.T) {
+	c, _ := client(t, "https://gitlab.example.com")
+	if _, err := c.Upload(context.Background(), FileRef{"1", "p", "1", "f"}, strings.NewReader(""), 0, UploadOptions{Status: "processing"}); err == nil {
+		t.Error("accepted status processing")
+	}
+	if _, err := c.Upload(context.Background(), FileRef{"1", "p", "1", "f"}, strings.NewReader(""), -1, UploadOptions{}); err == nil {
+		t.Error("accepted a negative size")
+	}
+}
+
+func TestDecodeUploadResponse(t *testing.T) {
+	for _, tc := range []string{
+		`{"id":1,"package_id":2,"file_name":"f","size":3,"file_sha256":null,"verification_failure":null}`,
+		`{"id":1,"package_id":2,"file_name":"f","size":3,"verification_failure":"checksum failed","status":"default","extra":{"a":[1]}}`,
+	} {
+		if pf, err := decodeUploadResponse([]byte(tc)); err != nil || pf.ID != 1 || pf.FileName != "f" {
+			t.Errorf("decode(%s) = %+v, %v", tc, pf, err)
+		}
+	}
+	for _, bad := range []string{`[]`, `{"id":1,"file_name":"../x"}`, `not json`, `null`} {
+		if _, err := decodeUploadResponse([]byte(bad)); err == nil {
+			t.Errorf("decode(%s) succeeded", bad)
+		}
+	}
+}
