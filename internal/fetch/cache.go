@@ -1,0 +1,290 @@
+package fetch
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gpmtool/gpm/internal/registry"
+)
+
+// staleTemp is how old an abandoned temporary file in the cache must be
+// before a later gpm removes it. A live download writes to its file all the
+// time, so its modification time stays recent.
+const staleTemp = 24 * time.Hour
+
+// Cache is a content-addressed store of verified files shared by every
+// project of a user: each blob is stored once under its SHA-256, at
+// DIR/blobs/sha256/<hex>.
+//
+// A blob gets its final name only after its size and hash were checked, by
+// renaming a fully written temporary file in the same directory, so readers
+// never see partial or unverified content and any number of gpm processes
+// can fill one cache at once: when two write the same blob, the second rename
+// replaces identical bytes. Blobs are read-only files; a Cache never modifies
+// one in place.
+type Cache struct {
+	dir   string
+	blobs string
+
+	cleanOnce sync.Once
+}
+
+// DefaultCacheDir returns the cache directory gpm uses: $GPM_CACHE when set,
+// else "gpm" in the user's cache directory (os.UserCacheDir: $XDG_CACHE_HOME
+// or ~/.cache on Linux, ~/Library/Caches on macOS, %LocalAppData% on
+// Windows). getenv is os.Getenv outside tests.
+func DefaultCacheDir(getenv func(string) string) (string, error) {
+	if d := getenv("GPM_CACHE"); d != "" {
+		return filepath.Abs(d)
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache directory: %w (set GPM_CACHE)", err)
+	}
+	return filepath.Join(d, "gpm"), nil
+}
+
+// OpenCache opens the cache rooted at dir, creating its directories. An
+// error means the cache cannot be used at all; callers are expected to warn
+// and install without a cache (Options.Cache nil). A cache that exists but
+// cannot be written (a read-only shared cache) opens fine: Install reads
+// from it and warns once when it cannot add to it.
+func OpenCache(dir string) (*Cache, error) {
+	if dir == "" {
+		return nil, errors.New("empty cache directory")
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cache directory: %w", err)
+	}
+	c := &Cache{dir: dir, blobs: filepath.Join(dir, "blobs", "sha256")}
+	if mkErr := os.MkdirAll(c.blobs, 0o777); mkErr != nil {
+		if fi, err := os.Stat(c.blobs); err == nil && fi.IsDir() {
+			return c, nil // read-only but usable
+		}
+		return nil, fmt.Errorf("cache directory: %w", mkErr)
+	}
+	return c, nil
+}
+
+// Dir returns the cache's root directory.
+func (c *Cache) Dir() string { return c.dir }
+
+// Path returns where the blob with the given SHA-256 (lowercase hex) is
+// stored, or "" when sha is not a SHA-256.
+func (c *Cache) Path(sha string) string {
+	if !validSHA256(sha) {
+		return ""
+	}
+	return filepath.Join(c.blobs, sha)
+}
+
+// Has reports whether the blob is in the cache with the given size. It only
+// stats the file: blobs are verified before they get their name.
+func (c *Cache) Has(sha string, size int64) bool {
+	p := c.Path(sha)
+	if p == "" {
+		return false
+	}
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Size() == size
+}
+
+// Open opens the blob for reading. A missing blob is an error matching
+// fs.ErrNotExist.
+func (c *Cache) Open(sha string) (*os.File, error) {
+	p := c.Path(sha)
+	if p == "" {
+		return nil, fmt.Errorf("open cache blob: invalid sha256 %q", sha)
+	}
+	return os.Open(p)
+}
+
+// NewTemp creates a temporary file in the cache's blob directory. Write the
+// blob to it, then Commit it under its hash, or Close it to discard it.
+func (c *Cache) NewTemp() (*Temp, error) {
+	c.cleanOnce.Do(c.removeStaleTemps)
+	t, err := newTemp(c.blobs)
+	if err != nil {
+		return nil, err
+	}
+	t.cache = c
+	return t, nil
+}
+
+// Put adds the blob read from r, checking that it has the given size and
+// SHA-256. A blob already present is not written again.
+func (c *Cache) Put(sha string, size int64, r io.Reader) error {
+	if c.Has(sha, size) {
+		return nil
+	}
+	t, err := c.NewTemp()
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	if _, err := io.Copy(t, r); err != nil {
+		return fmt.Errorf("write cache blob: %w", err)
+	}
+	_, err = t.Commit(sha, size)
+	return err
+}
+
+// removeStaleTemps removes temporary files that an interrupted gpm left
+// behind long ago. Younger ones may belong to a live download.
+func (c *Cache) removeStaleTemps() {
+	ents, err := os.ReadDir(c.blobs)
+	if err != nil {
+		return
+	}
+	cutoff := time.Now().Add(-staleTemp)
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), "tmp-") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(cutoff) {
+			os.Remove(filepath.Join(c.blobs, e.Name()))
+		}
+	}
+}
+
+// Temp is a file being downloaded. It hashes what is written to it, and
+// implements Reset so that a download that is retried starts the file over.
+type Temp struct {
+	f     *os.File
+	h     hash.Hash
+	n     int64
+	cache *Cache // nil: Commit keeps the file where it is
+	done  bool   // committed: Close leaves the file alone
+}
+
+func newTemp(dir string) (*Temp, error) {
+	f, err := os.CreateTemp(dir, "tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	return &Temp{f: f, h: sha256.New()}, nil
+}
+
+// Name returns the temporary file's path.
+func (t *Temp) Name() string { return t.f.Name() }
+
+// Write writes to the file and the running hash.
+func (t *Temp) Write(p []byte) (int, error) {
+	n, err := t.f.Write(p)
+	t.h.Write(p[:n])
+	t.n += int64(n)
+	return n, err
+}
+
+// Reset empties the file and the hash, for a download that starts over.
+func (t *Temp) Reset() error {
+	if err := t.f.Truncate(0); err != nil {
+		return err
+	}
+	if _, err := t.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	t.h.Reset()
+	t.n = 0
+	return nil
+}
+
+// check compares what was written with the expected size and hash.
+func (t *Temp) check(ref registry.FileRef, sha string, size int64) error {
+	got := hex.EncodeToString(t.h.Sum(nil))
+	if t.n != size || got != sha {
+		return &registry.IntegrityError{Ref: ref, WantSize: size, GotSize: t.n, WantSHA256: sha, GotSHA256: got}
+	}
+	return nil
+}
+
+// Commit checks that the file holds exactly size bytes with the given
+// SHA-256, flushes it to disk and gives it its final name in the cache. It
+// returns that name. A mismatch is an error matching ErrChecksumMismatch or
+// ErrSizeMismatch, and the file is removed. If another process stored the
+// same blob meanwhile, its copy is kept; the content is the same.
+func (t *Temp) Commit(sha string, size int64) (string, error) {
+	return t.commit(registry.FileRef{File: sha}, sha, size)
+}
+
+func (t *Temp) commit(ref registry.FileRef, sha string, size int64) (string, error) {
+	if t.done {
+		return "", errors.New("temporary file already committed")
+	}
+	if err := t.check(ref, sha, size); err != nil {
+		t.Close()
+		return "", err
+	}
+	if t.cache == nil {
+		// Outside the cache the file is used where it is; it only needs to
+		// be complete, not durable.
+		t.done = true
+		return t.f.Name(), t.f.Close()
+	}
+	if err := t.f.Sync(); err != nil {
+		t.Close()
+		return "", fmt.Errorf("write cache blob: %w", err)
+	}
+	if err := t.f.Chmod(0o444); err != nil {
+		t.Close()
+		return "", fmt.Errorf("write cache blob: %w", err)
+	}
+	if err := t.f.Close(); err != nil {
+		os.Remove(t.f.Name())
+		return "", fmt.Errorf("write cache blob: %w", err)
+	}
+	final := t.cache.Path(sha)
+	if err := os.Rename(t.f.Name(), final); err != nil {
+		// Some systems refuse to replace a read-only file; a blob already
+		// there under the same name has the same content.
+		if t.cache.Has(sha, size) {
+			os.Remove(t.f.Name())
+			t.done = true
+			return final, nil
+		}
+		os.Remove(t.f.Name())
+		return "", fmt.Errorf("write cache blob: %w", err)
+	}
+	t.done = true
+	return final, nil
+}
+
+// Close discards the file unless it was committed. It is safe to call more
+// than once.
+func (t *Temp) Close() error {
+	if t.done {
+		return nil
+	}
+	t.done = true
+	t.f.Close()
+	err := os.Remove(t.f.Name())
+	if errors.Is(err, fs.ErrNotExist) {
+		err = nil
+	}
+	return err
+}
+
+// validSHA256 reports whether s is 64 lowercase hex digits.
+func validSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,139 @@
+package fetch
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gpmtool/gpm/internal/registry"
+)
+
+// Sentinel errors that callers branch on with errors.Is.
+var (
+	// ErrChecksumMismatch matches a download whose SHA-256 differs from the
+	// lock. It is the registry's sentinel, so one errors.Is test covers both
+	// packages.
+	ErrChecksumMismatch = registry.ErrChecksumMismatch
+	// ErrSizeMismatch matches a download whose size differs from the lock.
+	ErrSizeMismatch = registry.ErrSizeMismatch
+	// ErrIntegrity matches every integrity failure: a checksum or size
+	// mismatch while installing, and tampered, missing or unexpected vendor
+	// files found by Verify.
+	ErrIntegrity = errors.New("integrity check failed")
+	// ErrOffline matches an install that needs the network while offline.
+	ErrOffline = errors.New("network access needed in offline mode")
+	// ErrUnsafeArchive matches an archive that extraction refused: an entry
+	// that would land outside the package directory, a link that escapes it,
+	// a device, a duplicate, or more data than the extraction limits allow.
+	ErrUnsafeArchive = errors.New("unsafe archive")
+	// ErrConflict matches a vendor directory entry in gpm's way that gpm will
+	// not replace, such as a file or symlink where a package directory goes.
+	ErrConflict = errors.New("vendor directory conflict")
+)
+
+// PackageError is a failure to install one package. Every error Install
+// returns about a package is a *PackageError; its message starts with
+// "name@version: ".
+type PackageError struct {
+	Name    string // local package name
+	Version string // locked version
+	Err     error
+}
+
+// Error implements error.
+func (e *PackageError) Error() string {
+	return e.Name + "@" + e.Version + ": " + e.Err.Error()
+}
+
+// Unwrap returns the underlying error.
+func (e *PackageError) Unwrap() error { return e.Err }
+
+// mismatchError is a download that did not match the lock. It answers
+// errors.Is for the registry's mismatch sentinels and ErrIntegrity, and
+// errors.As for *registry.IntegrityError, but does not unwrap to it, so the
+// generic hint of the registry is replaced by this package's, which can name
+// the command to run.
+type mismatchError struct {
+	name string // local package name, for the hint
+	ie   *registry.IntegrityError
+}
+
+func (e *mismatchError) Error() string {
+	ie := e.ie
+	if ie.WantSize >= 0 && ie.GotSize != ie.WantSize {
+		if ie.GotSize > ie.WantSize {
+			return fmt.Sprintf("file %q: size mismatch: the lock says %d bytes, the registry served more", ie.Ref.File, ie.WantSize)
+		}
+		return fmt.Sprintf("file %q: size mismatch: the lock says %d bytes, the registry served %d", ie.Ref.File, ie.WantSize, ie.GotSize)
+	}
+	return fmt.Sprintf("file %q: checksum mismatch\n\tlocked:     sha256 %s\n\tdownloaded: sha256 %s\nsecurity error: the registry served different bytes than the lock records; nothing was installed",
+		ie.Ref.File, ie.WantSHA256, ie.GotSHA256)
+}
+
+func (e *mismatchError) Is(target error) bool {
+	return target == ErrIntegrity || e.ie.Is(target)
+}
+
+func (e *mismatchError) As(target any) bool {
+	if p, ok := target.(**registry.IntegrityError); ok {
+		*p = e.ie
+		return true
+	}
+	return false
+}
+
+// Hints says what a mismatch usually means and what to do about it.
+func (e *mismatchError) Hints() []string {
+	return []string{
+		"the likely cause is that the file was published again under the same version: GitLab keeps both uploads and serves the newest; it may also have been tampered with",
+		fmt.Sprintf("check that the new file is trustworthy (ask its publisher), then run: gpm update %s", e.name),
+	}
+}
+
+// offlineError is a file that is needed but not in the cache while offline.
+type offlineError struct {
+	file    string
+	noCache bool
+	missing int // files missing in the whole install
+}
+
+func (e *offlineError) Error() string {
+	where := "is not in the cache"
+	if e.noCache {
+		where = "must be downloaded (no cache is available)"
+	}
+	return fmt.Sprintf("file %q %s: %v", e.file, where, ErrOffline)
+}
+
+func (e *offlineError) Unwrap() error { return ErrOffline }
+
+func (e *offlineError) Hints() []string {
+	n := "1 file"
+	if e.missing != 1 {
+		n = fmt.Sprintf("%d files", e.missing)
+	}
+	return []string{fmt.Sprintf("%s must be downloaded; run gpm install without --offline or --frozen once, with network access, to fill the cache", n)}
+}
+
+// ArchiveError is an archive entry that extraction refused. It matches
+// ErrUnsafeArchive.
+type ArchiveError struct {
+	Archive string // the archive's file name in the package
+	Entry   string // the entry's name as stored in the archive; "" for the archive as a whole
+	Reason  string // what is wrong, e.g. "path escapes the package directory"
+}
+
+// Error implements error.
+func (e *ArchiveError) Error() string {
+	if e.Entry == "" {
+		return fmt.Sprintf("archive %q: %s", e.Archive, e.Reason)
+	}
+	return fmt.Sprintf("archive %q: entry %q: %s", e.Archive, e.Entry, e.Reason)
+}
+
+// Is matches ErrUnsafeArchive.
+func (e *ArchiveError) Is(target error) bool { return target == ErrUnsafeArchive }
+
+// Hints says what to do about a refused archive.
+func (e *ArchiveError) Hints() []string {
+	return []string{"nothing was installed; the archive may be malicious or broken: ask its publisher, or set extract = false for the package to place the archive as a file"}
+}

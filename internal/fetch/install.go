@@ -1,0 +1,862 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gpmtool/gpm/internal/hint"
+	"github.com/gpmtool/gpm/internal/lock"
+	"github.com/gpmtool/gpm/internal/registry"
+)
+
+// Downloader fetches one file of a generic package into dst, checking its
+// size and SHA-256 against want. *registry.Client implements it. When dst
+// has a Reset() error method, a downloader may retry a failed transfer after
+// calling it.
+type Downloader interface {
+	Download(ctx context.Context, f registry.FileRef, want registry.Expect, dst io.Writer) (registry.Result, error)
+}
+
+// DefaultJobs is the download parallelism when Options.Jobs is not set.
+const DefaultJobs = 8
+
+// Options configure Install.
+type Options struct {
+	// Dir is the vendor directory; package NAME goes to Dir/NAME and gpm's
+	// bookkeeping to Dir/.gpm.
+	Dir string
+	// Cache is the shared blob cache; nil installs without one (every file
+	// not in place is downloaded).
+	Cache *Cache
+	// Jobs bounds parallel downloads and package staging (DefaultJobs when
+	// zero or negative).
+	Jobs int
+	// Offline forbids downloads: files not in the cache are an error
+	// matching ErrOffline.
+	Offline bool
+	// Locked tells Install that the caller holds LockDir(Dir), so that it
+	// does not try to take it again (the lock is not reentrant). When
+	// false, Install takes the lock for its own duration.
+	Locked bool
+	// Source returns the downloader for a package's registry. It is called
+	// only for packages that have files to download, never when everything
+	// is in place or cached.
+	Source func(p lock.Package) (Downloader, error)
+	// BeforePlace, when set, is called once everything the install needs is
+	// downloaded, verified and staged, just before the vendor directory is
+	// first changed (and also when nothing needs to change). An error aborts
+	// the install with the vendor directory untouched. The CLI writes the
+	// lock file here, so the lock changes only after every fetch succeeded.
+	BeforePlace func() error
+	// Events receives progress; it may be nil. It is called from several
+	// goroutines at once.
+	Events func(Event)
+	// Warnf receives warnings (one line each, no trailing newline); nil
+	// discards them.
+	Warnf func(format string, args ...any)
+	// MaxExtract caps the bytes extracted from the archives of one package
+	// (DefaultMaxExtract when zero); MaxEntries caps their entries
+	// (DefaultMaxEntries when zero).
+	MaxExtract int64
+	MaxEntries int
+}
+
+// EventKind says what an Event reports.
+type EventKind int
+
+// Event kinds.
+const (
+	// FileStart: a download begins; Total is the file's size.
+	FileStart EventKind = iota + 1
+	// FileProgress: Bytes of Total were downloaded so far. Bytes may go
+	// back to 0 when a download is retried.
+	FileProgress
+	// FileDone: the file is downloaded and verified, or, with FromCache,
+	// it was found in the cache.
+	FileDone
+	// PackagePlaced: the package's new directory was swapped into place.
+	PackagePlaced
+	// PackageRemoved: a package no longer locked was removed.
+	PackageRemoved
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case FileStart:
+		return "file-start"
+	case FileProgress:
+		return "file-progress"
+	case FileDone:
+		return "file-done"
+	case PackagePlaced:
+		return "package-placed"
+	case PackageRemoved:
+		return "package-removed"
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Event is a progress report from Install.
+type Event struct {
+	Kind      EventKind
+	Package   string // local package name
+	Version   string
+	File      string // file name in the package; "" for package events
+	Bytes     int64  // bytes downloaded so far (FileProgress, FileDone)
+	Total     int64  // the file's size
+	FromCache bool   // FileDone: found in the cache, not downloaded
+}
+
+// Action is what Install did to a package.
+type Action string
+
+// Actions.
+const (
+	// Unchanged: the package was in place; nothing was read or written.
+	Unchanged Action = "unchanged"
+	// Installed: the package was placed where it was absent, or restored
+	// at its locked version because its files were changed or missing.
+	Installed Action = "installed"
+	// Updated: the package replaced another version or other files.
+	Updated Action = "updated"
+	// Removed: the package is no longer locked and its files were removed.
+	Removed Action = "removed"
+)
+
+// PackageReport is what Install did to one package.
+type PackageReport struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// Previous is the version that was installed before, for Updated and
+	// Removed.
+	Previous string `json:"previous,omitempty"`
+	Action   Action `json:"action"`
+	// Downloaded and Cached count the package's files fetched from the
+	// registry and taken from the cache. A file shared by several packages
+	// is downloaded once, for the first of them.
+	Downloaded int   `json:"downloaded"`
+	Cached     int   `json:"cached"`
+	Bytes      int64 `json:"bytes"` // bytes downloaded
+	// Kept lists files of a removed package that were left in place
+	// because they were changed after gpm placed them.
+	Kept []string `json:"kept,omitempty"`
+	// MovedAside lists the user's own files that were in the way of the
+	// new version's files and were kept under another name.
+	MovedAside []MovedFile `json:"moved_aside,omitempty"`
+}
+
+// MovedFile is a user file kept under another name (From and To are
+// slash-separated, relative to the package directory).
+type MovedFile struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// Report is the outcome of Install.
+type Report struct {
+	// Packages are in lock order, followed by removed packages by name.
+	Packages   []PackageReport `json:"packages"`
+	Downloaded int             `json:"downloaded"` // files downloaded
+	Cached     int             `json:"cached"`     // files taken from the cache
+	Bytes      int64           `json:"bytes"`      // bytes downloaded
+	Duration   time.Duration   `json:"duration_ns"`
+}
+
+// Changed reports whether Install changed the vendor directory.
+func (r *Report) Changed() bool {
+	for _, p := range r.Packages {
+		if p.Action != Unchanged {
+			return true
+		}
+	}
+	return false
+}
+
+// Install makes the vendor directory opts.Dir hold exactly the packages of
+// l: packages already in place are left alone without reading them;
+// missing blobs are taken from the cache or downloaded and verified; changed
+// packages are staged in full and then swapped into place one directory
+// rename each; packages no longer locked are removed. Files gpm did not
+// place are kept.
+//
+// It plans before it acts: every file is fetched and verified and every
+// changed package is staged before the first package is placed, so a
+// download, checksum or archive failure leaves the vendor directory as it
+// was. After the first swap, each package directory is at every moment
+// entirely old or entirely new, and the state is written after each one.
+//
+// Errors about a package are *PackageError. A cancelled ctx stops
+// downloads and staging promptly and returns ctx.Err() with the vendor
+// directory untouched; once placing has begun it completes, since it is
+// only renames.
+func Install(ctx context.Context, l *lock.File, opts Options) (*Report, error) {
+	start := time.Now()
+	if opts.Dir == "" {
+		return nil, errors.New("install: no vendor directory")
+	}
+	if opts.Jobs <= 0 {
+		opts.Jobs = DefaultJobs
+	}
+	in := &installer{opts: opts, dir: opts.Dir, meta: filepath.Join(opts.Dir, metaDir)}
+	in.warnf = opts.Warnf
+	if in.warnf == nil {
+		in.warnf = func(string, ...any) {}
+	}
+	if opts.Locked {
+		if err := os.MkdirAll(in.meta, 0o777); err != nil {
+			return nil, fmt.Errorf("install: %w", err)
+		}
+	} else {
+		unlock, err := LockDir(opts.Dir)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
+	if err := removeTemps(opts.Dir); err != nil {
+		return nil, err
+	}
+	defer in.cleanup()
+
+	rep, err := in.run(ctx, l)
+	if rep != nil {
+		rep.Duration = time.Since(start)
+	}
+	return rep, err
+}
+
+// installer is one run of Install.
+type installer struct {
+	opts  Options
+	dir   string // vendor directory
+	meta  string // dir/.gpm
+	warnf func(string, ...any)
+	st    *state
+
+	noCacheWrite atomic.Bool // the cache refused a write: download elsewhere
+	warnOnce     sync.Once
+	dlOnce       sync.Once
+	dlDir        string // dir/.gpm/tmp-dl-*, for downloads outside the cache
+	dlErr        error
+	temps        []string // trees to remove when done
+	tempsMu      sync.Mutex
+}
+
+// work is one locked package and what happens to it.
+type work struct {
+	pkg     *lock.Package
+	old     *pkgState // installed state, nil when none
+	rep     *PackageReport
+	src     Downloader
+	staged  string // staging directory
+	files   []placed
+	hadDir  bool // DIR/NAME existed when staging began
+	changed bool // must be staged and placed
+}
+
+// blob is one distinct file content an install needs.
+type blob struct {
+	sha   string
+	size  int64
+	w     *work  // first package that needs it: downloads are counted there
+	file  string // its file name in that package
+	path  string // a verified copy: in the cache, or a download temporary
+	fetch bool   // must be downloaded
+}
+
+func (in *installer) emit(e Event) {
+	if in.opts.Events != nil {
+		in.opts.Events(e)
+	}
+}
+
+func (in *installer) addTemp(p string) {
+	in.tempsMu.Lock()
+	in.temps = append(in.temps, p)
+	in.tempsMu.Unlock()
+}
+
+// cleanup removes the run's temporaries. Leftovers (after a crash) are
+// removed by the next run.
+func (in *installer) cleanup() {
+	for _, p := range in.temps {
+		removeTree(p)
+	}
+	if in.dlDir != "" {
+		removeTree(in.dlDir)
+	}
+}
+
+func (in *installer) run(ctx context.Context, l *lock.File) (*Report, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if l == nil {
+		l = &lock.File{}
+	}
+	in.st = readState(in.dir, in.warnf)
+	works, err := in.plan(l)
+	if err != nil {
+		return nil, err
+	}
+	var prune []string
+	for name := range in.st.Packages {
+		if _, ok := l.Lookup(name); !ok {
+			prune = append(prune, name)
+		}
+	}
+	sort.Strings(prune)
+
+	rep := &Report{}
+	var changed []*work
+	stateDirty := false
+	for _, w := range works {
+		switch {
+		case w.changed:
+			changed = append(changed, w)
+		case w.old.Version != w.pkg.Version:
+			// Same files under another version: only the state changes.
+			w.rep.Action = Updated
+			w.rep.Previous = w.old.Version
+			w.old.Version = w.pkg.Version
+			stateDirty = true
+		}
+	}
+
+	blobs, err := in.fetch(ctx, changed)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.stageAll(ctx, changed, blobs); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if in.opts.BeforePlace != nil {
+		if err := in.opts.BeforePlace(); err != nil {
+			return nil, err
+		}
+	}
+
+	// From here on the vendor directory changes; finish even if ctx is
+	// cancelled: what is left is renames and removals.
+	var placeErr error
+	for _, w := range changed {
+		if err := in.place(w); err != nil {
+			placeErr = &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err}
+			break
+		}
+		in.emit(Event{Kind: PackagePlaced, Package: w.pkg.Name, Version: w.pkg.Version})
+	}
+	var removed []PackageReport
+	if placeErr == nil {
+		for _, name := range prune {
+			removed = append(removed, in.prune(name))
+			stateDirty = true
+		}
+	}
+	if stateDirty || len(changed) > 0 {
+		if err := writeState(in.dir, in.st, true); err != nil && placeErr == nil {
+			placeErr = err
+		}
+	}
+	if placeErr != nil {
+		return nil, placeErr
+	}
+
+	for _, w := range works {
+		rep.Packages = append(rep.Packages, *w.rep)
+	}
+	rep.Packages = append(rep.Packages, removed...)
+	for _, p := range rep.Packages {
+		rep.Downloaded += p.Downloaded
+		rep.Cached += p.Cached
+		rep.Bytes += p.Bytes
+	}
+	return rep, nil
+}
+
+// plan checks the lock entries and decides which packages are in place.
+func (in *installer) plan(l *lock.File) ([]*work, error) {
+	works := make([]*work, 0, len(l.Packages))
+	seen := map[string]bool{}
+	for i := range l.Packages {
+		p := &l.Packages[i]
+		if err := checkLockPackage(p); err != nil {
+			return nil, &PackageError{Name: p.Name, Version: p.Version, Err: err}
+		}
+		if seen[p.Name] {
+			return nil, &PackageError{Name: p.Name, Version: p.Version, Err: errors.New("package is locked twice")}
+		}
+		seen[p.Name] = true
+		w := &work{pkg: p, old: in.st.Packages[p.Name], rep: &PackageReport{Name: p.Name, Version: p.Version, Action: Unchanged}}
+		if w.old != nil && w.old.sameIdentity(p) && inPlace(filepath.Join(in.dir, p.Name), w.old) {
+			works = append(works, w)
+			continue
+		}
+		w.changed = true
+		w.rep.Action = Installed
+		if w.old != nil && (w.old.Version != p.Version || !w.old.sameIdentity(p)) {
+			w.rep.Action = Updated
+			w.rep.Previous = w.old.Version
+		}
+		works = append(works, w)
+	}
+	return works, nil
+}
+
+// checkLockPackage rejects lock content that would be unsafe to act on. The
+// lock parser refuses all of it already; a lock built in memory gets the
+// same checks.
+func checkLockPackage(p *lock.Package) error {
+	if err := checkPackageName(p.Name); err != nil {
+		return err
+	}
+	for _, f := range p.Files {
+		if err := checkRelPath(f.Name); err != nil {
+			return fmt.Errorf("file %q: unsafe name: %v", f.Name, err)
+		}
+		if !validSHA256(f.SHA256) {
+			return fmt.Errorf("file %q: invalid sha256 %q in the lock", f.Name, f.SHA256)
+		}
+		if f.Size < 0 {
+			return fmt.Errorf("file %q: invalid size %d in the lock", f.Name, f.Size)
+		}
+	}
+	return nil
+}
+
+// inPlace reports whether every file the state records for a package is on
+// disk with its recorded type, size and modification time. It only stats.
+func inPlace(pkgDir string, s *pkgState) bool {
+	fi, err := os.Lstat(pkgDir)
+	if err != nil || !fi.IsDir() {
+		return false
+	}
+	for i := range s.Files {
+		f := &s.Files[i]
+		fi, err := os.Lstat(filepath.Join(pkgDir, filepath.FromSlash(f.Path)))
+		if err != nil || !sameType(fi, f.Type) {
+			return false
+		}
+		if f.Type != typeDir && (fi.Size() != f.Size || fi.ModTime().UnixNano() != f.MTime) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameType(fi os.FileInfo, typ string) bool {
+	switch typ {
+	case typeDir:
+		return fi.IsDir()
+	case typeSymlink:
+		return fi.Mode()&os.ModeSymlink != 0
+	}
+	return fi.Mode().IsRegular()
+}
+
+// blobKey identifies a content.
+func blobKey(sha string, size int64) string { return fmt.Sprintf("%s/%d", sha, size) }
+
+// fetch makes every file of the changed packages available as a verified
+// local file: from the cache when it has it, else downloaded with bounded
+// parallelism.
+func (in *installer) fetch(ctx context.Context, changed []*work) (map[string]*blob, error) {
+	blobs := map[string]*blob{}
+	var order []*blob
+	c := in.opts.Cache
+	for _, w := range changed {
+		for _, f := range w.pkg.Files {
+			k := blobKey(f.SHA256, f.Size)
+			if _, ok := blobs[k]; ok {
+				// The same content again: fetched once, for its first user.
+				w.rep.Cached++
+				continue
+			}
+			b := &blob{sha: f.SHA256, size: f.Size, w: w, file: f.Name}
+			blobs[k] = b
+			if c != nil && c.Has(f.SHA256, f.Size) {
+				b.path = c.Path(f.SHA256)
+				w.rep.Cached++
+				in.emit(Event{Kind: FileDone, Package: w.pkg.Name, Version: w.pkg.Version, File: f.Name, Bytes: f.Size, Total: f.Size, FromCache: true})
+				continue
+			}
+			b.fetch = true
+			order = append(order, b)
+		}
+	}
+	if len(order) == 0 {
+		return blobs, nil
+	}
+	if in.opts.Offline {
+		b := order[0]
+		return nil, &PackageError{Name: b.w.pkg.Name, Version: b.w.pkg.Version,
+			Err: &offlineError{file: b.file, noCache: c == nil, missing: len(order)}}
+	}
+	for _, b := range order {
+		w := b.w
+		if w.src != nil {
+			continue
+		}
+		if in.opts.Source == nil {
+			return nil, &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: errors.New("no registry to download from")}
+		}
+		src, err := in.opts.Source(*w.pkg)
+		if err != nil {
+			return nil, &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err}
+		}
+		w.src = src
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(in.opts.Jobs)
+	var mu sync.Mutex
+	for _, b := range order {
+		g.Go(func() error {
+			n, err := in.download(gctx, b)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			b.w.rep.Downloaded++
+			b.w.rep.Bytes += n
+			mu.Unlock()
+			return nil
+		})
+	}
+	err := g.Wait()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return blobs, nil
+}
+
+// download fetches one blob into the cache (or a temporary directory when
+// there is no writable cache) and returns the bytes downloaded.
+func (in *installer) download(ctx context.Context, b *blob) (int64, error) {
+	w := b.w
+	p := w.pkg
+	perr := func(err error) error {
+		return &PackageError{Name: p.Name, Version: p.Version, Err: err}
+	}
+	t, err := in.newTemp()
+	if err != nil {
+		return 0, perr(fmt.Errorf("download %q: %w", b.file, err))
+	}
+	defer t.Close()
+	ref := registry.FileRef{Project: p.Project, Package: p.Package, Version: p.Version, File: b.file}
+	in.emit(Event{Kind: FileStart, Package: p.Name, Version: p.Version, File: b.file, Total: b.size})
+	pw := &progress{t: t, emit: func(n int64) {
+		in.emit(Event{Kind: FileProgress, Package: p.Name, Version: p.Version, File: b.file, Bytes: n, Total: b.size})
+	}}
+	res, err := w.src.Download(ctx, ref, registry.Expect{Size: b.size, SHA256: b.sha}, pw)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		var ie *registry.IntegrityError
+		if errors.As(err, &ie) {
+			ie.Ref = ref
+			return 0, perr(&mismatchError{name: p.Name, ie: ie})
+		}
+		return 0, perr(fmt.Errorf("download %q: %w", b.file, err))
+	}
+	// Check again here, independently of the downloader: only verified
+	// bytes may get a name in the cache.
+	if res.Size != b.size || res.SHA256 != b.sha {
+		return 0, perr(&mismatchError{name: p.Name, ie: &registry.IntegrityError{Ref: ref, WantSize: b.size, GotSize: res.Size, WantSHA256: b.sha, GotSHA256: res.SHA256}})
+	}
+	path, err := t.commit(ref, b.sha, b.size)
+	if err != nil {
+		var ie *registry.IntegrityError
+		if errors.As(err, &ie) {
+			return 0, perr(&mismatchError{name: p.Name, ie: ie})
+		}
+		return 0, perr(fmt.Errorf("download %q: %w", b.file, err))
+	}
+	b.path = path
+	pw.flush()
+	in.emit(Event{Kind: FileDone, Package: p.Name, Version: p.Version, File: b.file, Bytes: b.size, Total: b.size})
+	return b.size, nil
+}
+
+// newTemp returns a download destination: in the cache when it can be
+// written, else in DIR/.gpm. A cache that refuses a write is warned about
+// once and not written again in this run.
+func (in *installer) newTemp() (*Temp, error) {
+	if c := in.opts.Cache; c != nil && !in.noCacheWrite.Load() {
+		t, err := c.NewTemp()
+		if err == nil {
+			return t, nil
+		}
+		in.noCacheWrite.Store(true)
+		in.warnOnce.Do(func() {
+			in.warnf("cannot write to the cache %s (%v); installing without caching", c.Dir(), errors.Unwrap(err))
+		})
+	}
+	in.dlOnce.Do(func() {
+		in.dlDir, in.dlErr = os.MkdirTemp(in.meta, "tmp-dl-")
+	})
+	if in.dlErr != nil {
+		return nil, in.dlErr
+	}
+	return newTemp(in.dlDir)
+}
+
+// progress forwards writes to a Temp and reports progress at most every
+// progressStep bytes.
+type progress struct {
+	t         *Temp
+	n, last   int64
+	emit      func(int64)
+	lastEvent time.Time
+}
+
+const progressStep = 256 << 10
+
+func (p *progress) Write(b []byte) (int, error) {
+	n, err := p.t.Write(b)
+	p.n += int64(n)
+	if p.n-p.last >= progressStep {
+		p.flush()
+	}
+	return n, err
+}
+
+func (p *progress) flush() {
+	p.last = p.n
+	p.emit(p.n)
+}
+
+// Reset starts the file over for a retried download.
+func (p *progress) Reset() error {
+	if err := p.t.Reset(); err != nil {
+		return err
+	}
+	p.n = 0
+	p.flush()
+	return nil
+}
+
+// stageAll builds the new directory of every changed package, in parallel.
+func (in *installer) stageAll(ctx context.Context, changed []*work, blobs map[string]*blob) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(in.opts.Jobs)
+	for _, w := range changed {
+		g.Go(func() error {
+			if err := in.stage(gctx, w, blobs); err != nil {
+				if gctx.Err() != nil && ctx.Err() != nil {
+					return ctx.Err()
+				}
+				var pe *PackageError
+				if errors.As(err, &pe) {
+					return err
+				}
+				return &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err}
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// stage builds one package's new directory in DIR/.gpm/tmp-NAME-*.
+func (in *installer) stage(ctx context.Context, w *work, blobs map[string]*blob) error {
+	p := w.pkg
+	pkgDir := filepath.Join(in.dir, p.Name)
+	fi, err := os.Lstat(pkgDir)
+	switch {
+	case err == nil && fi.Mode()&os.ModeSymlink != 0:
+		return hint.Wrap(fmt.Errorf("%s is a symlink; gpm does not replace it: %w", pkgDir, ErrConflict),
+			"remove the symlink, or remove the package from packages.toml")
+	case err == nil && !fi.IsDir():
+		return hint.Wrap(fmt.Errorf("%s exists and is not a directory: %w", pkgDir, ErrConflict),
+			"move it away and run gpm install again")
+	case err == nil:
+		w.hadDir = true
+	case !isNotExist(err):
+		return err
+	}
+
+	dir, err := os.MkdirTemp(in.meta, "tmp-"+p.Name+"-")
+	if err != nil {
+		return err
+	}
+	in.addTemp(dir)
+	w.staged = dir
+	s, err := newStager(ctx, dir, in.opts.MaxExtract, in.opts.MaxEntries, in.warnf)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	for _, f := range p.Files {
+		b := blobs[blobKey(f.SHA256, f.Size)]
+		if p.Extract && archiveKind(f.Name) != "" {
+			err = s.extract(f.Name, b.path)
+		} else {
+			if p.Extract && looksLikeArchive(f.Name) {
+				in.warnf("%s@%s: %q is not a format gpm unpacks (.tar.gz, .tgz, .tar, .zip); placing it as a file", p.Name, p.Version, f.Name)
+			}
+			err = s.placeBlob(f.Name, b.path, f.SHA256, f.Size)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := s.finish(); err != nil {
+		return err
+	}
+	w.files = s.files()
+	if w.hadDir {
+		moved, err := in.carryOver(ctx, s, dir, pkgDir, w.old)
+		if err != nil {
+			return err
+		}
+		w.rep.MovedAside = moved
+		for _, m := range moved {
+			in.warnf("%s: your file %q is in the way of the new version's files; it is kept as %q", p.Name, m.From, m.To)
+		}
+	}
+	return nil
+}
+
+// looksLikeArchive reports archive formats gpm does not unpack.
+func looksLikeArchive(name string) bool {
+	n := strings.ToLower(name)
+	for _, ext := range []string{".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tar.zst", ".tzst", ".7z", ".rar", ".xz", ".bz2", ".zst"} {
+		if strings.HasSuffix(n, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// place swaps a staged package into DIR/NAME and records it in the state.
+func (in *installer) place(w *work) error {
+	target := filepath.Join(in.dir, w.pkg.Name)
+	oldTree, err := swapDir(w.staged, target, w.hadDir)
+	if err != nil {
+		return err
+	}
+	if oldTree != "" {
+		in.addTemp(oldTree)
+	}
+	in.st.Packages[w.pkg.Name] = &pkgState{
+		Version: w.pkg.Version,
+		Extract: w.pkg.Extract,
+		Lock:    identity(w.pkg),
+		Files:   w.files,
+	}
+	// Record the package right away, so an interruption never leaves
+	// placed files that the state does not list.
+	return writeState(in.dir, in.st, false)
+}
+
+// prune removes a package that is no longer locked: the files gpm placed
+// and that are unchanged, then the directories that became empty.
+func (in *installer) prune(name string) PackageReport {
+	old := in.st.Packages[name]
+	delete(in.st.Packages, name)
+	rep := PackageReport{Name: name, Version: old.Version, Previous: old.Version, Action: Removed}
+	defer in.emit(Event{Kind: PackageRemoved, Package: name, Version: old.Version})
+	pkgDir := filepath.Join(in.dir, name)
+	fi, err := os.Lstat(pkgDir)
+	if err != nil || !fi.IsDir() {
+		return rep
+	}
+	root, err := os.OpenRoot(pkgDir)
+	if err != nil {
+		in.warnf("%s: cannot remove %s: %v", name, pkgDir, err)
+		return rep
+	}
+	defer root.Close()
+	dirs := map[string]bool{}
+	for i := range old.Files {
+		f := &old.Files[i]
+		for q := range prefixes(f.Path) {
+			dirs[q] = true
+		}
+		if f.Type == typeDir {
+			dirs[f.Path] = true
+			continue
+		}
+		fi, err := root.Lstat(f.Path)
+		if err != nil {
+			continue // already gone
+		}
+		if !ownedFile(root, f, fi) {
+			rep.Kept = append(rep.Kept, f.Path)
+			continue
+		}
+		if err := root.Remove(f.Path); err != nil && !isNotExist(err) {
+			in.warnf("%s: cannot remove %q: %v", name, f.Path, err)
+			rep.Kept = append(rep.Kept, f.Path)
+		}
+	}
+	// Deepest first; a directory that is not empty holds someone's files.
+	ds := make([]string, 0, len(dirs))
+	for d := range dirs {
+		ds = append(ds, d)
+	}
+	slices.SortFunc(ds, func(a, b string) int {
+		if c := strings.Count(b, "/") - strings.Count(a, "/"); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	for _, d := range ds {
+		if fi, err := root.Lstat(d); err == nil && fi.IsDir() {
+			root.Remove(d)
+		}
+	}
+	os.Remove(pkgDir)
+	if len(rep.Kept) > 0 {
+		in.warnf("%s: kept %d changed file(s) in %s: %s", name, len(rep.Kept), pkgDir, strings.Join(rep.Kept, ", "))
+	}
+	return rep
+}
+
+// ownedFile reports whether the file at f.Path (whose Lstat is fi) is still
+// the one gpm placed: same type, and same size and modification time, or
+// else the same content.
+func ownedFile(root *os.Root, f *placed, fi os.FileInfo) bool {
+	if !sameType(fi, f.Type) {
+		return false
+	}
+	if fi.Size() == f.Size && fi.ModTime().UnixNano() == f.MTime {
+		return true
+	}
+	switch f.Type {
+	case typeSymlink:
+		t, err := root.Readlink(f.Path)
+		return err == nil && t == f.Link
+	case typeFile:
+		if fi.Size() != f.Size || f.SHA256 == "" {
+			return false
+		}
+		sum, _, err := hashRootFile(root, f.Path)
+		return err == nil && sum == f.SHA256
+	}
+	return false
+}

@@ -1,0 +1,259 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+)
+
+// Extraction limits applied when Options leave them zero.
+const (
+	// DefaultMaxExtract caps the bytes extracted for one package.
+	DefaultMaxExtract = 8 << 30
+	// DefaultMaxEntries caps the entries extracted for one package.
+	DefaultMaxEntries = 100_000
+	// maxRatio caps how much larger than its archive the extracted data of
+	// one archive may be, once it is larger than ratioFloor. gzip cannot
+	// compress better than about 1032:1, so only constructed data (a
+	// decompression bomb, or sparse and overlapping entries) goes past it.
+	maxRatio   = 1000
+	ratioFloor = 1 << 20
+	// maxLinkTarget bounds a symlink target read from a zip entry.
+	maxLinkTarget = 4096
+)
+
+// entryKind is what a staged path is.
+type entryKind uint8
+
+const (
+	kindImplicitDir entryKind = iota + 1 // a parent directory made for an entry
+	kindDir                              // an explicit directory entry
+	kindFile                             // a regular file (or a hard link to one)
+	kindSymlink                          // a symbolic link, created last
+)
+
+func (k entryKind) String() string {
+	switch k {
+	case kindImplicitDir, kindDir:
+		return "a directory"
+	case kindFile:
+		return "a file"
+	case kindSymlink:
+		return "a symlink"
+	}
+	return "an entry"
+}
+
+// stager builds one package's directory in a staging directory: locked
+// files copied from their blobs and archives extracted, with every path
+// claimed once, so that nothing is overwritten and nothing lands outside.
+// All writes go through an os.Root as a second line of defence behind the
+// checks on names.
+type stager struct {
+	ctx        context.Context
+	root       *os.Root
+	maxBytes   int64
+	maxEntries int
+	warnf      func(string, ...any)
+
+	entries map[string]entryKind
+	placed  map[string]*placed
+	links   []pendingLink
+	count   int   // entries claimed
+	total   int64 // bytes extracted
+	buf     []byte
+}
+
+// pendingLink is a symlink from an archive. Symlinks are created after every
+// other entry, so no entry is ever written through one.
+type pendingLink struct {
+	archive, entry string // for messages
+	path, target   string
+	walk           []string // the paths the target passes through, relative to the root
+}
+
+func newStager(ctx context.Context, dir string, maxBytes int64, maxEntries int, warnf func(string, ...any)) (*stager, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxExtract
+	}
+	if maxEntries <= 0 {
+		maxEntries = DefaultMaxEntries
+	}
+	return &stager{
+		ctx: ctx, root: root, maxBytes: maxBytes, maxEntries: maxEntries, warnf: warnf,
+		entries: map[string]entryKind{},
+		placed:  map[string]*placed{},
+	}, nil
+}
+
+func (s *stager) close() { s.root.Close() }
+
+// files returns what was placed, sorted by path.
+func (s *stager) files() []placed {
+	out := make([]placed, 0, len(s.placed))
+	for _, p := range s.placed {
+		out = append(out, *p)
+	}
+	slices.SortFunc(out, func(a, b placed) int { return strings.Compare(a.Path, b.Path) })
+	return out
+}
+
+// claim reserves path p for an entry of kind k. It refuses a second entry
+// at p (two directories merge), an entry below a file or symlink, and more
+// entries than allowed. It returns the reason for a refusal, or "".
+func (s *stager) claim(p string, k entryKind) string {
+	for i := 0; i < len(p); i++ {
+		if p[i] != '/' {
+			continue
+		}
+		switch pk := s.entries[p[:i]]; pk {
+		case 0:
+			s.entries[p[:i]] = kindImplicitDir
+		case kindImplicitDir, kindDir:
+		default:
+			return fmt.Sprintf("its parent %q is %s", p[:i], pk)
+		}
+	}
+	if old, ok := s.entries[p]; ok {
+		isDir := func(k entryKind) bool { return k == kindDir || k == kindImplicitDir }
+		if !(isDir(old) && isDir(k)) {
+			if old == k {
+				return "duplicate entry"
+			}
+			return fmt.Sprintf("path is already %s", old)
+		}
+		if k == kindImplicitDir {
+			return ""
+		}
+	}
+	s.entries[p] = k
+	s.count++
+	if s.count > s.maxEntries {
+		return fmt.Sprintf("more than %d entries", s.maxEntries)
+	}
+	return ""
+}
+
+// mkParent creates the parent directories of p.
+func (s *stager) mkParent(p string) error {
+	if d := path.Dir(p); d != "." {
+		return s.root.MkdirAll(d, 0o755)
+	}
+	return nil
+}
+
+// record stats p after it was written and records it for the state.
+func (s *stager) record(p, typ, sha, link string) error {
+	fi, err := s.root.Lstat(p)
+	if err != nil {
+		return err
+	}
+	s.placed[p] = &placed{
+		Path:   p,
+		Type:   typ,
+		Size:   fi.Size(),
+		MTime:  fi.ModTime().UnixNano(),
+		SHA256: sha,
+		Mode:   uint32(fi.Mode().Perm()),
+		Link:   link,
+	}
+	if typ == typeDir {
+		s.placed[p].Size = 0
+	}
+	return nil
+}
+
+// placeBlob copies the verified blob at src to name. Between two *os.File
+// values io.Copy uses copy_file_range where the system has it, which can
+// share blocks on file systems that support it; the vendor file is still a
+// separate file, so editing it never changes the cache.
+func (s *stager) placeBlob(name, src, sha string, size int64) error {
+	if err := checkRelPath(name); err != nil {
+		return fmt.Errorf("file %q: unsafe name: %v", name, err)
+	}
+	if why := s.claim(name, kindFile); why != "" {
+		return fmt.Errorf("file %q cannot be placed: %s", name, why)
+	}
+	if err := s.ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.mkParent(name); err != nil {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("file %q: %w", name, err)
+	}
+	filesRead.Add(1)
+	defer in.Close()
+	out, err := s.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("file %q: %w", name, err)
+	}
+	n, err := io.Copy(out, in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n != size {
+		err = fmt.Errorf("cached blob %s has %d bytes, want %d", src, n, size)
+	}
+	if err != nil {
+		return fmt.Errorf("file %q: %w", name, err)
+	}
+	return s.record(name, typeFile, sha, "")
+}
+
+// finish creates the pending symlinks of all archives, refusing chains:
+// a symlink whose target, or whose own directory, goes through another
+// symlink could be resolved outside the root by a later change, and no
+// legitimate package needs one.
+func (s *stager) finish() error {
+	for _, l := range s.links {
+		for q := range prefixes(l.path) {
+			if s.entries[q] == kindSymlink {
+				return &ArchiveError{Archive: l.archive, Entry: l.entry, Reason: fmt.Sprintf("symlink is inside the symlinked directory %q", q)}
+			}
+		}
+		for _, q := range l.walk {
+			if s.entries[q] == kindSymlink {
+				return &ArchiveError{Archive: l.archive, Entry: l.entry, Reason: fmt.Sprintf("symlink target %q goes through another symlink %q", l.target, q)}
+			}
+		}
+	}
+	for _, l := range s.links {
+		if err := s.mkParent(l.path); err != nil {
+			return err
+		}
+		if err := s.root.Symlink(l.target, l.path); err != nil {
+			return &ArchiveError{Archive: l.archive, Entry: l.entry, Reason: fmt.Sprintf("cannot create symlink: %v", errors.Unwrap(err))}
+		}
+		if err := s.record(l.path, typeSymlink, "", l.target); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prefixes yields the proper ancestor paths of p: "a", "a/b" for "a/b/c".
+func prefixes(p string) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for i := 0; i < len(p); i++ {
+			if p[i] == '/' && !yield(p[:i]) {
+				return
+			}
+		}
+	}
+}
+
+// isNotExist reports whether err means a path does not exist.
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

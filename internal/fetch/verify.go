@@ -1,0 +1,424 @@
+package fetch
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gpmtool/gpm/internal/lock"
+)
+
+// FileStatus is the verdict on one path of a package directory.
+type FileStatus string
+
+// File verdicts.
+const (
+	FileOK         FileStatus = "ok"
+	FileModified   FileStatus = "modified"   // content (or symlink target, or type) differs
+	FileMissing    FileStatus = "missing"    // gpm placed it; it is gone
+	FileUnexpected FileStatus = "unexpected" // in the package directory, but not placed by gpm
+)
+
+// PackageStatus is the verdict on one package.
+type PackageStatus string
+
+// Package verdicts.
+const (
+	PackageOK PackageStatus = "ok"
+	// PackageModified: some files are modified, missing or unexpected.
+	PackageModified PackageStatus = "modified"
+	// PackageNotInstalled: locked, but not in the vendor directory.
+	PackageNotInstalled PackageStatus = "not-installed"
+	// PackageOutdated: installed with other files than the lock's; gpm
+	// install would update it.
+	PackageOutdated PackageStatus = "outdated"
+	// PackageUnrecorded: the directory exists, but gpm has no record of
+	// extracting it, so its files cannot be checked.
+	PackageUnrecorded PackageStatus = "unrecorded"
+	// PackageNotLocked: installed, but no longer in the lock; gpm install
+	// would remove it.
+	PackageNotLocked PackageStatus = "not-locked"
+)
+
+// VerifyFile is one path that is not as gpm placed it.
+type VerifyFile struct {
+	Path   string     `json:"path"` // slash-separated, relative to the package directory
+	Status FileStatus `json:"status"`
+	Want   string     `json:"want,omitempty"` // expected sha256 (or symlink target)
+	Got    string     `json:"got,omitempty"`  // found sha256 (or symlink target)
+}
+
+// VerifyPackage is the verdict on one package.
+type VerifyPackage struct {
+	Name    string        `json:"name"`
+	Version string        `json:"version"`
+	Status  PackageStatus `json:"status"`
+	Checked int           `json:"checked"`         // files checked
+	Files   []VerifyFile  `json:"files,omitempty"` // problems only, by path
+}
+
+// VerifyReport is the outcome of Verify.
+type VerifyReport struct {
+	// Packages are in lock order, followed by installed packages no longer
+	// locked, by name.
+	Packages []VerifyPackage `json:"packages"`
+	Files    int             `json:"files"` // files hashed
+	Bytes    int64           `json:"bytes"` // bytes hashed
+	// Warnings are problems with gpm's own records, e.g. an unreadable
+	// state file.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// OK reports whether every package verified.
+func (r *VerifyReport) OK() bool {
+	for _, p := range r.Packages {
+		if p.Status != PackageOK {
+			return false
+		}
+	}
+	return true
+}
+
+// VerifyError is returned by Verify when the vendor directory does not
+// match the lock. It matches ErrIntegrity.
+type VerifyError struct {
+	Report *VerifyReport
+}
+
+// Error implements error: a summary naming the first problems.
+func (e *VerifyError) Error() string {
+	var parts []string
+	n := 0
+	for _, p := range e.Report.Packages {
+		if p.Status == PackageOK {
+			continue
+		}
+		n++
+		if len(parts) >= 5 {
+			continue
+		}
+		id := p.Name + "@" + p.Version
+		switch p.Status {
+		case PackageModified:
+			var fs []string
+			for i, f := range p.Files {
+				if i == 3 {
+					fs = append(fs, fmt.Sprintf("and %d more", len(p.Files)-3))
+					break
+				}
+				fs = append(fs, fmt.Sprintf("%s %q", f.Status, f.Path))
+			}
+			parts = append(parts, id+": "+strings.Join(fs, ", "))
+		default:
+			parts = append(parts, fmt.Sprintf("%s: %s", id, p.Status))
+		}
+	}
+	if n > len(parts) {
+		parts = append(parts, fmt.Sprintf("and %d more packages", n-len(parts)))
+	}
+	return "vendor directory does not match the lock: " + strings.Join(parts, "; ")
+}
+
+// Is matches ErrIntegrity.
+func (e *VerifyError) Is(target error) bool { return target == ErrIntegrity }
+
+// Hints says how to repair the vendor directory.
+func (e *VerifyError) Hints() []string {
+	return []string{
+		"run gpm install to restore the locked files (files you added are kept); a file changed without a change of size and time is only replaced after its package directory is removed",
+	}
+}
+
+// Verify rehashes every file gpm placed in the vendor directory dir, in
+// parallel over jobs workers (all CPUs when jobs <= 0), and compares it with
+// the lock (files placed as they are) or with the hash recorded when it was
+// extracted (files from archives). It also reports files in a package
+// directory that gpm did not place, packages locked but not installed, and
+// installed packages no longer locked.
+//
+// When the vendor directory does not match, Verify returns the report and a
+// *VerifyError (errors.Is ErrIntegrity). Other errors are failures to read.
+func Verify(ctx context.Context, dir string, l *lock.File, jobs int) (*VerifyReport, error) {
+	if jobs <= 0 {
+		jobs = runtime.GOMAXPROCS(0)
+	}
+	if l == nil {
+		l = &lock.File{}
+	}
+	rep := &VerifyReport{}
+	st := readState(dir, func(format string, args ...any) {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf(format, args...))
+	})
+
+	type check struct {
+		pkg  int
+		file placed
+		want string // expected sha256, or symlink target
+	}
+	var checks []check
+	for i := range l.Packages {
+		p := &l.Packages[i]
+		vp := VerifyPackage{Name: p.Name, Version: p.Version, Status: PackageOK}
+		if err := checkLockPackage(p); err != nil {
+			return nil, &PackageError{Name: p.Name, Version: p.Version, Err: err}
+		}
+		pkgDir := filepath.Join(dir, p.Name)
+		fi, err := os.Lstat(pkgDir)
+		exists := err == nil && fi.IsDir()
+		s := st.Packages[p.Name]
+		var files []placed
+		doCheck := false
+		switch {
+		case !exists:
+			vp.Status = PackageNotInstalled
+		case s != nil && !s.sameIdentity(p):
+			vp.Status = PackageOutdated
+		case s != nil:
+			files, doCheck = s.Files, true
+		case p.Extract:
+			vp.Status = PackageUnrecorded
+		default:
+			// No record, files placed as they are: the lock says what
+			// must be there.
+			for _, f := range p.Files {
+				files = append(files, placed{Path: f.Name, Size: f.Size, SHA256: f.SHA256})
+			}
+			doCheck = true
+		}
+		rep.Packages = append(rep.Packages, vp)
+		if !doCheck {
+			continue
+		}
+		lockSHA := map[string]string{}
+		for _, f := range p.Files {
+			if !p.Extract || archiveKind(f.Name) == "" {
+				lockSHA[f.Name] = f.SHA256
+			}
+		}
+		known := map[string]bool{}
+		for _, f := range files {
+			known[f.Path] = true
+			want := f.SHA256
+			switch f.Type {
+			case typeSymlink:
+				want = f.Link
+			case typeFile:
+				if w, ok := lockSHA[f.Path]; ok {
+					want = w
+				}
+			}
+			checks = append(checks, check{pkg: len(rep.Packages) - 1, file: f, want: want})
+		}
+		unexpected, err := unexpectedFiles(pkgDir, known)
+		if err != nil {
+			return nil, &PackageError{Name: p.Name, Version: p.Version, Err: err}
+		}
+		vp2 := &rep.Packages[len(rep.Packages)-1]
+		for _, u := range unexpected {
+			vp2.Files = append(vp2.Files, VerifyFile{Path: u, Status: FileUnexpected})
+		}
+	}
+	var gone []string
+	for name := range st.Packages {
+		if _, ok := l.Lookup(name); !ok {
+			gone = append(gone, name)
+		}
+	}
+	slices.Sort(gone)
+	for _, name := range gone {
+		rep.Packages = append(rep.Packages, VerifyPackage{Name: name, Version: st.Packages[name].Version, Status: PackageNotLocked})
+	}
+
+	results := make([]VerifyFile, len(checks))
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for i, c := range checks {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			pkgDir := filepath.Join(dir, rep.Packages[c.pkg].Name)
+			vf, n, err := verifyOne(pkgDir, &c.file, c.want)
+			if err != nil {
+				return &PackageError{Name: rep.Packages[c.pkg].Name, Version: rep.Packages[c.pkg].Version, Err: err}
+			}
+			results[i] = vf
+			if n >= 0 {
+				mu.Lock()
+				rep.Files++
+				rep.Bytes += n
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	for i, c := range checks {
+		vp := &rep.Packages[c.pkg]
+		vp.Checked++
+		if results[i].Status != FileOK {
+			vp.Files = append(vp.Files, results[i])
+		}
+	}
+	for i := range rep.Packages {
+		vp := &rep.Packages[i]
+		slices.SortFunc(vp.Files, func(a, b VerifyFile) int { return strings.Compare(a.Path, b.Path) })
+		if vp.Status == PackageOK && len(vp.Files) > 0 {
+			vp.Status = PackageModified
+		}
+	}
+	if !rep.OK() {
+		return rep, &VerifyError{Report: rep}
+	}
+	return rep, nil
+}
+
+// verifyOne checks one placed path. It returns the bytes hashed, or -1
+// when nothing was hashed.
+func verifyOne(pkgDir string, f *placed, want string) (VerifyFile, int64, error) {
+	vf := VerifyFile{Path: f.Path, Status: FileOK}
+	p := filepath.Join(pkgDir, filepath.FromSlash(f.Path))
+	fi, err := os.Lstat(p)
+	if isNotExist(err) {
+		vf.Status = FileMissing
+		vf.Want = want
+		return vf, -1, nil
+	}
+	if err != nil {
+		return vf, -1, err
+	}
+	if !sameType(fi, f.Type) {
+		vf.Status = FileModified
+		vf.Want, vf.Got = want, "("+typeName(fi)+")"
+		return vf, -1, nil
+	}
+	switch f.Type {
+	case typeDir:
+		return vf, -1, nil
+	case typeSymlink:
+		t, err := os.Readlink(p)
+		if err != nil {
+			return vf, -1, err
+		}
+		if t != want {
+			vf.Status, vf.Want, vf.Got = FileModified, want, t
+		}
+		return vf, -1, nil
+	}
+	sum, n, err := hashFile(p)
+	if err != nil {
+		return vf, -1, err
+	}
+	if sum != want {
+		vf.Status, vf.Want, vf.Got = FileModified, want, sum
+	}
+	return vf, n, nil
+}
+
+func typeName(fi fs.FileInfo) string {
+	switch m := fi.Mode(); {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeSymlink != 0:
+		return "a symlink"
+	case m.IsRegular():
+		return "a file"
+	}
+	return "a special file"
+}
+
+// unexpectedFiles lists the files and symlinks under pkgDir that are not in
+// known, by slash-separated path.
+func unexpectedFiles(pkgDir string, known map[string]bool) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(pkgDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(pkgDir, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if !known[rel] {
+			out = append(out, rel)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// hashBufSize is large enough that hashing is bound by SHA-256, not by
+// system calls.
+const hashBufSize = 1 << 20
+
+// filesRead counts files read for hashing, copying or extraction, so tests
+// can prove that an install of packages in place reads nothing.
+var filesRead atomic.Int64
+
+var hashBufs = sync.Pool{New: func() any { b := make([]byte, hashBufSize); return &b }}
+
+// hashFile returns the SHA-256 (lowercase hex) and size of the file at p.
+func hashFile(p string) (string, int64, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	return hashReader(f)
+}
+
+// hashRootFile is hashFile for a path inside root.
+func hashRootFile(root *os.Root, p string) (string, int64, error) {
+	f, err := root.Open(p)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	return hashReader(f)
+}
+
+// hashReader hashes r through a large pooled buffer. It reads directly
+// rather than through io.Copy, which would use the file's WriteTo and a
+// small buffer.
+func hashReader(r io.Reader) (string, int64, error) {
+	filesRead.Add(1)
+	bp := hashBufs.Get().(*[]byte)
+	defer hashBufs.Put(bp)
+	buf := *bp
+	h := sha256.New()
+	var n int64
+	for {
+		k, err := r.Read(buf)
+		h.Write(buf[:k])
+		n += int64(k)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", n, err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
