@@ -195,3 +195,33 @@ func TestDecodeUploadResponse(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadEarlyRejection: GitLab authorizes an upload before reading its
+// body; a refusal must come back as the HTTP error, not a broken pipe, and
+// the body need not be sent.
+func TestUploadEarlyRejection(t *testing.T) {
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"message":"403 Forbidden"}`)
+	})
+	c, _ := client(t, srv.URL, WithCredential(privateCred))
+	body := &countingReaderAt{r: bytes.NewReader(make([]byte, 32<<20))}
+	_, err := c.Upload(context.Background(), FileRef{"1", "tool", "1", "big.bin"}, body, 32<<20, UploadOptions{})
+	if !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("err = %v, want the 403", err)
+	}
+	if n := body.n.Load(); n > 1<<20 {
+		t.Errorf("sent %d bytes of a refused upload", n)
+	}
+}
+
+type countingReaderAt struct {
+	r *bytes.Reader
+	n atomic.Int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n.Add(int64(n))
+	return n, err
+}
