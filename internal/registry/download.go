@@ -12,7 +12,8 @@ import (
 	"sync"
 )
 
-// Expect is what a download must match.
+// Expect is what a download must match. Set Size to -1 when it is not
+// known: the zero Expect expects an empty file.
 type Expect struct {
 	// Size in bytes; -1 when unknown. When known the client never reads
 	// more than Size+1 bytes.
