@@ -3,7 +3,11 @@ package main
 import (
 	"errors"
 
+	"github.com/gpmtool/gpm/internal/fetch"
+	"github.com/gpmtool/gpm/internal/lock"
 	"github.com/gpmtool/gpm/internal/manifest"
+	"github.com/gpmtool/gpm/internal/registry"
+	"github.com/gpmtool/gpm/internal/resolve"
 )
 
 // Exit codes, as DESIGN.md specifies them. Scripts depend on these numbers.
@@ -21,6 +25,7 @@ const (
 var (
 	errUsage          = errors.New("usage error")
 	errNotImplemented = errors.New("not implemented yet")
+	errDenied         = errors.New("access denied")
 )
 
 // exitCodes is the one mapping from error kinds to exit codes. The first
@@ -32,6 +37,18 @@ var exitCodes = []struct {
 }{
 	{errUsage, exitUsage},
 	{manifest.ErrInvalid, exitUsage},
+	{lock.ErrInvalid, exitUsage},
+	{lock.ErrStale, exitLock},
+	{errOffline, exitLock},
+	{fetch.ErrOffline, exitLock},
+	{registry.ErrChecksumMismatch, exitIntegrity},
+	{registry.ErrSizeMismatch, exitIntegrity},
+	{fetch.ErrIntegrity, exitIntegrity},
+	{fetch.ErrUnsafeArchive, exitIntegrity},
+	{registry.ErrUnauthorized, exitDenied},
+	{errDenied, exitDenied},
+	{resolve.ErrNoMatch, exitNotFound},
+	{registry.ErrNotFound, exitNotFound},
 }
 
 // exitCode maps an error returned by a command to the process exit code.

@@ -28,8 +28,10 @@ func TestScripts(t *testing.T) {
 
 func scriptParams(t *testing.T) testscript.Params {
 	return testscript.Params{
-		Dir:                 "../../testdata/script",
-		RequireExplicitExec: false,
+		Dir: "../../testdata/script",
+		// GPM_UPDATE_SCRIPTS=1 rewrites the golden files of failing cmp
+		// commands inside the scripts; review the diff before committing.
+		UpdateScripts: os.Getenv("GPM_UPDATE_SCRIPTS") == "1",
 		Setup: func(e *testscript.Env) error {
 			// Keep every script hermetic: no credentials or CI variables
 			// from the machine running the tests, and a private cache.
@@ -38,10 +40,11 @@ func scriptParams(t *testing.T) testscript.Params {
 			}
 			e.Setenv("GPM_CACHE", e.WorkDir+"/.cache/gpm")
 			e.Setenv("NO_COLOR", "1")
-			return nil
+			return setupRegistry(e)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits": cmdExits,
+			"exits":    cmdExits,
+			"registry": cmdRegistry,
 		},
 	}
 }

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gpmtool/gpm/internal/fetch"
+	"github.com/gpmtool/gpm/internal/lock"
+)
+
+// change is one line of "name old -> new" output.
+type change struct {
+	Name string `json:"name"`
+	From string `json:"from,omitempty"` // "" when added
+	To   string `json:"to,omitempty"`   // "" when removed
+}
+
+// diffLocks lists the packages whose locked version differs between two
+// locks, by name.
+func diffLocks(old, next *lock.File) []change {
+	var out []change
+	for _, np := range next.Packages {
+		op, ok := old.Lookup(np.Name)
+		switch {
+		case !ok:
+			out = append(out, change{Name: np.Name, To: np.Version})
+		case op.Version != np.Version:
+			out = append(out, change{Name: np.Name, From: op.Version, To: np.Version})
+		}
+	}
+	if old != nil {
+		for _, op := range old.Packages {
+			if _, ok := next.Lookup(op.Name); !ok {
+				out = append(out, change{Name: op.Name, From: op.Version})
+			}
+		}
+	}
+	return out
+}
+
+// printChanges prints one "name old -> new" line per changed package.
+func (c *cli) printChanges(changes []change, dryRun bool) {
+	for _, ch := range changes {
+		c.printf("%s\n", updateLine(ch))
+	}
+	if dryRun {
+		if len(changes) == 0 {
+			c.printf("every package is at the newest version its constraint allows\n")
+		}
+		c.printf("dry run: nothing was written\n")
+	}
+}
+
+// jsonInstall is the --json document of install, update, add and remove.
+type jsonInstall struct {
+	Changes []change      `json:"changes"`
+	DryRun  bool          `json:"dry_run,omitempty"`
+	Report  *fetch.Report `json:"report,omitempty"`
+}
+
+// cache opens the blob cache; a cache that cannot be used is a warning, not
+// a failure: installs work without it.
+func (c *cli) cache() *fetch.Cache {
+	dir, err := fetch.DefaultCacheDir(c.getenv)
+	if err == nil {
+		var cache *fetch.Cache
+		if cache, err = fetch.OpenCache(dir); err == nil {
+			return cache
+		}
+	}
+	c.warnf("not using the download cache: %v", err)
+	return nil
+}
+
+// fetchAndPlace installs the packages of next into the vendor directory and
+// writes the lock once every file is fetched and verified, before the first
+// package is placed.
+func (c *cli) fetchAndPlace(p *project, cls *clients, next *lock.File, offline bool) (*fetch.Report, error) {
+	opts := fetch.Options{
+		Dir:     p.dir,
+		Cache:   c.cache(),
+		Jobs:    c.g.jobs,
+		Offline: offline,
+		Locked:  true,
+		Source: func(lp lock.Package) (fetch.Downloader, error) {
+			return cls.get(lp.Registry)
+		},
+		BeforePlace: func() error {
+			_, err := lock.Write(p.lockPath, next)
+			return err
+		},
+		Events: c.progress(),
+		Warnf:  c.warnf,
+	}
+	return fetch.Install(c.ctx, next, opts)
+}
+
+// printSummary reports what was placed and removed, except packages whose
+// lock change was already printed, and closes with one summary line.
+func (c *cli) printSummary(rep *fetch.Report, changes []change, d time.Duration) {
+	printed := map[string]bool{}
+	for _, ch := range changes {
+		printed[ch.Name] = true
+	}
+	installed, removed := 0, 0
+	for _, pr := range rep.Packages {
+		switch pr.Action {
+		case fetch.Installed, fetch.Updated:
+			installed++
+			kept := ""
+			if len(pr.MovedAside) > 0 {
+				kept = fmt.Sprintf(" (kept %d of your files under new names)", len(pr.MovedAside))
+			}
+			if !printed[pr.Name] || kept != "" {
+				c.printf("installed %s@%s%s\n", pr.Name, pr.Version, kept)
+			}
+		case fetch.Removed:
+			removed++
+			if !printed[pr.Name] {
+				c.printf("removed %s@%s\n", pr.Name, pr.Previous)
+			}
+			for _, k := range pr.Kept {
+				c.warnf("%s: kept %s: it was changed after gpm placed it", pr.Name, k)
+			}
+		}
+	}
+	if installed == 0 && removed == 0 {
+		c.printf("%d packages up to date (%s)\n", len(rep.Packages), roundDuration(d))
+		return
+	}
+	c.printf("%d packages, %d files downloaded (%s), %d from cache, in %s\n",
+		len(rep.Packages)-removed, rep.Downloaded, formatBytes(rep.Bytes), rep.Cached, roundDuration(d))
+}
+
+// progress returns the event sink for downloads: one log line per finished
+// download when not on a terminal (live bars arrive with the UX work).
+func (c *cli) progress() func(fetch.Event) {
+	if c.g.quiet || !c.g.verbose {
+		return nil
+	}
+	return func(e fetch.Event) {
+		if e.Kind == fetch.FileDone && !e.FromCache {
+			fmt.Fprintf(c.stderr, "gpm: downloaded %s@%s %s (%s)\n", e.Package, e.Version, e.File, formatBytes(e.Total))
+		}
+	}
+}
+
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d > 10*time.Second:
+		return d.Round(time.Second)
+	case d > time.Second:
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Millisecond)
+}
+
+func formatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/pflag"
+)
+
+var updateDryRun bool
+
+func init() {
+	cmd := lookupCommand("update")
+	cmd.flags = func(fs *pflag.FlagSet) {
+		fs.BoolVar(&updateDryRun, "dry-run", false, "resolve and print what would change; write nothing")
+	}
+	cmd.run = runUpdate
+}
+
+// runUpdate re-resolves all packages, or the named ones, to the newest
+// versions their constraints allow, then installs like gpm install.
+func runUpdate(c *cli, args []string) error {
+	o := installOptions{dryRun: updateDryRun, update: map[string]bool{}}
+	if len(args) == 0 {
+		o.all = true
+	} else {
+		m, err := c.loadManifest()
+		if err != nil {
+			return err
+		}
+		var names []string
+		for _, p := range m.Packages {
+			names = append(names, p.Name)
+		}
+		for _, name := range args {
+			if _, ok := m.Lookup(name); !ok {
+				err := usageError("package %q is not in %s", name, c.g.manifest)
+				if s := suggest(name, names); s != "" {
+					return withHint(err, "did you mean %q?", s)
+				}
+				return withHint(err, "to add it, run 'gpm add %s --project P'", name)
+			}
+			o.update[name] = true
+		}
+	}
+	return c.install(o)
+}
+
+// updateLine formats one "name old -> new" line.
+func updateLine(ch change) string {
+	switch {
+	case ch.From == "":
+		return fmt.Sprintf("%s -> %s (new)", ch.Name, ch.To)
+	case ch.To == "":
+		return fmt.Sprintf("%s %s -> removed", ch.Name, ch.From)
+	}
+	return fmt.Sprintf("%s %s -> %s", ch.Name, ch.From, ch.To)
+}
