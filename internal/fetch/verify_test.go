@@ -1,0 +1,135 @@
+package fetch
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gpmtool/gpm/internal/hint"
+)
+
+func TestVerify(t *testing.T) {
+	e := newEnv(t)
+	plain := e.pkg("plain", "1.0.0", false, f("a.txt", "aaaa"), f("sub/b.txt", "bbbb"), f("c.txt", "cccc"))
+	arch := e.pkg("arch", "2.0.0", true, file{"x.tar.gz", makeTar(t, true,
+		file0("bin/tool", "tool", 0o755),
+		file0("lib/x.so", "so", 0o644),
+		ent{name: "bin/t", typ: tar.TypeSymlink, link: "tool"},
+	)})
+	gone := e.pkg("gone", "0.1.0", false, f("g", "g"))
+	e.mustInstall(plain, arch, gone)
+
+	rep, err := Verify(context.Background(), e.dir, lockOf(plain, arch, gone), 2)
+	if err != nil {
+		t.Fatalf("clean vendor: %v", err)
+	}
+	if rep.Files != 6 || !rep.OK() {
+		t.Errorf("clean vendor: %d files hashed, ok %v", rep.Files, rep.OK())
+	}
+
+	e.write("plain/a.txt", "AAAA") // same size, other content
+	os.Remove(filepath.Join(e.dir, "plain", "sub", "b.txt"))
+	e.write("plain/sub/extra", "dropped")  // not placed by gpm
+	e.write("arch/lib/x.so", "patched so") // extracted file changed
+	os.Remove(filepath.Join(e.dir, "arch", "bin", "t"))
+	os.Symlink("/etc/passwd", filepath.Join(e.dir, "arch", "bin", "t"))
+	never := e.pkg("never", "1.0.0", false, f("n", "n"))
+
+	// "gone" is installed but no longer locked; "never" is locked but not installed.
+	rep, err = Verify(context.Background(), e.dir, lockOf(plain, arch, never), 0)
+	var ve *VerifyError
+	if !errors.Is(err, ErrIntegrity) || !errors.As(err, &ve) || ve.Report != rep {
+		t.Fatalf("err = %v, want a VerifyError", err)
+	}
+	var got []string
+	for _, p := range rep.Packages {
+		got = append(got, p.Name+" "+string(p.Status))
+		for _, f := range p.Files {
+			got = append(got, "  "+f.Path+" "+string(f.Status))
+		}
+	}
+	equal(t, "report", got, []string{
+		"arch modified",
+		"  bin/t modified",
+		"  lib/x.so modified",
+		"never not-installed",
+		"plain modified",
+		"  a.txt modified",
+		"  sub/b.txt missing",
+		"  sub/extra unexpected",
+		"gone not-locked",
+	})
+	for _, p := range rep.Packages {
+		for _, f := range p.Files {
+			switch f.Path {
+			case "a.txt":
+				if f.Want != sum([]byte("aaaa")) || f.Got != sum([]byte("AAAA")) {
+					t.Errorf("a.txt: want %s got %s", f.Want, f.Got)
+				}
+			case "bin/t":
+				if f.Want != "tool" || f.Got != "/etc/passwd" {
+					t.Errorf("bin/t: want %q got %q", f.Want, f.Got)
+				}
+			}
+		}
+	}
+	msg := err.Error()
+	for _, want := range []string{`arch@2.0.0: modified "bin/t"`, `plain@1.0.0: modified "a.txt", missing "sub/b.txt", unexpected "sub/extra"`, "never@1.0.0: not-installed", "gone@0.1.0: not-locked"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q:\n%s", want, msg)
+		}
+	}
+	if len(hint.Of(err)) == 0 {
+		t.Errorf("no hint")
+	}
+
+	// An install repairs what it can see changed (a.txt keeps size and
+	// mtime here only if the test wrote it within the same tick: it did
+	// not, WriteFile sets a new mtime).
+	e.mustInstall(plain, arch, never)
+	rep, err = Verify(context.Background(), e.dir, lockOf(plain, arch, never), 0)
+	if err == nil {
+		t.Fatalf("verify after install: the user's extra file should still be unexpected")
+	}
+	got = nil
+	for _, p := range rep.Packages {
+		for _, f := range p.Files {
+			got = append(got, p.Name+"/"+f.Path+" "+string(f.Status))
+		}
+	}
+	equal(t, "after install", got, []string{
+		"arch/bin/t.gpm-user unexpected",
+		"arch/lib/x.so.gpm-user unexpected",
+		"plain/a.txt.gpm-user unexpected",
+		"plain/sub/extra unexpected",
+	})
+}
+
+func TestVerifyWithoutState(t *testing.T) {
+	e := newEnv(t)
+	plain := e.pkg("plain", "1.0.0", false, f("a.txt", "aaaa"))
+	arch := e.pkg("arch", "1.0.0", true, file{"x.tar", makeTar(t, false, file0("f", "f", 0))})
+	e.mustInstall(plain, arch)
+	os.Remove(statePath(e.dir))
+	rep, err := Verify(context.Background(), e.dir, lockOf(plain, arch), 0)
+	if !errors.Is(err, ErrIntegrity) {
+		t.Fatalf("err = %v", err)
+	}
+	if rep.Packages[0].Status != PackageUnrecorded || rep.Packages[1].Status != PackageOK || rep.Packages[1].Checked != 1 {
+		t.Errorf("packages = %+v", rep.Packages)
+	}
+}
+
+func TestHashFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	data := []byte(strings.Repeat("0123456789abcdef", (3<<20)/16+7))
+	os.WriteFile(p, data, 0o644)
+	got, n, err := hashFile(p)
+	if err != nil || got != sum(data) || n != int64(len(data)) {
+		t.Errorf("hashFile = %s, %d, %v", got, n, err)
+	}
+}
