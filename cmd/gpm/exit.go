@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/gpmtool/gpm/internal/fetch"
 	"github.com/gpmtool/gpm/internal/lock"
@@ -26,6 +27,9 @@ var (
 	errUsage          = errors.New("usage error")
 	errNotImplemented = errors.New("not implemented yet")
 	errDenied         = errors.New("access denied")
+	// errHiddenProject is matched by GitLab's project-level 404, which it
+	// also answers when the project exists but is hidden from the caller.
+	errHiddenProject = errors.New("project not found or hidden")
 )
 
 // exitCodes is the one mapping from error kinds to exit codes. The first
@@ -35,6 +39,7 @@ var exitCodes = []struct {
 	kind error
 	code int
 }{
+	{errHiddenProject, exitDenied},
 	{errUsage, exitUsage},
 	{manifest.ErrInvalid, exitUsage},
 	{lock.ErrInvalid, exitUsage},
@@ -57,11 +62,38 @@ func exitCode(err error) int {
 		return exitOK
 	}
 	for _, e := range exitCodes {
-		if errors.Is(err, e.kind) {
+		if errors.Is(err, e.kind) || e.kind == errHiddenProject && hiddenProject(err) {
 			return e.code
 		}
 	}
 	return exitFailure
+}
+
+// hiddenProject reports a 404 about the project itself rather than about a
+// package or file in it: GitLab answers "404 Project Not Found" on its list
+// APIs both for projects that do not exist and for projects the caller may
+// not see, so it is an access problem until proven otherwise.
+func hiddenProject(err error) bool {
+	var he *registry.HTTPError
+	for _, e := range flatten(err) {
+		if errors.As(e, &he) && he.Status == 404 && !he.Storage && strings.Contains(strings.ToLower(he.Message), "project not found") {
+			return true
+		}
+	}
+	return false
+}
+
+// flatten returns err and, for joined errors, each of its parts, so that
+// one denied package among several failures still decides the exit code.
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }
 
 // usageError returns an error that exits with code 2.

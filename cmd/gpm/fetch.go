@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/gpmtool/gpm/internal/fetch"
 	"github.com/gpmtool/gpm/internal/lock"
+	"github.com/gpmtool/gpm/internal/registry"
 )
 
 // change is one line of "name old -> new" output.
@@ -92,7 +94,11 @@ func (c *cli) fetchAndPlace(p *project, cls *clients, next *lock.File, offline b
 		Events: c.progress(),
 		Warnf:  c.warnf,
 	}
-	return fetch.Install(c.ctx, next, opts)
+	rep, err := fetch.Install(c.ctx, next, opts)
+	if err != nil {
+		return nil, c.explainDownload404(err, next, cls)
+	}
+	return rep, nil
 }
 
 // printSummary reports what was placed and removed, except packages whose
@@ -166,4 +172,31 @@ func formatBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// explainDownload404 makes sense of a 404 on a download. GitLab answers 404
+// both for a missing file and for a project hidden from the caller; with a
+// CI job token the usual cause is the publisher's job-token allowlist. One
+// listing call tells them apart: GitLab answers it with 403 and its reason
+// (or a project-level 404) when access is the problem. The listing error
+// then replaces the download's, so the exit code says "access denied".
+func (c *cli) explainDownload404(err error, next *lock.File, cls *clients) error {
+	var pe *fetch.PackageError
+	var he *registry.HTTPError
+	if !errors.As(err, &pe) || !errors.As(err, &he) || he.Status != 404 || he.Op != registry.OpDownload || he.Storage {
+		return err
+	}
+	lp, ok := next.Lookup(pe.Name)
+	if !ok {
+		return err
+	}
+	cl, cerr := cls.get(lp.Registry)
+	if cerr != nil {
+		return err
+	}
+	_, lerr := cl.ListPackages(c.ctx, lp.Project, lp.Package)
+	if lerr == nil || !(errors.Is(lerr, registry.ErrUnauthorized) || hiddenProject(lerr)) {
+		return err
+	}
+	return &fetch.PackageError{Name: pe.Name, Version: pe.Version, Err: fmt.Errorf("download refused (404), and listing project %q confirms access is the problem: %w", lp.Project, lerr)}
 }

@@ -43,8 +43,9 @@ func scriptParams(t *testing.T) testscript.Params {
 			return setupRegistry(e)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits":    cmdExits,
-			"registry": cmdRegistry,
+			"exits":     cmdExits,
+			"registry":  cmdRegistry,
+			"mkarchive": cmdMkarchive,
 		},
 	}
 }
