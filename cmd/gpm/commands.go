@@ -27,47 +27,52 @@ type command struct {
 }
 
 // commands lists every command of DESIGN.md, in the order help shows them.
-var commands []*command
+// It is a variable, not built in an init function, so that the files that
+// implement commands can fill in their run and flags from their own init
+// functions, whatever order those run in.
+var commands = []*command{
+	cmdInit,
+	{name: "add", manifest: true, args: "NAME --project P [--version C] [--file GLOB...]",
+		summary: "add a package to packages.toml, lock and install it",
+		example: "gpm add cli-tool --project 12345 --version '^1.4'"},
+	{name: "remove", manifest: true, args: "NAME",
+		summary: "remove a package, its lock entry and its installed files",
+		example: "gpm remove cli-tool"},
+	{name: "install", manifest: true, args: "[--locked] [--offline] [--frozen]",
+		summary: "resolve what changed, write packages.lock, install everything locked",
+		example: "gpm install --locked"},
+	{name: "update", manifest: true, args: "[NAME...] [--dry-run]",
+		summary: "re-resolve packages to the newest matching versions",
+		example: "gpm update cli-tool"},
+	{name: "verify", manifest: true, args: "[--remote]",
+		summary: "rehash the vendor directory against packages.lock",
+		example: "gpm verify --remote"},
+	{name: "outdated", manifest: true, args: "",
+		summary: "show locked, newest matching and newest versions",
+		example: "gpm outdated"},
+	{name: "list", manifest: true, args: "",
+		summary: "show what packages.lock pins and whether it is installed",
+		example: "gpm list --json"},
+	{name: "publish", args: "[--project P] [--package N] [--version V] [--status hidden] FILE...",
+		summary: "upload files to a generic package",
+		example: "gpm publish --project 12345 --package cli-tool --version 1.4.2 dist/*"},
+	{name: "search", args: "[QUERY] (--group G | --project P)",
+		summary: "discover packages and their versions",
+		example: "gpm search cli --group acme"},
+	{name: "doctor", manifest: true, args: "",
+		summary: "check configuration, credentials, access and the vendor directory",
+		example: "gpm doctor"},
+	{name: "serve", args: "[--addr A] [--dir D]",
+		summary: "run a local GitLab-compatible generic package registry",
+		example: "gpm serve --addr 127.0.0.1:8080 --dir ./.gpm-registry"},
+	cmdVersion,
+	cmdHelp,
+}
 
 func init() {
-	commands = []*command{
-		cmdInit,
-		{name: "add", manifest: true, args: "NAME --project P [--version C] [--file GLOB...]",
-			summary: "add a package to packages.toml, lock and install it",
-			example: "gpm add cli-tool --project 12345 --version '^1.4'"},
-		{name: "remove", manifest: true, args: "NAME",
-			summary: "remove a package, its lock entry and its installed files",
-			example: "gpm remove cli-tool"},
-		{name: "install", manifest: true, args: "[--locked] [--offline] [--frozen]",
-			summary: "resolve what changed, write packages.lock, install everything locked",
-			example: "gpm install --locked"},
-		{name: "update", manifest: true, args: "[NAME...] [--dry-run]",
-			summary: "re-resolve packages to the newest matching versions",
-			example: "gpm update cli-tool"},
-		{name: "verify", manifest: true, args: "[--remote]",
-			summary: "rehash the vendor directory against packages.lock",
-			example: "gpm verify --remote"},
-		{name: "outdated", manifest: true, args: "",
-			summary: "show locked, newest matching and newest versions",
-			example: "gpm outdated"},
-		{name: "list", manifest: true, args: "",
-			summary: "show what packages.lock pins and whether it is installed",
-			example: "gpm list --json"},
-		{name: "publish", args: "[--project P] [--package N] [--version V] [--status hidden] FILE...",
-			summary: "upload files to a generic package",
-			example: "gpm publish --project 12345 --package cli-tool --version 1.4.2 dist/*"},
-		{name: "search", args: "[QUERY] (--group G | --project P)",
-			summary: "discover packages and their versions",
-			example: "gpm search cli --group acme"},
-		{name: "doctor", manifest: true, args: "",
-			summary: "check configuration, credentials, access and the vendor directory",
-			example: "gpm doctor"},
-		{name: "serve", args: "[--addr A] [--dir D]",
-			summary: "run a local GitLab-compatible generic package registry",
-			example: "gpm serve --addr 127.0.0.1:8080 --dir ./.gpm-registry"},
-		cmdVersion,
-		cmdHelp,
-	}
+	// Set here, not in cmdHelp's literal: help's run looks commands up,
+	// and commands holds cmdHelp.
+	cmdHelp.run = runHelp
 }
 
 func lookupCommand(name string) *command {
@@ -150,25 +155,26 @@ var cmdHelp = &command{
 	args:    "[COMMAND]",
 	summary: "show help for gpm or one command",
 	example: "gpm help install",
-	run: func(c *cli, args []string) error {
-		switch len(args) {
-		case 0:
-			printUsage(c.stdout)
-			return nil
-		case 1:
-			cmd := lookupCommand(args[0])
-			if cmd == nil {
-				err := usageError("unknown command %q", args[0])
-				if s := suggest(args[0], commandNames()); s != "" {
-					return withHint(err, "did you mean 'gpm help %s'?", s)
-				}
-				return err
+}
+
+func runHelp(c *cli, args []string) error {
+	switch len(args) {
+	case 0:
+		printUsage(c.stdout)
+		return nil
+	case 1:
+		cmd := lookupCommand(args[0])
+		if cmd == nil {
+			err := usageError("unknown command %q", args[0])
+			if s := suggest(args[0], commandNames()); s != "" {
+				return withHint(err, "did you mean 'gpm help %s'?", s)
 			}
-			printCommandHelp(c.stdout, cmd, pflag.NewFlagSet("", pflag.ContinueOnError))
-			return nil
+			return err
 		}
-		return usageError("gpm help takes at most one command, got %d", len(args))
-	},
+		printCommandHelp(c.stdout, cmd, pflag.NewFlagSet("", pflag.ContinueOnError))
+		return nil
+	}
+	return usageError("gpm help takes at most one command, got %d", len(args))
 }
 
 // suggest returns the candidate closest to s when it is a plausible typo or
