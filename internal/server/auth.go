@@ -135,7 +135,9 @@ func tokenError(description string) *authError {
 // route with the given settings: a deploy token first, then a Bearer job
 // token, then an access token, then a job token. Unknown deploy tokens and
 // unknown basic-auth passwords are ignored; any other unknown or expired
-// token is an error, even on public resources.
+// token is an error, even on public resources. A request with no credential
+// is anonymous, acts as Options.AnonymousUser, or is refused under
+// Options.RequireAuth.
 func (s *Server) identify(r *http.Request, ra routeAuth) (ident, *authError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -209,6 +211,12 @@ func (s *Server) identify(r *http.Request, ra routeAuth) (ident, *authError) {
 			}
 			return s.jobIdent(t), nil
 		}
+	}
+	if s.opts.AnonymousUser != "" {
+		return ident{kind: userIdent, user: s.opts.AnonymousUser}, nil
+	}
+	if s.opts.RequireAuth {
+		return ident{}, unauthorized()
 	}
 	return ident{}, nil
 }

@@ -41,6 +41,15 @@ type Options struct {
 	// with the next free ID. The project is public and the uploading user
 	// becomes its Owner (membership lives in memory, not in the Store).
 	AutoCreateProjects bool
+	// AnonymousUser, when set, is the user that requests without
+	// credentials act as, with that user's roles, so that anonymous callers
+	// may publish (for `gpm serve` on loopback without tokens). Empty keeps
+	// GitLab's behaviour: anonymous callers only read public projects.
+	AnonymousUser string
+	// RequireAuth answers 401 to every API request without credentials,
+	// even on public projects, like an instance that does not allow public
+	// access (for `gpm serve` with tokens). AnonymousUser takes precedence.
+	RequireAuth bool
 	// Logf, when set, receives one access-log line per request. Token values
 	// never appear in it.
 	Logf func(format string, args ...any)
