@@ -358,7 +358,14 @@ func TestRestoreModifiedPackage(t *testing.T) {
 	e := newEnv(t)
 	a := e.pkg("app", "1.0.0", false, f("app", "original"), f("lib.so", "library"))
 	e.mustInstall(a)
+	other := e.pkg("other", "1.0.0", false, f("o", "o"))
+	if got := InPlace(e.dir, lockOf(a, other)); !got["app"] || got["other"] {
+		t.Errorf("InPlace after install = %v", got)
+	}
 	os.Remove(filepath.Join(e.dir, "app", "lib.so"))
+	if got := InPlace(e.dir, lockOf(a)); got["app"] {
+		t.Errorf("InPlace with a file missing = %v", got)
+	}
 	calls := e.reg.calls.Load()
 	rep := e.mustInstall(a)
 	if rep.Packages[0].Action != Installed || rep.Packages[0].Cached != 2 {

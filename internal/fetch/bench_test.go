@@ -1,0 +1,120 @@
+package fetch
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gpmtool/gpm/internal/lock"
+)
+
+// BenchmarkHashFile measures Verify's hashing of one 64 MiB file; compare
+// with `sha256sum` on the same machine.
+func BenchmarkHashFile(b *testing.B) {
+	p := filepath.Join(b.TempDir(), "f")
+	data := bytes.Repeat([]byte("0123456789abcdef"), (64<<20)/16)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, _, err := hashFile(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchEnv returns an env whose packages (n of them, each with one file of
+// size bytes) are all in the cache.
+func benchEnv(b *testing.B, n, size int) (*env, *lock.File) {
+	e := &env{reg: newFakeReg()}
+	root := b.TempDir()
+	c, err := OpenCache(filepath.Join(root, "cache"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.cache, e.dir = c, filepath.Join(root, "vendor")
+	var pkgs []lock.Package
+	for i := range n {
+		data := bytes.Repeat([]byte{byte(i)}, size)
+		data = append(data, fmt.Sprint(i)...)
+		p := e.pkg(fmt.Sprintf("pkg%03d", i), "1.0.0", false, file{"file.bin", data})
+		if err := c.Put(p.Files[0].SHA256, p.Files[0].Size, bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return e, lockOf(pkgs...)
+}
+
+// BenchmarkPlace measures placing 50 packages of 256 KiB each from the
+// cache into an empty vendor directory.
+func BenchmarkPlace(b *testing.B) {
+	e, l := benchEnv(b, 50, 256<<10)
+	o := Options{Cache: e.cache, Jobs: 8}
+	b.SetBytes(50 * 256 << 10)
+	i := 0
+	for b.Loop() {
+		i++
+		o.Dir = filepath.Join(filepath.Dir(e.dir), fmt.Sprintf("vendor%d", i))
+		rep, err := Install(context.Background(), l, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.Cached != 50 {
+			b.Fatalf("cached %d", rep.Cached)
+		}
+	}
+}
+
+// BenchmarkNoopInstall100 measures an install of 100 packages that are all
+// in place: lock, read the state, stat every file.
+func BenchmarkNoopInstall100(b *testing.B) {
+	e, l := benchEnv(b, 100, 1024)
+	o := Options{Dir: e.dir, Cache: e.cache}
+	if _, err := Install(context.Background(), l, o); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		rep, err := Install(context.Background(), l, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.Changed() {
+			b.Fatal("changed")
+		}
+	}
+}
+
+// TestNoopInstallIsFast guards the promise that a warm install of 100
+// packages takes well under 50 ms (the best of a few runs, so a busy
+// machine does not make it flaky).
+func TestNoopInstallIsFast(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing")
+	}
+	e := newEnv(t)
+	var pkgs []lock.Package
+	for i := range 100 {
+		pkgs = append(pkgs, e.pkg(fmt.Sprintf("pkg%03d", i), "1.0.0", false, f("file.bin", fmt.Sprint(i))))
+	}
+	l := lockOf(pkgs...)
+	e.mustInstall(pkgs...)
+	best := time.Hour
+	for range 5 {
+		start := time.Now()
+		if _, err := Install(context.Background(), l, Options{Dir: e.dir, Cache: e.cache}); err != nil {
+			t.Fatal(err)
+		}
+		best = min(best, time.Since(start))
+	}
+	if best > 40*time.Millisecond {
+		t.Errorf("no-op install of 100 packages took %v, want well under 50ms", best)
+	}
+	t.Logf("no-op install of 100 packages: %v", best)
+}
