@@ -91,64 +91,30 @@ func (c *cli) fetchAndPlace(p *project, cls *clients, next *lock.File, offline b
 			_, err := lock.Write(p.lockPath, next)
 			return err
 		},
-		Events: c.progress(),
-		Warnf:  c.warnf,
+		Warnf: c.warnf,
 	}
+	r := c.newReporter()
+	if r != nil {
+		opts.Events = r.event
+	}
+	end := c.section("install", fmt.Sprintf("gpm: installing %d packages", len(next.Packages)))
 	rep, err := fetch.Install(c.ctx, next, opts)
+	r.done()
+	end()
 	if err != nil {
 		return nil, c.explainDownload404(err, next, cls)
 	}
 	return rep, nil
 }
 
-// printSummary reports what was placed and removed, except packages whose
-// lock change was already printed, and closes with one summary line.
-func (c *cli) printSummary(rep *fetch.Report, changes []change, d time.Duration) {
-	printed := map[string]bool{}
-	for _, ch := range changes {
-		printed[ch.Name] = true
-	}
-	installed, removed := 0, 0
-	for _, pr := range rep.Packages {
-		switch pr.Action {
-		case fetch.Installed, fetch.Updated:
-			installed++
-			kept := ""
-			if len(pr.MovedAside) > 0 {
-				kept = fmt.Sprintf(" (kept %d of your files under new names)", len(pr.MovedAside))
-			}
-			if !printed[pr.Name] || kept != "" {
-				c.printf("installed %s@%s%s\n", pr.Name, pr.Version, kept)
-			}
-		case fetch.Removed:
-			removed++
-			if !printed[pr.Name] {
-				c.printf("removed %s@%s\n", pr.Name, pr.Previous)
-			}
-			for _, k := range pr.Kept {
-				c.warnf("%s: kept %s: it was changed after gpm placed it", pr.Name, k)
-			}
-		}
-	}
-	if installed == 0 && removed == 0 {
+// printSummary closes install and update with one line.
+func (c *cli) printSummary(rep *fetch.Report, d time.Duration) {
+	if !rep.Changed() {
 		c.printf("%d packages up to date (%s)\n", len(rep.Packages), roundDuration(d))
 		return
 	}
 	c.printf("%d packages, %d files downloaded (%s), %d from cache, in %s\n",
-		len(rep.Packages)-removed, rep.Downloaded, formatBytes(rep.Bytes), rep.Cached, roundDuration(d))
-}
-
-// progress returns the event sink for downloads: one log line per finished
-// download when not on a terminal (live bars arrive with the UX work).
-func (c *cli) progress() func(fetch.Event) {
-	if c.g.quiet || !c.g.verbose {
-		return nil
-	}
-	return func(e fetch.Event) {
-		if e.Kind == fetch.FileDone && !e.FromCache {
-			fmt.Fprintf(c.stderr, "gpm: downloaded %s@%s %s (%s)\n", e.Package, e.Version, e.File, formatBytes(e.Total))
-		}
-	}
+		len(rep.Packages), rep.Downloaded, formatBytes(rep.Bytes), rep.Cached, roundDuration(d))
 }
 
 func roundDuration(d time.Duration) time.Duration {

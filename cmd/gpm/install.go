@@ -153,12 +153,12 @@ func (c *cli) install(o installOptions) error {
 		return nil
 	}
 
+	c.printChanges(changes, false)
 	rep, err := c.fetchAndPlace(p, cls, next, o.offline)
 	if err != nil {
 		return err
 	}
-	c.printChanges(changes, false)
-	c.printSummary(rep, changes, time.Since(start))
+	c.printSummary(rep, time.Since(start))
 	if c.g.json {
 		return writeJSON(c, jsonInstall{Changes: changes, Report: rep})
 	}

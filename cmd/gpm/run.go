@@ -99,7 +99,11 @@ func (c *cli) printf(format string, args ...any) {
 
 // warnf writes a warning line; like all human text but errors, -q hides it.
 func (c *cli) warnf(format string, args ...any) {
-	c.printf("gpm: warning: "+format+"\n", args...)
+	label := "warning:"
+	if c.colour() {
+		label = "\x1b[33mwarning:\x1b[0m"
+	}
+	c.printf("gpm: %s %s\n", label, sanitize(fmt.Sprintf(format, args...)))
 }
 
 // run is gpm's entry point: it parses the command line, runs one command and
@@ -196,7 +200,7 @@ func (c *cli) fail(err error, showUsage bool) int {
 		return exitOK
 	}
 	code := exitCode(err)
-	printError(c.stderr, err)
+	printError(c.stderr, err, c.colour())
 	if showUsage {
 		fmt.Fprintln(c.stderr, "gpm: hint: run 'gpm help' for usage")
 	}
@@ -206,15 +210,19 @@ func (c *cli) fail(err error, showUsage bool) int {
 // printError writes "gpm: error: ..." for each line of err and a
 // "gpm: hint: ..." line for each hint in its chain. Control characters that
 // slipped into a message are made visible rather than sent to the terminal.
-func printError(w io.Writer, err error) {
+func printError(w io.Writer, err error, colour bool) {
+	errLabel, hintLabel := "error:", "hint:"
+	if colour {
+		errLabel, hintLabel = "\x1b[1;31merror:\x1b[0m", "\x1b[36mhint:\x1b[0m"
+	}
 	for _, line := range strings.Split(err.Error(), "\n") {
 		if line == "" {
 			continue
 		}
-		fmt.Fprintf(w, "gpm: error: %s\n", sanitize(line))
+		fmt.Fprintf(w, "gpm: %s %s\n", errLabel, sanitize(line))
 	}
 	for _, h := range hint.Of(err) {
-		fmt.Fprintf(w, "gpm: hint: %s\n", sanitize(h))
+		fmt.Fprintf(w, "gpm: %s %s\n", hintLabel, sanitize(h))
 	}
 }
 

@@ -55,7 +55,7 @@ func TestSuggest(t *testing.T) {
 
 func TestPrintErrorSanitizes(t *testing.T) {
 	var buf bytes.Buffer
-	printError(&buf, hint.Wrap(errors.New("bad \x1b[31mred\x1b[0m\nsecond line"), "try \x07this"))
+	printError(&buf, hint.Wrap(errors.New("bad \x1b[31mred\x1b[0m\nsecond line"), "try \x07this"), false)
 	want := "gpm: error: bad \\x1b[31mred\\x1b[0m\ngpm: error: second line\ngpm: hint: try \\athis\n"
 	if buf.String() != want {
 		t.Errorf("printError wrote %q, want %q", buf.String(), want)
