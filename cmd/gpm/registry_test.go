@@ -56,6 +56,7 @@ var roles = map[string]server.Role{
 //	registry versions PROJECT PACKAGE FORMAT FROM TO FILE   (publishes FORMAT % i for i in FROM..TO)
 //	registry status PROJECT PACKAGE VERSION STATUS
 //	registry delete PROJECT PACKAGE VERSION
+//	registry files PROJECT PACKAGE VERSION N (asserts the version holds N files, duplicates included)
 //	registry dups PROJECT allowed|disallowed
 //	registry fault [-times N] [-status CODE] [-after B] [-retry-after D] METHOD PATH KIND
 //	registry clearfaults
@@ -147,6 +148,25 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 	case "delete":
 		want(3)
 		ts.Check(r.srv.DeletePackage(id(args[0]), args[1], args[2]))
+	case "files":
+		want(4)
+		pkgs, err := r.srv.Store().Packages(id(args[0]))
+		ts.Check(err)
+		got := 0
+		for _, p := range pkgs {
+			if p.Name == args[1] && p.Version == args[2] && p.Status != server.StatusPendingDestruction {
+				files, err := r.srv.Store().Files(p.ID)
+				ts.Check(err)
+				for _, f := range files {
+					if f.Status == server.StatusDefault {
+						got++
+					}
+				}
+			}
+		}
+		if got != int(id(args[3])) {
+			ts.Fatalf("registry files %s %s %s = %d, want %s", args[0], args[1], args[2], got, args[3])
+		}
 	case "dups":
 		want(2)
 		ts.Check(r.srv.SetDuplicates(id(args[0]), args[1] == "allowed", ""))
