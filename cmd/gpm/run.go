@@ -49,6 +49,8 @@ type cli struct {
 	getenv func(string) string
 	g      globals
 	cmd    *command
+	// jsonWritten records that the command printed its --json document.
+	jsonWritten bool
 }
 
 // path resolves p against the -C directory.
@@ -201,6 +203,9 @@ func (c *cli) fail(err error, showUsage bool) int {
 	}
 	code := exitCode(err)
 	printError(c.stderr, err, c.colour())
+	if c.g.json && !c.jsonWritten {
+		c.writeJSONError(err, code)
+	}
 	if showUsage {
 		fmt.Fprintln(c.stderr, "gpm: hint: run 'gpm help' for usage")
 	}
