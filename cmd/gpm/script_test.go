@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -13,10 +12,11 @@ import (
 
 // TestMain lets the test binary act as the gpm binary: testscript runs
 // "gpm" in scripts as a separate process of this same executable, so the
-// scripts exercise the real main, flags, exit codes and output streams.
+// scripts exercise the real main, signal handling (gpm serve stops on
+// "kill -INT"), flags, exit codes and output streams.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"gpm": func() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) },
+		"gpm": main,
 	})
 }
 
@@ -46,6 +46,7 @@ func scriptParams(t *testing.T) testscript.Params {
 			"exits":     cmdExits,
 			"registry":  cmdRegistry,
 			"mkarchive": cmdMkarchive,
+			"waitfile":  cmdWaitFile,
 		},
 	}
 }
