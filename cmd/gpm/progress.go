@@ -44,6 +44,9 @@ type reporter struct {
 	p    *mpb.Progress
 	bars map[string]*mpb.Bar
 	last map[string]time.Time
+	// lines wait for the bars to finish: printed through mpb while no bar
+	// is left to render, they would be lost.
+	lines []string
 }
 
 // newReporter returns nil when nothing is to be shown.
@@ -68,19 +71,21 @@ func (r *reporter) event(e fetch.Event) {
 	key := e.Package + "\x00" + e.File
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	// One line per placed or removed package, above the bars if any.
-	var out io.Writer = r.c.stderr
-	if r.p != nil {
-		out = r.p
-	}
+	// One line per placed or removed package: at once in plain mode,
+	// after the bars on a terminal.
+	line := ""
 	switch e.Kind {
 	case fetch.PackagePlaced:
-		fmt.Fprintf(out, "installed %s@%s\n", e.Package, e.Version)
+		line = fmt.Sprintf("installed %s@%s\n", e.Package, e.Version)
 	case fetch.PackageRemoved:
-		fmt.Fprintf(out, "removed %s\n", e.Package)
+		line = fmt.Sprintf("removed %s\n", e.Package)
 	}
 	if r.p == nil {
+		io.WriteString(r.c.stderr, line)
 		return
+	}
+	if line != "" {
+		r.lines = append(r.lines, line)
 	}
 	switch e.Kind {
 	case fetch.FileStart:
@@ -121,6 +126,9 @@ func (r *reporter) done() {
 	r.bars = map[string]*mpb.Bar{}
 	r.mu.Unlock()
 	r.p.Wait()
+	for _, l := range r.lines {
+		io.WriteString(r.c.stderr, l)
+	}
 }
 
 // section brackets a phase of the output as a collapsible section of the

@@ -58,7 +58,7 @@ var roles = map[string]server.Role{
 //	registry delete PROJECT PACKAGE VERSION
 //	registry files PROJECT PACKAGE VERSION N (asserts the version holds N files, duplicates included)
 //	registry dups PROJECT allowed|disallowed
-//	registry fault [-times N] [-status CODE] [-after B] [-retry-after D] METHOD PATH KIND
+//	registry fault [-times N] [-status CODE] [-after B] [-retry-after D] [-delay D] METHOD PATH KIND
 //	registry clearfaults
 //	registry requests KIND N     (asserts the count; "total" sums every kind)
 //	registry resetcounts
@@ -176,6 +176,7 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 		status := fs.Int("status", 0, "")
 		after := fs.Int64("after", 0, "")
 		retryAfter := fs.Duration("retry-after", 0, "")
+		delay := fs.Duration("delay", 0, "")
 		ts.Check(fs.Parse(args))
 		args = fs.Args()
 		want(3)
@@ -187,7 +188,7 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 		if n > 0 {
 			n-- // server.Fault counts 0 as one hit
 		}
-		ts.Check(r.srv.AddFault(server.Fault{Method: method, Path: args[1], Kind: args[2], Times: n, Status: *status, After: *after, RetryAfter: *retryAfter}))
+		ts.Check(r.srv.AddFault(server.Fault{Method: method, Path: args[1], Kind: args[2], Times: n, Status: *status, After: *after, RetryAfter: *retryAfter, Delay: *delay}))
 	case "clearfaults":
 		r.srv.ClearFaults()
 	case "requests":

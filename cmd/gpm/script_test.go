@@ -46,6 +46,8 @@ func scriptParams(t *testing.T) testscript.Params {
 			"exits":     cmdExits,
 			"registry":  cmdRegistry,
 			"mkarchive": cmdMkarchive,
+			"mkfile":    cmdMkfile,
+			"ptyrun":    cmdPtyrun,
 			"waitfile":  cmdWaitFile,
 		},
 	}

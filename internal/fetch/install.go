@@ -620,8 +620,9 @@ func (in *installer) newTemp() (*Temp, error) {
 	return newTemp(in.dlDir)
 }
 
-// progress forwards writes to a Temp and reports progress at most every
-// progressStep bytes.
+// progress forwards writes to a Temp and reports progress every
+// progressStep bytes, or sooner when progressEvery has passed, so that a
+// slow download still moves its progress bar.
 type progress struct {
 	t         *Temp
 	n, last   int64
@@ -629,12 +630,15 @@ type progress struct {
 	lastEvent time.Time
 }
 
-const progressStep = 256 << 10
+const (
+	progressStep  = 256 << 10
+	progressEvery = 100 * time.Millisecond
+)
 
 func (p *progress) Write(b []byte) (int, error) {
 	n, err := p.t.Write(b)
 	p.n += int64(n)
-	if p.n-p.last >= progressStep {
+	if p.n-p.last >= progressStep || p.n > p.last && time.Since(p.lastEvent) >= progressEvery {
 		p.flush()
 	}
 	return n, err
@@ -642,6 +646,7 @@ func (p *progress) Write(b []byte) (int, error) {
 
 func (p *progress) flush() {
 	p.last = p.n
+	p.lastEvent = time.Now()
 	p.emit(p.n)
 }
 
