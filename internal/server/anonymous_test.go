@@ -38,8 +38,14 @@ func TestAnonymousOptions(t *testing.T) {
 			// The private project is not the user's.
 			{"GET", genericPath("2", "tool/1.0.0/a.bin"), nil, 404},
 			{"PUT", genericPath("2", "tool/2.0.0/a.bin"), nil, 404},
-			// A wrong token is still refused.
-			{"GET", genericPath("1", "tool/1.0.0/a.bin"), []string{"PRIVATE-TOKEN", "nope"}, 401},
+			// Unknown credentials act as the user too.
+			{"GET", genericPath("1", "tool/1.0.0/a.bin"), []string{"PRIVATE-TOKEN", "nope"}, 200},
+			{"PUT", genericPath("1", "tool/4.0.0/a.bin"), []string{"PRIVATE-TOKEN", "nope"}, 201},
+			{"PUT", genericPath("1", "tool/5.0.0/a.bin"), []string{"JOB-TOKEN", "nope"}, 201},
+			{"PUT", genericPath("1", "tool/6.0.0/a.bin"), []string{"Authorization", "Bearer nope"}, 201},
+			// A known token acts as its own user.
+			{"PUT", genericPath("9", "tool/2.0.0/a.bin"), []string{"PRIVATE-TOKEN", "other"}, 403},
+			{"GET", genericPath("1", "tool/1.0.0/a.bin"), []string{"PRIVATE-TOKEN", "other"}, 200},
 		}},
 		{"require auth", Options{AutoCreateProjects: true, RequireAuth: true}, []req{
 			{"GET", genericPath("1", "tool/1.0.0/a.bin"), nil, 401},
@@ -59,6 +65,7 @@ func TestAnonymousOptions(t *testing.T) {
 			must(t, f.srv.AddProject(Project{ID: 2, Path: "acme/private"}))
 			f.srv.AddMember(1, "gpm", Developer)
 			f.srv.AddToken(Token{Value: "tok", User: "gpm"})
+			f.srv.AddToken(Token{Value: "other", User: "someone"})
 			f.publish(1, "tool", "1.0.0", "a.bin", "public")
 			f.publish(2, "tool", "1.0.0", "a.bin", "private")
 			for _, r := range tc.reqs {

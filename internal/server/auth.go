@@ -135,10 +135,24 @@ func tokenError(description string) *authError {
 // route with the given settings: a deploy token first, then a Bearer job
 // token, then an access token, then a job token. Unknown deploy tokens and
 // unknown basic-auth passwords are ignored; any other unknown or expired
-// token is an error, even on public resources. A request with no credential
-// is anonymous, acts as Options.AnonymousUser, or is refused under
-// Options.RequireAuth.
+// token is an error, even on public resources.
+//
+// Options.AnonymousUser turns authentication off: a request that does not
+// authenticate as a known, valid token, with or without credentials, acts as
+// that user. Options.RequireAuth refuses requests without credentials.
 func (s *Server) identify(r *http.Request, ra routeAuth) (ident, *authError) {
+	id, aerr := s.identifyToken(r, ra)
+	switch {
+	case s.opts.AnonymousUser != "" && (aerr != nil || id.kind == anonymous):
+		return ident{kind: userIdent, user: s.opts.AnonymousUser}, nil
+	case s.opts.RequireAuth && aerr == nil && id.kind == anonymous:
+		return ident{}, unauthorized()
+	}
+	return id, aerr
+}
+
+// identifyToken is identify without Options.AnonymousUser and RequireAuth.
+func (s *Server) identifyToken(r *http.Request, ra routeAuth) (ident, *authError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	bearer := ""
@@ -211,12 +225,6 @@ func (s *Server) identify(r *http.Request, ra routeAuth) (ident, *authError) {
 			}
 			return s.jobIdent(t), nil
 		}
-	}
-	if s.opts.AnonymousUser != "" {
-		return ident{kind: userIdent, user: s.opts.AnonymousUser}, nil
-	}
-	if s.opts.RequireAuth {
-		return ident{}, unauthorized()
 	}
 	return ident{}, nil
 }

@@ -41,10 +41,12 @@ type Options struct {
 	// with the next free ID. The project is public and the uploading user
 	// becomes its Owner (membership lives in memory, not in the Store).
 	AutoCreateProjects bool
-	// AnonymousUser, when set, is the user that requests without
-	// credentials act as, with that user's roles, so that anonymous callers
-	// may publish (for `gpm serve` on loopback without tokens). Empty keeps
-	// GitLab's behaviour: anonymous callers only read public projects.
+	// AnonymousUser, when set, turns authentication off: requests without
+	// credentials, and requests whose credentials are unknown, expired or
+	// revoked, act as this user with its roles, so that anyone may publish
+	// (for `gpm serve` on loopback without tokens, where a client's stray
+	// GITLAB_TOKEN must not lock it out). Empty keeps GitLab's behaviour:
+	// anonymous callers only read public projects.
 	AnonymousUser string
 	// RequireAuth answers 401 to every API request without credentials,
 	// even on public projects, like an instance that does not allow public
