@@ -92,6 +92,7 @@ const (
 	PackageRemoved
 )
 
+// String returns the kind's name, e.g. "file-done", for logs.
 func (k EventKind) String() string {
 	switch k {
 	case FileStart:
