@@ -252,8 +252,9 @@ func joinMsg(a, b string) string {
 	return a + ", " + b
 }
 
-// autoCreate creates a missing project for Options.AutoCreateProjects.
-func (s *Server) autoCreate(seg, user string) (Project, bool) {
+// autoProject is the project that Options.AutoCreateProjects would create
+// for a project path segment, not yet stored: a path's ID is 0 until then.
+func autoProject(seg string) (Project, bool) {
 	raw, err := url.PathUnescape(seg)
 	if err != nil {
 		return Project{}, false
@@ -271,12 +272,21 @@ func (s *Server) autoCreate(seg, user string) (Project, bool) {
 	default:
 		return Project{}, false
 	}
+	return p, true
+}
+
+// autoCreate creates a missing project for Options.AutoCreateProjects.
+func (s *Server) autoCreate(seg, user string) (Project, bool) {
+	p, ok := autoProject(seg)
+	if !ok {
+		return Project{}, false
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if q, ok := s.lookupProject(seg); ok {
 		return q, true
 	}
-	p, err = s.store.CreateProject(p)
+	p, err := s.store.CreateProject(p)
 	if err != nil {
 		return Project{}, false
 	}

@@ -501,6 +501,25 @@ func TestAutoCreateProjects(t *testing.T) {
 	f := newFixture(t, Options{AutoCreateProjects: true})
 	f.srv.AddToken(Token{Value: "tok", Type: TokenPrivate, User: "me"})
 	me := []string{"PRIVATE-TOKEN", "tok"}
+	// Before its first upload, a project reads as empty for users, so
+	// that a publisher may look first; it is not created by that.
+	for _, pid := range []string{"42", "team%2Fapp"} {
+		if res := f.get("/api/v4/projects/"+pid+"/packages", me...); res.status != 200 || string(res.body) != "[]" {
+			t.Errorf("list of the missing project %s: %d %s", pid, res.status, res.body)
+		}
+		if res := f.get("/api/v4/projects/" + pid + "/packages"); res.status != 404 {
+			t.Errorf("anonymous list of the missing project %s: %d %s", pid, res.status, res.body)
+		}
+		if res := f.get("/api/v4/projects/"+pid+"/packages/1/package_files", me...); res.status != 404 {
+			t.Errorf("files of a package of the missing project %s: %d %s", pid, res.status, res.body)
+		}
+	}
+	if res := f.get("/api/v4/projects/nopath/packages", me...); res.status != 404 {
+		t.Errorf("list of a project segment that cannot be created: %d %s", res.status, res.body)
+	}
+	if ps, _ := f.srv.Store().Projects(); len(ps) != 0 {
+		t.Errorf("listing created projects %+v", ps)
+	}
 	if res := f.put(genericPath("42", "tool/1.0.0/a.bin"), "x"); res.status != 401 {
 		t.Errorf("anonymous upload to a new project: %d", res.status)
 	}

@@ -40,6 +40,8 @@ type Options struct {
 	// with path "local/project-<id>"; a URL-encoded path creates that path
 	// with the next free ID. The project is public and the uploading user
 	// becomes its Owner (membership lives in memory, not in the Store).
+	// Until then, such a project reads as an empty public project for
+	// authenticated users, so that a publisher may list it first.
 	AutoCreateProjects bool
 	// AnonymousUser, when set, turns authentication off: requests without
 	// credentials, and requests whose credentials are unknown, expired or
