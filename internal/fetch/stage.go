@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -196,7 +197,11 @@ func (s *stager) placeBlob(name, src, sha string, size int64) error {
 	}
 	filesRead.Add(1)
 	defer in.Close()
-	out, err := s.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	perm := os.FileMode(0o644)
+	if looksExecutable(in) {
+		perm = 0o755
+	}
+	out, err := s.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return fmt.Errorf("file %q: %w", name, err)
 	}
@@ -211,6 +216,25 @@ func (s *stager) placeBlob(name, src, sha string, size int64) error {
 		return fmt.Errorf("file %q: %w", name, err)
 	}
 	return s.record(name, typeFile, sha, "")
+}
+
+// looksExecutable reports whether a file starts like a program: an ELF or
+// Mach-O binary or a script with a #! line. Generic packages carry no file
+// modes, and a vendored CLI that cannot be run would be useless; the umask
+// still applies. It reads the first bytes at offset 0 without moving f.
+func looksExecutable(f *os.File) bool {
+	var head [4]byte
+	n, _ := f.ReadAt(head[:], 0)
+	b := head[:n]
+	switch {
+	case bytes.HasPrefix(b, []byte("#!")),
+		bytes.HasPrefix(b, []byte("\x7fELF")),
+		bytes.Equal(b, []byte{0xfe, 0xed, 0xfa, 0xce}), bytes.Equal(b, []byte{0xfe, 0xed, 0xfa, 0xcf}), // Mach-O, big-endian
+		bytes.Equal(b, []byte{0xce, 0xfa, 0xed, 0xfe}), bytes.Equal(b, []byte{0xcf, 0xfa, 0xed, 0xfe}), // Mach-O, little-endian
+		bytes.Equal(b, []byte{0xca, 0xfe, 0xba, 0xbe}): // Mach-O universal
+		return true
+	}
+	return false
 }
 
 // finish creates the pending symlinks of all archives, refusing chains:
