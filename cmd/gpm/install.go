@@ -83,11 +83,10 @@ func (c *cli) loadProject() (*project, error) {
 
 // plan splits the manifest into entries whose lock entry can be kept and
 // entries that must be resolved; lock entries no longer in the manifest are
-// dropped.
+// in neither, so they drop out of the next lock.
 type plan struct {
 	keep    []lock.Package
 	resolve []manifest.Package
-	dropped []string
 }
 
 func makePlan(p *project, o installOptions) plan {
@@ -99,13 +98,6 @@ func makePlan(p *project, o installOptions) plan {
 			continue
 		}
 		pl.resolve = append(pl.resolve, mp)
-	}
-	if p.lock != nil {
-		for _, lp := range p.lock.Packages {
-			if _, ok := p.m.Lookup(lp.Name); !ok {
-				pl.dropped = append(pl.dropped, lp.Name)
-			}
-		}
 	}
 	return pl
 }
@@ -123,17 +115,19 @@ func (c *cli) install(o installOptions) error {
 	if err := checkModes(p, o); err != nil {
 		return err
 	}
-	unlock, err := fetch.LockDir(p.dir)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	// Another gpm may have changed the lock while this one waited.
-	if p, err = c.loadProject(); err != nil {
-		return err
-	}
-	if err := checkModes(p, o); err != nil {
-		return err
+	if !o.dryRun {
+		unlock, err := fetch.LockDir(p.dir)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		// Another gpm may have changed the lock while this one waited.
+		if p, err = c.loadProject(); err != nil {
+			return err
+		}
+		if err := checkModes(p, o); err != nil {
+			return err
+		}
 	}
 	pl := makePlan(p, o)
 	cls := c.clients(p.m)
