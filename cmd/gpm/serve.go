@@ -241,7 +241,7 @@ func serveAnnounce(c *cli, info jsonServe, projects int) {
 		c.printf("gpm: downloads redirect to object storage at %s\n", info.ObjectStorageURL)
 	}
 	if info.Auth == "anonymous" {
-		c.printf("gpm: no token set: anyone on this machine may read and publish; projects are created on first publish\n")
+		c.printf("gpm: no token set: anyone on this machine may read and publish, whatever credentials they send; projects are created on first publish\n")
 	} else {
 		c.printf("gpm: every request needs one of the tokens; projects are created on first publish\n")
 	}
