@@ -58,6 +58,7 @@ var roles = map[string]server.Role{
 //	registry delete PROJECT PACKAGE VERSION
 //	registry files PROJECT PACKAGE VERSION N (asserts the version holds N files, duplicates included)
 //	registry dups PROJECT allowed|disallowed
+//	registry maxsize BYTES       (the upload size limit; 0 restores GitLab's default)
 //	registry fault [-times N] [-status CODE] [-after B] [-retry-after D] [-delay D] METHOD PATH KIND
 //	registry clearfaults
 //	registry requests KIND N     (asserts the count; "total" sums every kind)
@@ -167,6 +168,9 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 		if got != int(id(args[3])) {
 			ts.Fatalf("registry files %s %s %s = %d, want %s", args[0], args[1], args[2], got, args[3])
 		}
+	case "maxsize":
+		want(1)
+		r.srv.SetMaxFileSize(id(args[0]))
 	case "dups":
 		want(2)
 		ts.Check(r.srv.SetDuplicates(id(args[0]), args[1] == "allowed", ""))
