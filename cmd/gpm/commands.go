@@ -62,7 +62,7 @@ var commands = []*command{
 	{name: "doctor", manifest: true, args: "",
 		summary: "check configuration, credentials, access and the vendor directory",
 		example: "gpm doctor"},
-	{name: "serve", args: "[--addr A] [--dir D]",
+	{name: "serve", args: "[--addr A] [--dir D] [--token T]... [--token-file F] [--redirect-downloads] [--addr-file F]",
 		summary: "run a local GitLab-compatible generic package registry",
 		example: "gpm serve --addr 127.0.0.1:8080 --dir ./.gpm-registry"},
 	cmdVersion,

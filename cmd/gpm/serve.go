@@ -31,7 +31,6 @@ var srvFlags serveFlags
 
 func init() {
 	cmd := lookupCommand("serve")
-	cmd.args = "[--addr A] [--dir D] [--token T]... [--token-file F] [--redirect-downloads] [--addr-file F]"
 	cmd.flags = func(fs *pflag.FlagSet) {
 		fs.StringVar(&srvFlags.addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT` (port 0 picks a free one)")
 		fs.StringVar(&srvFlags.dir, "dir", ".gpm-registry", "keep the registry in `DIR`")
