@@ -35,7 +35,7 @@ func scriptParams(t *testing.T) testscript.Params {
 		Setup: func(e *testscript.Env) error {
 			// Keep every script hermetic: no credentials or CI variables
 			// from the machine running the tests, and a private cache.
-			for _, k := range []string{"GPM_TOKEN", "GPM_TOKEN_TYPE", "GITLAB_TOKEN", "CI_JOB_TOKEN", "CI_SERVER_URL", "CI_PROJECT_ID", "CI_COMMIT_TAG", "GITLAB_CI", "NETRC"} {
+			for _, k := range []string{"GPM_TOKEN", "GPM_TOKEN_TYPE", "GITLAB_TOKEN", "CI_JOB_TOKEN", "CI_SERVER_URL", "CI_PROJECT_ID", "CI_COMMIT_TAG", "CI_PROJECT_NAME", "CI_PROJECT_PATH", "CI", "GITLAB_CI", "NETRC"} {
 				e.Setenv(k, "")
 			}
 			e.Setenv("GPM_CACHE", e.WorkDir+"/.cache/gpm")
