@@ -157,7 +157,27 @@ var cmdHelp = &command{
 	example: "gpm help install",
 }
 
+// jsonCommand describes a command in gpm help --json.
+type jsonCommand struct {
+	Name        string `json:"name"`
+	Usage       string `json:"usage"`
+	Summary     string `json:"summary"`
+	Example     string `json:"example"`
+	Implemented bool   `json:"implemented"`
+}
+
 func runHelp(c *cli, args []string) error {
+	if c.g.json && len(args) <= 1 {
+		var list []jsonCommand
+		for _, cmd := range commands {
+			if len(args) == 0 || cmd.name == args[0] {
+				list = append(list, jsonCommand{cmd.name, strings.TrimSpace("gpm " + cmd.name + " " + cmd.args), cmd.summary, cmd.example, cmd.run != nil})
+			}
+		}
+		if len(list) > 0 {
+			return writeJSON(c, map[string]any{"commands": list})
+		}
+	}
 	switch len(args) {
 	case 0:
 		printUsage(c.stdout)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -137,7 +138,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	name, cmdArgs := rest[0], rest[1:]
 	cmd := lookupCommand(name)
+	// When the command line cannot be parsed, still honour a --json in it:
+	// scripts that asked for JSON get the error as JSON.
+	wantsJSON := slices.Contains(args, "--json")
 	if cmd == nil {
+		c.g.json = c.g.json || wantsJSON
 		err := usageError("unknown command %q", name)
 		if s := suggest(name, commandNames()); s != "" {
 			err = hint.Wrap(err, fmt.Sprintf("did you mean 'gpm %s'?", s))
@@ -158,6 +163,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd.flags(fs)
 	}
 	if err := fs.Parse(cmdArgs); err != nil {
+		c.g.json = c.g.json || wantsJSON
 		return c.fail(flagError(cmd, fs, err), false)
 	}
 	if c.g.help {

@@ -47,6 +47,7 @@ func scriptParams(t *testing.T) testscript.Params {
 			"registry":  cmdRegistry,
 			"mkarchive": cmdMkarchive,
 			"mkfile":    cmdMkfile,
+			"jsondoc":   cmdJSONDoc,
 			"ptyrun":    cmdPtyrun,
 			"waitfile":  cmdWaitFile,
 		},

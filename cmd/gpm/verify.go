@@ -26,9 +26,15 @@ func init() {
 // jsonVerify is the --json document of gpm verify.
 type jsonVerify struct {
 	OK       bool                  `json:"ok"`
-	Stale    []lock.Stale          `json:"stale,omitempty"`
+	Stale    []staleEntry          `json:"stale,omitempty"`
 	Packages []fetch.VerifyPackage `json:"packages"`
 	Remote   []remoteCheck         `json:"remote,omitempty"`
+}
+
+// staleEntry is a lock entry that no longer matches the manifest.
+type staleEntry struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
 }
 
 // remoteCheck is the registry's answer for one locked file.
@@ -56,8 +62,8 @@ func runVerify(c *cli, args []string) error {
 	out := jsonVerify{OK: true}
 	var staleErr *lock.StaleError
 	if err := lock.Check(p.m, p.lock); errors.As(err, &staleErr) {
-		out.Stale = staleErr.Entries
 		for _, s := range staleErr.Entries {
+			out.Stale = append(out.Stale, staleEntry{s.Name, s.Reason})
 			c.warnf("%s: lock is out of date: %s", s.Name, s.Reason)
 		}
 	}
