@@ -768,15 +768,21 @@ func (in *installer) place(w *work) error {
 	if oldTree != "" {
 		in.addTemp(oldTree)
 	}
+	// The state is written once, after the last swap (run): rewriting it
+	// after every package cost more than the swaps themselves (a rename
+	// over the old state makes ext4 flush the new one). The window in which
+	// a killed gpm leaves placed files that the state does not list is
+	// only the swaps, and what follows is harmless: the next install finds
+	// those packages not in place, stages them again, and drops the
+	// unlisted files as it would a user's, since they have the new files'
+	// content.
 	in.st.Packages[w.pkg.Name] = &pkgState{
 		Version: w.pkg.Version,
 		Extract: w.pkg.Extract,
 		Lock:    identity(w.pkg),
 		Files:   w.files,
 	}
-	// Record the package right away, so an interruption never leaves
-	// placed files that the state does not list.
-	return writeState(in.dir, in.st, false)
+	return nil
 }
 
 // prune removes a package that is no longer locked: the files gpm placed
