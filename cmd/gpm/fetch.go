@@ -97,7 +97,7 @@ func (c *cli) fetchAndPlace(p *project, cls *clients, next *lock.File, offline b
 	if r != nil {
 		opts.Events = r.event
 	}
-	end := c.section("install", fmt.Sprintf("gpm: installing %d packages", len(next.Packages)))
+	end := c.section("install", "gpm: installing "+plural(len(next.Packages), "package"))
 	rep, err := fetch.Install(c.ctx, next, opts)
 	r.done()
 	end()
@@ -110,11 +110,11 @@ func (c *cli) fetchAndPlace(p *project, cls *clients, next *lock.File, offline b
 // printSummary closes install and update with one line.
 func (c *cli) printSummary(rep *fetch.Report, d time.Duration) {
 	if !rep.Changed() {
-		c.printf("%d packages up to date (%s)\n", len(rep.Packages), roundDuration(d))
+		c.printf("%s up to date (%s)\n", plural(len(rep.Packages), "package"), roundDuration(d))
 		return
 	}
-	c.printf("%d packages, %d files downloaded (%s), %d from cache, in %s\n",
-		len(rep.Packages), rep.Downloaded, formatBytes(rep.Bytes), rep.Cached, roundDuration(d))
+	c.printf("%s, %s downloaded (%s), %d from cache, in %s\n",
+		plural(len(rep.Packages), "package"), plural(rep.Downloaded, "file"), formatBytes(rep.Bytes), rep.Cached, roundDuration(d))
 }
 
 func roundDuration(d time.Duration) time.Duration {

@@ -42,7 +42,7 @@ func runList(c *cli, args []string) error {
 		if c.g.json {
 			return writeJSON(c, map[string]any{"packages": []listEntry{}})
 		}
-		c.printf("no %s yet: run 'gpm install' to resolve and lock %d packages\n", p.lockPath, len(p.m.Packages))
+		c.printf("no %s yet: run 'gpm install' to resolve and lock %s\n", p.lockPath, plural(len(p.m.Packages), "package"))
 		return nil
 	}
 	installed := fetch.InPlace(p.dir, p.lock)

@@ -99,7 +99,7 @@ func runVerify(c *cli, args []string) error {
 	}
 	out.OK = verr == nil && remoteErr == nil
 	if out.OK {
-		c.printf("verified %d files of %d packages (%s)\n", rep.Files, len(rep.Packages), formatBytes(rep.Bytes))
+		c.printf("verified %s of %s (%s)\n", plural(rep.Files, "file"), plural(len(rep.Packages), "package"), formatBytes(rep.Bytes))
 	}
 	if c.g.json {
 		if err := writeJSON(c, out); err != nil {
