@@ -62,6 +62,7 @@ var roles = map[string]server.Role{
 //	registry fault [-times N] [-status CODE] [-after B] [-retry-after D] [-delay D] METHOD PATH KIND
 //	registry clearfaults
 //	registry requests KIND N     (asserts the count; "total" sums every kind)
+//	registry await KIND N        (waits up to 10s until N requests of KIND arrived, for kill -INT)
 //	registry resetcounts
 //	registry latency DURATION
 //	registry redirects           (downloads answer 302 to a second loopback host)
@@ -207,6 +208,18 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		if (got == int(id(args[1]))) == neg {
 			ts.Fatalf("registry requests %s = %d (all: %s)", args[0], got, formatCounts(counts))
+		}
+	case "await":
+		// Lets a script interrupt a background gpm at a known moment:
+		// once its request is in flight (held there by a slow fault).
+		want(2)
+		n := int(id(args[1]))
+		deadline := time.Now().Add(10 * time.Second)
+		for r.srv.Counts()[args[0]] < n {
+			if time.Now().After(deadline) {
+				ts.Fatalf("registry await %s %d: got %d requests within 10s (all: %s)", args[0], n, r.srv.Counts()[args[0]], formatCounts(r.srv.Counts()))
+			}
+			time.Sleep(time.Millisecond)
 		}
 	case "resetcounts":
 		r.srv.ResetCounts()
