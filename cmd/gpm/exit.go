@@ -27,6 +27,9 @@ var (
 	errUsage          = errors.New("usage error")
 	errNotImplemented = errors.New("not implemented yet")
 	errDenied         = errors.New("access denied")
+	// errInterrupted replaces the context error of a command stopped by
+	// Ctrl-C or SIGTERM; it exits 1 like any other failure.
+	errInterrupted = errors.New("interrupted")
 	// errHiddenProject is matched by GitLab's project-level 404, which it
 	// also answers when the project exists but is hidden from the caller.
 	errHiddenProject = errors.New("project not found or hidden")

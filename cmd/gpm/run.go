@@ -207,6 +207,12 @@ func (c *cli) fail(err error, showUsage bool) int {
 	if err == nil {
 		return exitOK
 	}
+	if errors.Is(err, context.Canceled) && c.ctx != nil && c.ctx.Err() != nil {
+		// Ctrl-C (or SIGTERM): say so in words, not as Go's "context
+		// canceled". Every command stops cleanly; install and update leave
+		// the lock and the vendor directory as they were.
+		err = errInterrupted
+	}
 	code := exitCode(err)
 	printError(c.stderr, err, c.colour())
 	if c.g.json && !c.jsonWritten {
