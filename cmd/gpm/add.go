@@ -72,7 +72,7 @@ func runAdd(c *cli, args []string) error {
 		}
 		vs, err := resolve.Versions(c.ctx, cl, e.Project, name)
 		if err != nil {
-			return &resolve.Error{Name: e.Name, Err: err}
+			return localError(e.Name, err)
 		}
 		v, ok := resolve.Newest(vs, nil)
 		if !ok && len(vs) > 0 {

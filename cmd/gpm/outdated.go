@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"text/tabwriter"
 
@@ -49,7 +50,7 @@ func runOutdated(c *cli, args []string) error {
 			}
 			vs, err := resolve.Versions(ctx, cl, mp.Project, mp.Package)
 			if err != nil {
-				return &resolve.Error{Name: mp.Name, Err: err}
+				return localError(mp.Name, err)
 			}
 			if v, ok := resolve.Newest(vs, &mp.Constraint); ok {
 				row.Matching = v.Raw
@@ -82,6 +83,17 @@ func runOutdated(c *cli, args []string) error {
 		c.printf("every package is at the newest version\n")
 	}
 	return nil
+}
+
+// localError names a failure of resolve.Versions after the manifest's
+// local name. Versions names the registry package already; wrapping its
+// error again would print the name twice ("tool: tool: ...").
+func localError(name string, err error) error {
+	var re *resolve.Error
+	if errors.As(err, &re) {
+		err = re.Err
+	}
+	return &resolve.Error{Name: name, Err: err}
 }
 
 func dash(s string) string {
