@@ -275,6 +275,9 @@ type blob struct {
 	file  string // its file name in that package
 	path  string // a verified copy: in the cache, or a download temporary
 	fetch bool   // must be downloaded
+	// ready is closed when path is set, or when fetching failed (path
+	// stays "").
+	ready chan struct{}
 }
 
 func (in *installer) emit(e Event) {
@@ -336,11 +339,7 @@ func (in *installer) run(ctx context.Context, l *lock.File) (*Report, error) {
 		}
 	}
 
-	blobs, err := in.fetch(ctx, changed)
-	if err != nil {
-		return nil, err
-	}
-	if err := in.stageAll(ctx, changed, blobs); err != nil {
+	if err := in.fetchAndStage(ctx, changed); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -473,10 +472,13 @@ func sameType(fi os.FileInfo, typ string) bool {
 // blobKey identifies a content.
 func blobKey(sha string, size int64) string { return fmt.Sprintf("%s/%d", sha, size) }
 
-// fetch makes every file of the changed packages available as a verified
-// local file: from the cache when it has it, else downloaded with bounded
-// parallelism.
-func (in *installer) fetch(ctx context.Context, changed []*work) (map[string]*blob, error) {
+// fetchAndStage makes every file of the changed packages available as a
+// verified local file, from the cache when it has it, else downloaded with
+// at most Jobs requests in flight, and stages each changed package as soon
+// as its files are there. Staging thus overlaps the downloads still
+// running, and a download's slot is free again while its file is flushed
+// to disk (see download).
+func (in *installer) fetchAndStage(ctx context.Context, changed []*work) error {
 	blobs := map[string]*blob{}
 	var order []*blob
 	c := in.opts.Cache
@@ -488,10 +490,11 @@ func (in *installer) fetch(ctx context.Context, changed []*work) (map[string]*bl
 				w.rep.Cached++
 				continue
 			}
-			b := &blob{sha: f.SHA256, size: f.Size, w: w, file: f.Name}
+			b := &blob{sha: f.SHA256, size: f.Size, w: w, file: f.Name, ready: make(chan struct{})}
 			blobs[k] = b
 			if c != nil && c.Has(f.SHA256, f.Size) {
 				b.path = c.Path(f.SHA256)
+				close(b.ready)
 				w.rep.Cached++
 				in.emit(Event{Kind: FileDone, Package: w.pkg.Name, Version: w.pkg.Version, File: f.Name, Bytes: f.Size, Total: f.Size, FromCache: true})
 				continue
@@ -500,12 +503,9 @@ func (in *installer) fetch(ctx context.Context, changed []*work) (map[string]*bl
 			order = append(order, b)
 		}
 	}
-	if len(order) == 0 {
-		return blobs, nil
-	}
-	if in.opts.Offline {
+	if len(order) > 0 && in.opts.Offline {
 		b := order[0]
-		return nil, &PackageError{Name: b.w.pkg.Name, Version: b.w.pkg.Version,
+		return &PackageError{Name: b.w.pkg.Name, Version: b.w.pkg.Version,
 			Err: &offlineError{file: b.file, noCache: c == nil, missing: len(order)}}
 	}
 	for _, b := range order {
@@ -514,49 +514,110 @@ func (in *installer) fetch(ctx context.Context, changed []*work) (map[string]*bl
 			continue
 		}
 		if in.opts.Source == nil {
-			return nil, &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: errors.New("no registry to download from")}
+			return &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: errors.New("no registry to download from")}
 		}
 		src, err := in.opts.Source(*w.pkg)
 		if err != nil {
-			return nil, &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err}
+			return &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err}
 		}
 		w.src = src
 	}
 
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(in.opts.Jobs)
-	var mu sync.Mutex
-	for _, b := range order {
-		g.Go(func() error {
-			n, err := in.download(gctx, b)
-			if err != nil {
-				return err
+	// The first failure cancels everything else and is the one reported.
+	gctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		failOnce sync.Once
+		failure  error
+	)
+	fail := func(err error) {
+		failOnce.Do(func() {
+			failure = err
+			cancel()
+		})
+	}
+
+	// Downloads: at most Jobs requests in flight, and as many files again
+	// being flushed to disk.
+	slots := make(chan struct{}, in.opts.Jobs)
+	downloaded := make(chan struct{})
+	go func() {
+		defer close(downloaded)
+		var g errgroup.Group
+		g.SetLimit(2 * in.opts.Jobs)
+		var mu sync.Mutex
+		for _, b := range order {
+			if gctx.Err() != nil {
+				break
 			}
-			mu.Lock()
-			b.w.rep.Downloaded++
-			b.w.rep.Bytes += n
-			mu.Unlock()
+			g.Go(func() error {
+				defer close(b.ready)
+				n, err := in.download(gctx, b, slots)
+				if err != nil {
+					fail(err)
+					return nil
+				}
+				mu.Lock()
+				b.w.rep.Downloaded++
+				b.w.rep.Bytes += n
+				mu.Unlock()
+				return nil
+			})
+		}
+		g.Wait()
+	}()
+
+	// Staging: each package once all of its files are ready.
+	var g errgroup.Group
+	g.SetLimit(in.opts.Jobs)
+	for _, w := range changed {
+		g.Go(func() error {
+			for _, f := range w.pkg.Files {
+				b := blobs[blobKey(f.SHA256, f.Size)]
+				select {
+				case <-b.ready:
+				case <-gctx.Done():
+					return nil
+				}
+				if b.path == "" {
+					return nil // its download failed, and said so
+				}
+			}
+			if err := in.stage(gctx, w, blobs); err != nil && gctx.Err() == nil {
+				var pe *PackageError
+				if !errors.As(err, &pe) {
+					err = &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err}
+				}
+				fail(err)
+			}
 			return nil
 		})
 	}
-	err := g.Wait()
+	g.Wait()
+	<-downloaded
 	if ctx.Err() != nil {
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
-	if err != nil {
-		return nil, err
-	}
-	return blobs, nil
+	return failure
 }
 
 // download fetches one blob into the cache (or a temporary directory when
-// there is no writable cache) and returns the bytes downloaded.
-func (in *installer) download(ctx context.Context, b *blob) (int64, error) {
+// there is no writable cache) and returns the bytes downloaded. It holds
+// one of the slots while the request is in flight, but not while the
+// verified file is flushed to disk and given its name in the cache.
+func (in *installer) download(ctx context.Context, b *blob, slots chan struct{}) (int64, error) {
 	w := b.w
 	p := w.pkg
 	perr := func(err error) error {
 		return &PackageError{Name: p.Name, Version: p.Version, Err: err}
 	}
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	release := sync.OnceFunc(func() { <-slots })
+	defer release()
 	t, err := in.newTemp()
 	if err != nil {
 		return 0, perr(fmt.Errorf("download %q: %w", b.file, err))
@@ -568,6 +629,7 @@ func (in *installer) download(ctx context.Context, b *blob) (int64, error) {
 		in.emit(Event{Kind: FileProgress, Package: p.Name, Version: p.Version, File: b.file, Bytes: n, Total: b.size})
 	}}
 	res, err := w.src.Download(ctx, ref, registry.Expect{Size: b.size, SHA256: b.sha}, pw)
+	release()
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
@@ -659,32 +721,6 @@ func (p *progress) Reset() error {
 	p.n = 0
 	p.flush()
 	return nil
-}
-
-// stageAll builds the new directory of every changed package, in parallel.
-func (in *installer) stageAll(ctx context.Context, changed []*work, blobs map[string]*blob) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(in.opts.Jobs)
-	for _, w := range changed {
-		g.Go(func() error {
-			if err := in.stage(gctx, w, blobs); err != nil {
-				if gctx.Err() != nil && ctx.Err() != nil {
-					return ctx.Err()
-				}
-				var pe *PackageError
-				if errors.As(err, &pe) {
-					return err
-				}
-				return &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err}
-			}
-			return nil
-		})
-	}
-	err := g.Wait()
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return err
 }
 
 // stage builds one package's new directory in DIR/.gpm/tmp-NAME-*.
