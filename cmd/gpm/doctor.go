@@ -57,6 +57,12 @@ func (d *doctor) problem(name string, code int, detail, fix string) {
 }
 
 func (d *doctor) add(ch doctorCheck) {
+	if d.c.ctx.Err() != nil {
+		// Interrupted: a check cut short is not a finding ("does not
+		// answer like GitLab: context canceled" would send the user
+		// looking for a problem that is not there).
+		return
+	}
 	d.checks = append(d.checks, ch)
 	d.c.printf("%-8s %s: %s\n", ch.Status, ch.Name, strings.ReplaceAll(ch.Detail, "\n", "\n         "))
 	if ch.Fix != "" {
@@ -76,6 +82,9 @@ func runDoctor(c *cli, args []string) error {
 	}
 	d := &doctor{c: c}
 	d.run()
+	if err := c.ctx.Err(); err != nil {
+		return err
+	}
 	out := jsonDoctor{OK: true, Checks: d.checks}
 	problems, code := 0, exitOK
 	for _, ch := range d.checks {
