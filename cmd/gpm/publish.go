@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gpmtool/gpm/internal/hint"
 	"github.com/gpmtool/gpm/internal/manifest"
@@ -646,27 +647,42 @@ func newestByName(files []registry.PackageFile) map[string]remoteFile {
 // probe checks each name through the download route, which serves hidden
 // packages and accepts deploy tokens: a 404 means absent; otherwise the
 // SHA-256 comes from GitLab's X-Checksum-SHA256 header or, when GitLab
-// redirects to object storage, from downloading the file.
+// redirects to object storage, from downloading the file. The names are
+// checked in parallel (--jobs): publishing a new version probes every file.
 func (p *publisher) probe(ctx context.Context, names []string) (map[string]remoteFile, error) {
-	out := map[string]remoteFile{}
-	for _, name := range names {
-		res, err := p.cl.CheckFile(ctx, p.ref(name))
-		if errors.Is(err, registry.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		rf := remoteFile{found: true, sha256: res.SHA256, size: res.Size}
-		if rf.sha256 == "" {
-			p.c.printf("%s is already in %s: downloading it to compare\n", name, p.label())
-			got, err := p.cl.Download(ctx, p.ref(name), registry.Expect{Size: -1}, io.Discard)
-			if err != nil {
-				return nil, err
+	found := make([]remoteFile, len(names))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.c.g.jobs)
+	for i, name := range names {
+		g.Go(func() error {
+			res, err := p.cl.CheckFile(gctx, p.ref(name))
+			if errors.Is(err, registry.ErrNotFound) {
+				return nil
 			}
-			rf.sha256, rf.size = got.SHA256, got.Size
+			if err != nil {
+				return err
+			}
+			rf := remoteFile{found: true, sha256: res.SHA256, size: res.Size}
+			if rf.sha256 == "" {
+				p.c.printf("%s is already in %s: downloading it to compare\n", name, p.label())
+				got, err := p.cl.Download(gctx, p.ref(name), registry.Expect{Size: -1}, io.Discard)
+				if err != nil {
+					return err
+				}
+				rf.sha256, rf.size = got.SHA256, got.Size
+			}
+			found[i] = rf
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := map[string]remoteFile{}
+	for i, rf := range found {
+		if rf.found {
+			out[names[i]] = rf
 		}
-		out[name] = rf
 	}
 	return out, nil
 }
