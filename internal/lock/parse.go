@@ -28,7 +28,7 @@ func Parse(path string, data []byte) (*File, error) {
 		}
 		return nil, hint.Wrap(e, regenerateHint(path))
 	}
-	p := &parser{path: path, lines: keyLines(data)}
+	p := &parser{path: path, data: data}
 	return p.file(doc)
 }
 
@@ -51,7 +51,8 @@ func regenerateHint(path string) string {
 // table header.
 type parser struct {
 	path  string
-	lines map[string]int
+	data  []byte
+	lines map[string]int // keyLines(data), built when an error needs a line
 }
 
 // errorf returns an *Error at the line of the key seg (see keyLines) with a
@@ -62,6 +63,9 @@ func (p *parser) errorf(seg []string, key, format string, args ...any) error {
 
 // line returns the line of seg, or of its nearest ancestor with a known line.
 func (p *parser) line(seg []string) int {
+	if p.lines == nil {
+		p.lines = keyLines(p.data)
+	}
 	for i := len(seg); i > 0; i-- {
 		if l, ok := p.lines[strings.Join(seg[:i], "")]; ok {
 			return l
@@ -90,11 +94,17 @@ func (p *parser) keys(seg []string, t map[string]any) []string {
 	return ks
 }
 
-// unknown reports the first key of t not in known.
+// unknown reports the first key of t not in known. Keys are ordered (by
+// line, which is costly) only when one is unknown.
 func (p *parser) unknown(seg []string, ctx string, t map[string]any, known ...string) error {
-	for _, k := range p.keys(seg, t) {
-		if !slices.Contains(known, k) {
-			return p.errorf(child(seg, k), ctx, "unknown key %q", k)
+	for k := range t {
+		if slices.Contains(known, k) {
+			continue
+		}
+		for _, k := range p.keys(seg, t) {
+			if !slices.Contains(known, k) {
+				return p.errorf(child(seg, k), ctx, "unknown key %q", k)
+			}
 		}
 	}
 	return nil
