@@ -101,20 +101,12 @@ func quote(b *bytes.Buffer, s string) {
 //
 // Write refuses to write a lock that Parse would reject (an empty name, a
 // bad checksum, two packages of one name), so a lock gpm writes can always
-// be read back; such an error matches ErrInvalid.
+// be read back; such an error matches ErrInvalid. Bytes equal to the file's
+// are not checked: nothing is written, and Parse gives the same answer on
+// the same bytes to whoever reads the file (a no-op install, which writes
+// the lock it read, parses it once less).
 func Write(path string, f *File) (changed bool, err error) {
 	data := f.Encode()
-	if _, err := Parse(path, data); err != nil {
-		// A bug in the caller, not in a file: drop the line (of text that
-		// was never written) and the hint to delete the lock.
-		var le *Error
-		if errors.As(err, &le) {
-			e := *le
-			e.Path, e.Line = "", 0
-			err = &e
-		}
-		return false, fmt.Errorf("refusing to write an invalid lock to %s: %w", path, err)
-	}
 	perm := fs.FileMode(0o644)
 	switch old, err := os.ReadFile(path); {
 	case err == nil:
@@ -126,6 +118,17 @@ func Write(path string, f *File) (changed bool, err error) {
 		}
 	case !errors.Is(err, fs.ErrNotExist):
 		return false, err
+	}
+	if _, err := Parse(path, data); err != nil {
+		// A bug in the caller, not in a file: drop the line (of text that
+		// was never written) and the hint to delete the lock.
+		var le *Error
+		if errors.As(err, &le) {
+			e := *le
+			e.Path, e.Line = "", 0
+			err = &e
+		}
+		return false, fmt.Errorf("refusing to write an invalid lock to %s: %w", path, err)
 	}
 	if err := writeAtomic(path, data, perm); err != nil {
 		return false, err
