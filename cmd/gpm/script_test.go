@@ -40,6 +40,9 @@ func scriptParams(t *testing.T) testscript.Params {
 			}
 			e.Setenv("GPM_CACHE", e.WorkDir+"/.cache/gpm")
 			e.Setenv("NO_COLOR", "1")
+			// Under -race every process sleeps 1s before it exits
+			// (atexit_sleep_ms): gpm runs hundreds of times here.
+			e.Setenv("GORACE", "atexit_sleep_ms=0")
 			return setupRegistry(e)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
