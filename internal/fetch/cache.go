@@ -187,6 +187,10 @@ func (t *Temp) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// SHA256 returns the lowercase hex SHA-256 of what was written so far. It
+// makes Temp a registry.Hasher, so a download into it is hashed once.
+func (t *Temp) SHA256() string { return hex.EncodeToString(t.h.Sum(nil)) }
+
 // Reset empties the file and the hash, for a download that starts over.
 func (t *Temp) Reset() error {
 	if err := t.f.Truncate(0); err != nil {
@@ -202,7 +206,7 @@ func (t *Temp) Reset() error {
 
 // check compares what was written with the expected size and hash.
 func (t *Temp) check(ref registry.FileRef, sha string, size int64) error {
-	got := hex.EncodeToString(t.h.Sum(nil))
+	got := t.SHA256()
 	if t.n != size || got != sha {
 		return &registry.IntegrityError{Ref: ref, WantSize: size, GotSize: t.n, WantSHA256: sha, GotSHA256: got}
 	}

@@ -713,6 +713,12 @@ func (p *progress) flush() {
 	p.emit(p.n)
 }
 
+// SHA256 forwards the file's own hash (registry.Hasher): the downloader
+// checks it rather than hashing the same bytes again.
+func (p *progress) SHA256() string { return p.t.SHA256() }
+
+var _ registry.Hasher = (*progress)(nil)
+
 // Reset starts the file over for a retried download.
 func (p *progress) Reset() error {
 	if err := p.t.Reset(); err != nil {

@@ -34,6 +34,13 @@ type Result struct {
 // that failed midway.
 type Resetter interface{ Reset() error }
 
+// Hasher is implemented by download destinations that compute the SHA-256
+// of what is written to them, as fetch's cache files do to check what they
+// store on their own. Download then checks their hash instead of computing
+// the same one a second time. SHA256 returns the lowercase hex SHA-256 of
+// the bytes written since the destination was created or last Reset.
+type Hasher interface{ SHA256() string }
+
 const copyBufSize = 256 << 10
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
@@ -49,6 +56,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return
 // checksum mismatch is retried once (a corrupted transfer) and then
 // returned as an *IntegrityError. When want.SHA256 is empty and the registry
 // itself answered with X-Checksum-SHA256, the body is checked against it.
+// When dst is a Hasher its hash is the one checked and returned.
 func (c *Client) Download(ctx context.Context, f FileRef, want Expect, dst io.Writer) (Result, error) {
 	u, err := c.genericURL(f, nil)
 	if err != nil {
@@ -62,6 +70,7 @@ func (c *Client) Download(ctx context.Context, f FileRef, want Expect, dst io.Wr
 		want.Size = -1
 	}
 	resetter, canReset := dst.(Resetter)
+	hasher, _ := dst.(Hasher)
 	var (
 		res      Result
 		dirty    bool // dst holds bytes of a failed attempt
@@ -100,7 +109,10 @@ func (c *Client) Download(ctx context.Context, f FileRef, want Expect, dst io.Wr
 		if want.Size >= 0 {
 			body = io.LimitReader(resp.Body, want.Size+1)
 		}
-		h := sha256.New()
+		var h hash.Hash
+		if hasher == nil {
+			h = sha256.New()
+		}
 		written, rerr, werr := copyHashed(dst, h, body)
 		if written > 0 {
 			dirty = true
@@ -121,7 +133,12 @@ func (c *Client) Download(ctx context.Context, f FileRef, want Expect, dst io.Wr
 		if want.Size >= 0 && written != want.Size {
 			return integrity(&IntegrityError{Ref: f, WantSize: want.Size, GotSize: written})
 		}
-		sum := hex.EncodeToString(h.Sum(nil))
+		var sum string
+		if hasher != nil {
+			sum = strings.ToLower(hasher.SHA256())
+		} else {
+			sum = hex.EncodeToString(h.Sum(nil))
+		}
 		expect := want.SHA256
 		if expect == "" && sameOrigin(resp.Request.URL, c.api) {
 			if hs := strings.ToLower(strings.TrimSpace(resp.Header.Get("X-Checksum-SHA256"))); isSHA256(hs) {
@@ -140,8 +157,8 @@ func (c *Client) Download(ctx context.Context, f FileRef, want Expect, dst io.Wr
 	return res, nil
 }
 
-// copyHashed copies r to dst and h through a pooled buffer, telling read
-// failures from write failures.
+// copyHashed copies r to dst and h (unless nil) through a pooled buffer,
+// telling read failures from write failures.
 func copyHashed(dst io.Writer, h hash.Hash, r io.Reader) (written int64, rerr, werr error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
@@ -149,7 +166,9 @@ func copyHashed(dst io.Writer, h hash.Hash, r io.Reader) (written int64, rerr, w
 	for {
 		nr, er := r.Read(buf)
 		if nr > 0 {
-			h.Write(buf[:nr])
+			if h != nil {
+				h.Write(buf[:nr])
+			}
 			nw, ew := dst.Write(buf[:nr])
 			if nw < 0 || nw > nr {
 				nw = 0
