@@ -6,6 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 10s
+BENCH_MICRO ?= $(or $(TMPDIR),/tmp)/gpm-bench-micro.txt
 
 .PHONY: all build test unit lint fuzz bench demo clean
 
@@ -38,9 +39,12 @@ fuzz:
 	  done; \
 	done
 
-## bench: Go micro-benchmarks
+## bench: Go micro-benchmarks, then the end-to-end benchmark (bench/), which checks the performance targets and rewrites BENCHMARKS.md
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	@command -v curl >/dev/null 2>&1 || (apt-get update && apt-get install -y curl)
+	$(GO) test -run='^$$' -bench=. -benchmem ./... | tee $(BENCH_MICRO)
+	@! grep -q '^FAIL' $(BENCH_MICRO)
+	$(GO) run ./bench -micro $(BENCH_MICRO) -out BENCHMARKS.md
 
 ## demo: build gpm and run its main job end to end against a local registry
 demo: build

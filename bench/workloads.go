@@ -1,0 +1,356 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// installWorkload: N packages of one file each, three versions per package
+// (the newest, matched by "^1", holds the large file).
+func (b *bench) installWorkload() error {
+	n, size := b.c.packages, b.c.size
+	section := fmt.Sprintf("%d packages x %s", n, formatSize(size))
+	fmt.Fprintf(b.log, "bench: seeding %s\n", section)
+	names := make([]string, n)
+	for i := range n {
+		name := fmt.Sprintf("lib-%03d", i)
+		names[i] = name
+		for j, v := range []string{"1.0.0", "1.1.0"} {
+			if _, err := b.srv.Publish(projectID, name, v, name+".bin", randomData(uint64(1000*i+j), 1024), ""); err != nil {
+				return err
+			}
+		}
+		if _, err := b.srv.Publish(projectID, name, "1.2.0", name+".bin", randomData(uint64(1000*i+999), size), ""); err != nil {
+			return err
+		}
+	}
+	dir := filepath.Join(b.tmp, "install")
+	if err := b.writeManifest(dir, names); err != nil {
+		return err
+	}
+	vendor, lockFile, cache := filepath.Join(dir, "vendor"), filepath.Join(dir, "packages.lock"), filepath.Join(b.tmp, "install-cache")
+	env := b.env(cache)
+	gpm := func(args ...string) func(int) (sample, error) {
+		return func(int) (sample, error) { return b.procs(dir, env, b.gpmArgs(args...)) }
+	}
+	reps := b.c.reps
+	bytes := int64(n) * size
+
+	curlDir := filepath.Join(b.tmp, "install-curl")
+	curl, err := b.measure(reps, emptyDir(curlDir), func(int) (sample, error) {
+		var cmds [][]string
+		for _, name := range names {
+			cmds = append(cmds, b.curlGet(b.fileURL(name, "1.2.0", name+".bin"), filepath.Join(curlDir, name+".bin")))
+		}
+		return b.procs(dir, env, cmds...)
+	})
+	if err != nil {
+		return err
+	}
+	if err := checkFiles(curlDir, n, size); err != nil {
+		return fmt.Errorf("curl loop: %w", err)
+	}
+	os.RemoveAll(curlDir)
+
+	s, err := b.measure(reps, removeAll(vendor, lockFile, cache), gpm("install"))
+	if err != nil {
+		return err
+	}
+	r := b.add(section, "resolve + install (no lock, cold cache)", reps, s)
+	r.bound = b.addBound(section, 3*n, b.c.jobs, bytes)
+	resolveRow := r
+
+	s, err = b.measure(reps, removeAll(vendor, cache), gpm("install", "--locked"))
+	if err != nil {
+		return err
+	}
+	lockedRow := b.add(section, "locked install (cold cache, empty vendor)", reps, s)
+	lockedRow.bound = b.addBound(section, n, b.c.jobs, bytes)
+
+	s, err = b.measure(max(reps, 5), nil, gpm("install"))
+	if err != nil {
+		return err
+	}
+	b.add(section, "warm no-op install", max(reps, 5), s)
+
+	s, err = b.measure(reps, removeAll(vendor), gpm("install"))
+	if err != nil {
+		return err
+	}
+	b.add(section, "install from a warm cache into an empty vendor", reps, s)
+
+	s, err = b.measure(reps, nil, gpm("verify"))
+	if err != nil {
+		return err
+	}
+	verifyRow := b.add(section, "gpm verify", reps, s)
+	if err := b.sha256sumRows(section, dir, vendor, names, verifyRow); err != nil {
+		return err
+	}
+
+	curlRow := b.add(section, "baseline: curl loop (one curl --location per file, serially)", reps, curl)
+	curlRow.bound = lockedRow.bound
+	for _, r := range []*row{resolveRow, lockedRow, curlRow} {
+		r.curl = curlRow
+	}
+	b.targetInstall(section, resolveRow, lockedRow, curlRow, n)
+	return nil
+}
+
+// sha256sumRows measures sha256sum on the vendor files: one process, and
+// one process per CPU with the files shared out.
+func (b *bench) sha256sumRows(section, dir, vendor string, names []string, verifyRow *row) error {
+	var files []string
+	for _, name := range names {
+		files = append(files, filepath.Join(vendor, name, name+".bin"))
+	}
+	env := b.env(filepath.Join(b.tmp, "unused-cache"))
+	one, err := b.measure(b.c.reps, nil, func(int) (sample, error) {
+		return b.procs(dir, env, append([]string{"sha256sum"}, files...))
+	})
+	if err != nil {
+		return err
+	}
+	oneRow := b.add(section, "baseline: sha256sum (one process)", b.c.reps, one)
+	par, err := b.measure(b.c.reps, nil, func(int) (sample, error) { return b.parallelSum(dir, env, files) })
+	if err != nil {
+		return err
+	}
+	parRow := b.add(section, fmt.Sprintf("baseline: sha256sum (%d processes)", runtime.NumCPU()), b.c.reps, par)
+	b.targetVerify(section, verifyRow, oneRow, parRow, files)
+	return nil
+}
+
+// parallelSum runs one sha256sum per CPU over a share of files each, at
+// once, and times them together.
+func (b *bench) parallelSum(dir string, env []string, files []string) (sample, error) {
+	k := min(runtime.NumCPU(), len(files))
+	cmds := make([][]string, k)
+	for i := range cmds {
+		cmds[i] = []string{"sha256sum"}
+	}
+	for j, f := range files {
+		cmds[j%k] = append(cmds[j%k], f)
+	}
+	return b.runReq(runRequest{Dir: dir, Env: env, Cmds: cmds, Parallel: true})
+}
+
+// noopWorkload: a warm install of many small packages must do nothing,
+// quickly, without the network.
+func (b *bench) noopWorkload() error {
+	n := b.c.noop
+	section := fmt.Sprintf("%d packages x 1 KiB", n)
+	fmt.Fprintf(b.log, "bench: seeding %s\n", section)
+	names := make([]string, n)
+	for i := range n {
+		names[i] = fmt.Sprintf("tiny-%03d", i)
+		if _, err := b.srv.Publish(projectID, names[i], "1.0.0", names[i]+".txt", randomData(uint64(5000+i), 1024), ""); err != nil {
+			return err
+		}
+	}
+	dir := filepath.Join(b.tmp, "noop")
+	if err := b.writeManifest(dir, names); err != nil {
+		return err
+	}
+	env := b.env(filepath.Join(b.tmp, "noop-cache"))
+	if _, err := b.procs(dir, env, b.gpmArgs("install")); err != nil {
+		return err
+	}
+	reps := max(b.c.reps, 11)
+	s, err := b.measure(reps, nil, func(int) (sample, error) { return b.procs(dir, env, b.gpmArgs("install")) })
+	if err != nil {
+		return err
+	}
+	r := b.add(section, "warm no-op install", reps, s)
+	b.targetNoop(r, n)
+	return nil
+}
+
+// publishWorkload: gpm publish of several files into a new version, next
+// to a serial curl upload loop.
+func (b *bench) publishWorkload() error {
+	n, size := b.c.publish, b.c.size
+	section := fmt.Sprintf("publish %d files x %s", n, formatSize(size))
+	dir := filepath.Join(b.tmp, "publish")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var files []string
+	for i := range n {
+		p := filepath.Join(dir, fmt.Sprintf("asset-%02d.bin", i))
+		if err := os.WriteFile(p, randomData(uint64(9000+i), size), 0o644); err != nil {
+			return err
+		}
+		files = append(files, p)
+	}
+	env := b.env(filepath.Join(b.tmp, "publish-cache"))
+	reps := b.c.reps
+
+	curl, err := b.measure(reps, nil, func(i int) (sample, error) {
+		var cmds [][]string
+		for _, f := range files {
+			cmds = append(cmds, b.curlPut(b.fileURL("assets-curl", fmt.Sprintf("1.0.%d", i), filepath.Base(f)), f))
+		}
+		return b.procs(dir, env, cmds...)
+	})
+	if err != nil {
+		return err
+	}
+	bound := b.addBound(section, n, 1, int64(n)*size)
+	var pubRow *row
+	if why := b.publishMissing(dir, env); why != "" {
+		pubRow = b.skip(section, "gpm publish", why)
+	} else {
+		s, err := b.measure(reps, nil, func(i int) (sample, error) {
+			return b.procs(dir, env, append(b.gpmArgs("publish", "--registry", b.url, "--project", fmt.Sprint(projectID),
+				"--package", "assets", "--version", fmt.Sprintf("1.0.%d", i)), files...))
+		})
+		if err != nil {
+			return err
+		}
+		pubRow = b.add(section, "gpm publish", reps, s)
+	}
+	curlRow := b.add(section, "baseline: curl loop (one curl --upload-file per file, serially)", reps, curl)
+	pubRow.curl, pubRow.bound = curlRow, bound
+	curlRow.curl, curlRow.bound = curlRow, bound
+	return nil
+}
+
+// publishMissing says why gpm publish cannot be measured, "" when it can.
+func (b *bench) publishMissing(dir string, env []string) string {
+	if _, err := b.procs(dir, env, []string{b.c.gpm, "publish", "--help"}); err != nil {
+		return "gpm publish --help fails"
+	}
+	_, err := b.procs(dir, env, []string{b.c.gpm, "publish"})
+	if err != nil && strings.Contains(err.Error(), "not implemented") {
+		return "gpm publish is not implemented in this build"
+	}
+	return ""
+}
+
+// bigWorkload: one package of one large file, for peak memory and hashing
+// throughput.
+func (b *bench) bigWorkload() error {
+	size := b.c.big
+	if size <= 0 {
+		b.skipTarget("peak RSS under 64 MiB while installing a large file", "-big 0")
+		b.skipTarget("peak RSS under 64 MiB while publishing a large file", "-big 0")
+		return nil
+	}
+	section := fmt.Sprintf("1 package x %s", formatSize(size))
+	// The source file, the cache, the vendor directory and curl's copy.
+	if free := freeSpace(b.tmp); free >= 0 && free < 4*size+(256<<20) {
+		why := fmt.Sprintf("%s free in %s, need %s", formatSize(free), b.tmp, formatSize(4*size+(256<<20)))
+		b.skip(section, "all rows", why)
+		b.skipTarget("peak RSS under 64 MiB while installing a "+formatSize(size)+" file", why)
+		b.skipTarget("peak RSS under 64 MiB while publishing a "+formatSize(size)+" file", why)
+		return nil
+	}
+	src := filepath.Join(b.tmp, "big-src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return err
+	}
+	file := filepath.Join(src, "big.bin")
+	fmt.Fprintf(b.log, "bench: seeding %s\n", section)
+	if err := writeRandomFile(file, 42, size); err != nil {
+		return err
+	}
+	if err := b.upload("big", "1.0.0", file); err != nil {
+		return err
+	}
+	dir := filepath.Join(b.tmp, "big")
+	if err := b.writeManifest(dir, []string{"big"}); err != nil {
+		return err
+	}
+	vendor, lockFile, cache := filepath.Join(dir, "vendor"), filepath.Join(dir, "packages.lock"), filepath.Join(b.tmp, "big-cache")
+	env := b.env(cache)
+	gpm := func(args ...string) func(int) (sample, error) {
+		return func(int) (sample, error) { return b.procs(dir, env, b.gpmArgs(args...)) }
+	}
+
+	curlDir := filepath.Join(b.tmp, "big-curl")
+	curl, err := b.measure(1, emptyDir(curlDir), func(int) (sample, error) {
+		return b.procs(dir, env, b.curlGet(b.fileURL("big", "1.0.0", "big.bin"), filepath.Join(curlDir, "big.bin")))
+	})
+	if err != nil {
+		return err
+	}
+	if err := checkFiles(curlDir, 1, size); err != nil {
+		return fmt.Errorf("curl: %w", err)
+	}
+	os.RemoveAll(curlDir)
+
+	s, err := b.measure(1, removeAll(vendor, lockFile, cache), gpm("install"))
+	if err != nil {
+		return err
+	}
+	resolveRow := b.add(section, "resolve + install (no lock, cold cache)", 1, s)
+	resolveRow.bound = b.addBound(section, 3, b.c.jobs, size)
+	s, err = b.measure(1, removeAll(vendor, cache), gpm("install", "--locked"))
+	if err != nil {
+		return err
+	}
+	lockedRow := b.add(section, "locked install (cold cache, empty vendor)", 1, s)
+	lockedRow.bound = b.addBound(section, 1, b.c.jobs, size)
+	s, err = b.measure(1, nil, gpm("verify"))
+	if err != nil {
+		return err
+	}
+	verifyRow := b.add(section, "gpm verify", 1, s)
+	one, err := b.measure(1, nil, func(int) (sample, error) {
+		return b.procs(dir, env, []string{"sha256sum", filepath.Join(vendor, "big", "big.bin")})
+	})
+	if err != nil {
+		return err
+	}
+	oneRow := b.add(section, "baseline: sha256sum", 1, one)
+	b.targetVerify(section, verifyRow, oneRow, nil, []string{filepath.Join(vendor, "big", "big.bin")})
+
+	curlRow := b.add(section, "baseline: curl (one curl --location)", 1, curl)
+	curlRow.bound = lockedRow.bound
+	for _, r := range []*row{resolveRow, lockedRow, curlRow} {
+		r.curl = curlRow
+	}
+	removeAll(vendor, cache)()
+
+	var pubRow *row
+	if why := b.publishMissing(dir, env); why != "" {
+		pubRow = b.skip(section, "gpm publish", why)
+	} else {
+		s, err := b.measure(1, nil, func(int) (sample, error) {
+			return b.procs(dir, env, b.gpmArgs("publish", "--registry", b.url, "--project", fmt.Sprint(projectID),
+				"--package", "big-published", "--version", "1.0.0", file))
+		})
+		if err != nil {
+			return err
+		}
+		pubRow = b.add(section, "gpm publish", 1, s)
+		pubRow.bound = b.addBound(section, 1, 1, size)
+	}
+	b.targetRSS(section, []*row{resolveRow, lockedRow}, pubRow)
+	return nil
+}
+
+// checkFiles checks that dir holds n files of size bytes.
+func checkFiles(dir string, n int, size int64) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	if len(ents) != n {
+		return fmt.Errorf("%d files in %s, want %d", len(ents), dir, n)
+	}
+	for _, e := range ents {
+		fi, err := e.Info()
+		if err != nil {
+			return err
+		}
+		if fi.Size() != size {
+			return fmt.Errorf("%s has %d bytes, want %d", e.Name(), fi.Size(), size)
+		}
+	}
+	return nil
+}
