@@ -345,6 +345,9 @@ func (in *installer) run(ctx context.Context, l *lock.File) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := in.checkPlaceable(changed); err != nil {
+		return nil, err
+	}
 	if in.opts.BeforePlace != nil {
 		if err := in.opts.BeforePlace(); err != nil {
 			return nil, err
