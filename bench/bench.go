@@ -50,7 +50,9 @@ type row struct {
 	section string
 	name    string
 	reps    int
-	wall    time.Duration
+	wall    time.Duration // the median of reps runs
+	min     time.Duration
+	max     time.Duration
 	counts  map[string]int
 	rss     int64 // peak RSS in bytes; 0 when not measured
 	curl    *row  // the baseline this row is compared to, if any
@@ -61,6 +63,8 @@ type row struct {
 // sample is one timed run of one or more processes.
 type sample struct {
 	wall   time.Duration
+	min    time.Duration // of all runs, when measure took the median
+	max    time.Duration
 	rss    int64 // peak RSS of the largest process
 	counts map[string]int
 }
@@ -193,14 +197,24 @@ func (b *bench) measure(reps int, prepare func() error, op func(i int) (sample, 
 	slices.SortFunc(ss, func(x, y sample) int { return int(x.wall - y.wall) })
 	med := ss[len(ss)/2]
 	med.rss = peak
+	med.min, med.max = ss[0].wall, ss[len(ss)-1].wall
 	return med, nil
+}
+
+// wallText is the wall time, with the range of the runs when there were
+// several.
+func (r *row) wallText() string {
+	if r.reps > 1 && r.max > r.min {
+		return fmt.Sprintf("%s (%s-%s)", formatDuration(r.wall), formatDuration(r.min), formatDuration(r.max))
+	}
+	return formatDuration(r.wall)
 }
 
 // add appends a measured row.
 func (b *bench) add(section, name string, reps int, s sample) *row {
-	r := &row{section: section, name: name, reps: reps, wall: s.wall, counts: s.counts, rss: s.rss}
+	r := &row{section: section, name: name, reps: reps, wall: s.wall, min: s.min, max: s.max, counts: s.counts, rss: s.rss}
 	b.rows = append(b.rows, r)
-	fmt.Fprintf(b.log, "bench: %-55s %10s\n", section+": "+name, formatDuration(r.wall))
+	fmt.Fprintf(b.log, "bench: %-55s %s\n", section+": "+name, r.wallText())
 	return r
 }
 

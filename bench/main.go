@@ -9,7 +9,7 @@
 //
 // Workloads (sizes and counts are flags):
 //
-//   - 50 packages of one 256 KiB file each, three versions per package;
+//   - 50 packages of one 256 KiB file each, ten versions per package;
 //   - 100 packages of one small file, for the warm no-op install;
 //   - one package of one 1 GiB file;
 //   - publishing 10 files of 256 KiB, and one of 1 GiB.
@@ -53,6 +53,7 @@ type config struct {
 	jobs     int
 	reps     int
 	packages int
+	versions int
 	size     int64
 	noop     int
 	big      int64
@@ -78,6 +79,7 @@ func main() {
 	flag.IntVar(&c.jobs, "jobs", 8, "gpm's --jobs, also used by the lower bound")
 	flag.IntVar(&c.reps, "reps", 5, "repetitions of each small operation; the median is reported")
 	flag.IntVar(&c.packages, "packages", 50, "packages of the install workload")
+	flag.IntVar(&c.versions, "versions", 10, "versions of each package of the install workload (at most 100: one page)")
 	sz(&c.size, "size", 256<<10, "file size of the install and publish workloads")
 	flag.IntVar(&c.noop, "noop", 100, "packages of the warm no-op install")
 	sz(&c.big, "big", 1<<30, "size of the large file (0 skips the large-file rows)")
@@ -109,6 +111,9 @@ func main() {
 func run(ctx context.Context, c config, stdout, stderr io.Writer) (failed bool, err error) {
 	if c.reps < 1 || c.jobs < 1 || c.packages < 1 || c.noop < 1 || c.publish < 1 || c.size < 1 {
 		return false, errors.New("-reps, -jobs, -packages, -noop, -publish and -size must be positive")
+	}
+	if c.versions < 1 || c.versions > 100 {
+		return false, errors.New("-versions must be between 1 and 100")
 	}
 	tmp, err := os.MkdirTemp(c.tmp, "gpm-bench-")
 	if err != nil {

@@ -165,7 +165,7 @@ func microLines(out string) []string {
 // table renders the rows as one Markdown table.
 func (b *bench) table() string {
 	var t strings.Builder
-	t.WriteString("| workload | operation | runs | wall | speedup vs curl | x lower bound | HTTP requests | peak RSS |\n")
+	t.WriteString("| workload | operation | runs | wall: median (range) | speedup vs curl | x lower bound | HTTP requests | peak RSS |\n")
 	t.WriteString("|---|---|--:|--:|--:|--:|---|--:|\n")
 	for _, r := range b.rows {
 		cols := []string{r.section, r.name, "", "", "", "", "", ""}
@@ -176,7 +176,7 @@ func (b *bench) table() string {
 			cols[3] = formatDuration(r.wall)
 		default:
 			cols[2] = strconv.Itoa(r.reps)
-			cols[3] = formatDuration(r.wall)
+			cols[3] = r.wallText()
 			if r.curl != nil {
 				cols[4] = fmt.Sprintf("%.1fx", float64(r.curl.wall)/float64(r.wall))
 			}

@@ -8,22 +8,23 @@ import (
 	"strings"
 )
 
-// installWorkload: N packages of one file each, three versions per package
-// (the newest, matched by "^1", holds the large file).
+// installWorkload: N packages of one file each, -versions versions per
+// package (the newest, matched by "^1", holds the file of -size bytes; the
+// others hold 1 KiB).
 func (b *bench) installWorkload() error {
 	n, size := b.c.packages, b.c.size
-	section := fmt.Sprintf("%d packages x %s", n, formatSize(size))
+	section := fmt.Sprintf("%d packages x %s (%d versions each)", n, formatSize(size), b.c.versions)
 	fmt.Fprintf(b.log, "bench: seeding %s\n", section)
 	names := make([]string, n)
 	for i := range n {
 		name := fmt.Sprintf("lib-%03d", i)
 		names[i] = name
-		for j, v := range []string{"1.0.0", "1.1.0"} {
-			if _, err := b.srv.Publish(projectID, name, v, name+".bin", randomData(uint64(1000*i+j), 1024), ""); err != nil {
+		for j := range b.c.versions - 1 {
+			if _, err := b.srv.Publish(projectID, name, fmt.Sprintf("1.%d.0", j), name+".bin", randomData(uint64(1000*i+j), 1024), ""); err != nil {
 				return err
 			}
 		}
-		if _, err := b.srv.Publish(projectID, name, "1.2.0", name+".bin", randomData(uint64(1000*i+999), size), ""); err != nil {
+		if _, err := b.srv.Publish(projectID, name, b.newest(), name+".bin", randomData(uint64(1000*i+999), size), ""); err != nil {
 			return err
 		}
 	}
@@ -43,7 +44,7 @@ func (b *bench) installWorkload() error {
 	curl, err := b.measure(reps, emptyDir(curlDir), func(int) (sample, error) {
 		var cmds [][]string
 		for _, name := range names {
-			cmds = append(cmds, b.curlGet(b.fileURL(name, "1.2.0", name+".bin"), filepath.Join(curlDir, name+".bin")))
+			cmds = append(cmds, b.curlGet(b.fileURL(name, b.newest(), name+".bin"), filepath.Join(curlDir, name+".bin")))
 		}
 		return b.procs(dir, env, cmds...)
 	})
@@ -99,6 +100,9 @@ func (b *bench) installWorkload() error {
 	b.targetInstall(section, resolveRow, lockedRow, curlRow, n)
 	return nil
 }
+
+// newest is the version of the install workload that "^1" selects.
+func (b *bench) newest() string { return fmt.Sprintf("1.%d.0", b.c.versions-1) }
 
 // sha256sumRows measures sha256sum on the vendor files: one process, and
 // one process per CPU with the files shared out.
