@@ -412,7 +412,21 @@ func TestConcurrentFirstUploads(t *testing.T) {
 	go func() {
 		first <- f.do(http.MethodPut, genericPath("2", "tool/2.0.0/a.bin"), pr, dev...)
 	}()
-	pw.Write([]byte("part one, ")) // the first upload is now creating the package
+	pw.Write([]byte("part one, "))
+	// The transport has the bytes; wait until the handler has started
+	// creating the package, or the second upload could come first.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		f.srv.mu.Lock()
+		creating := len(f.srv.creating) > 0
+		f.srv.mu.Unlock()
+		if creating {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first upload never started creating the package")
+		}
+		time.Sleep(time.Millisecond)
+	}
 
 	res := f.put(genericPath("2", "tool/2.0.0/b.bin"), "b", dev...)
 	if res.status != 500 || string(res.body) != `{"message":"500 Internal Server Error"}` {
