@@ -269,6 +269,11 @@ func ParseLinkNext(header string) (string, bool) {
 			return "", false
 		}
 		target := strings.TrimSpace(s[1:end])
+		if strings.Contains(target, "<") {
+			// "<<x>": no URI reference holds a '<'; the header is
+			// malformed, not a link to "<x".
+			return "", false
+		}
 		s = s[end+1:]
 		// Parameters up to the next comma outside quotes.
 		isNext := false
