@@ -77,7 +77,7 @@ func main() {
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory")
 	flag.DurationVar(&c.latency, "latency", 25*time.Millisecond, "latency injected before every API request")
 	flag.IntVar(&c.jobs, "jobs", 8, "gpm's --jobs, also used by the lower bound")
-	flag.IntVar(&c.reps, "reps", 5, "repetitions of each small operation; the median is reported")
+	flag.IntVar(&c.reps, "reps", 7, "repetitions of each small operation; the median is reported")
 	flag.IntVar(&c.packages, "packages", 50, "packages of the install workload")
 	flag.IntVar(&c.versions, "versions", 10, "versions of each package of the install workload (at most 100: one page)")
 	sz(&c.size, "size", 256<<10, "file size of the install and publish workloads")
