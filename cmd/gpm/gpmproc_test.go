@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -62,11 +63,28 @@ func runGPM(t *testing.T, dir string, env []string, args ...string) gpmProc {
 	return runCmd(t, gpmCmd(dir, env, args...))
 }
 
-func runCmd(t *testing.T, cmd *exec.Cmd) gpmProc {
+// runCmd runs cmd like runGPM. Each watch function is started in its own
+// goroutine with the process's id once it runs, and its done channel is
+// closed when the process has exited; runCmd waits for the watchers.
+func runCmd(t *testing.T, cmd *exec.Cmd, watch ...func(pid int, done <-chan struct{})) gpmProc {
 	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		done := make(chan struct{})
+		var wg sync.WaitGroup
+		for _, w := range watch {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				w(cmd.Process.Pid, done)
+			}()
+		}
+		err = cmd.Wait()
+		close(done)
+		wg.Wait()
+	}
 	p := gpmProc{stdout: out.String(), stderr: errb.String()}
 	var ee *exec.ExitError
 	switch {
