@@ -246,8 +246,15 @@ func (b *bench) document() string {
 // commandLine is how this program was run.
 func commandLine() string {
 	args := []string{"go run ./bench"}
+	skip := false
 	for _, a := range os.Args[1:] {
-		if strings.HasPrefix(a, "-micro") || strings.HasPrefix(a, "--micro") {
+		switch {
+		case skip:
+			skip = false
+			continue
+		case a == "-micro" || a == "--micro":
+			a, skip = "-micro FILE", true
+		case strings.HasPrefix(a, "-micro=") || strings.HasPrefix(a, "--micro="):
 			a = "-micro FILE"
 		}
 		args = append(args, a)
