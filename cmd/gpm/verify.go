@@ -97,6 +97,11 @@ func runVerify(c *cli, args []string) error {
 			}
 		}
 	}
+	if remoteErr != nil && !errors.Is(remoteErr, fetch.ErrIntegrity) {
+		// The registry could not be asked: there is no verdict to print,
+		// and the error document says why.
+		return remoteErr
+	}
 	out.OK = verr == nil && remoteErr == nil
 	if out.OK {
 		c.printf("verified %s of %s (%s)\n", plural(rep.Files, "file"), plural(len(rep.Packages), "package"), formatBytes(rep.Bytes))
