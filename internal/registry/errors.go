@@ -294,7 +294,10 @@ func (c *Client) newHTTPError(resp *http.Response, op string) *HTTPError {
 		e.Storage = true
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	e.Message = c.scrub(errorMessage(body))
+	// Scrub before the message is cut short, or an echoed token that
+	// straddles the cut leaves its first characters behind; and after, for
+	// one that JSON escapes spelled differently.
+	e.Message = c.scrub(errorMessage([]byte(c.scrub(string(body)))))
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			e.RetryAfter = d

@@ -165,6 +165,27 @@ func TestHTTPErrorText(t *testing.T) {
 	}
 }
 
+// TestHTTPErrorTokenAtCut: a token that the server echoes where the
+// message is cut short must not leave its first characters behind.
+func TestHTTPErrorTokenAtCut(t *testing.T) {
+	for _, pad := range []int{maxMessageLen - 10, maxMessageLen - 20, maxMessageLen - 30} {
+		t.Run(fmt.Sprint(pad), func(t *testing.T) {
+			srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(403)
+				fmt.Fprintf(w, `{"message":"%s%s is not allowed"}`, strings.Repeat("x", pad), r.Header.Get("Private-Token"))
+			})
+			c, _ := client(t, srv.URL, WithCredential(privateCred))
+			_, err := c.ListPackages(context.Background(), "g/p", "tool")
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if msg := err.Error(); strings.Contains(msg, testToken[:8]) {
+				t.Errorf("error leaks the start of the token: %q", msg)
+			}
+		})
+	}
+}
+
 func TestStorageErrors(t *testing.T) {
 	storage, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(403)
