@@ -18,9 +18,9 @@ type change struct {
 }
 
 // diffLocks lists the packages whose locked version differs between two
-// locks, by name.
+// locks, by name. It never returns nil: --json prints no change as [].
 func diffLocks(old, next *lock.File) []change {
-	var out []change
+	out := []change{}
 	for _, np := range next.Packages {
 		op, ok := old.Lookup(np.Name)
 		switch {
