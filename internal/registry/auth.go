@@ -56,9 +56,6 @@ func (c Credential) GoString() string {
 	return fmt.Sprintf("registry.Credential{Type: %q, Source: %q}", c.Type, c.String())
 }
 
-// Describe is String, for symmetry with other describe-style helpers.
-func (c Credential) Describe() string { return c.String() }
-
 // Anonymous reports whether the credential sends nothing.
 func (c Credential) Anonymous() bool { return c.Type == "" }
 

@@ -435,15 +435,6 @@ func (c *Client) genericURL(f FileRef, q url.Values) (*url.URL, error) {
 	return c.endpoint("/projects/"+id+"/packages/generic/"+name+"/"+ver+"/"+file, q)
 }
 
-// FileURL returns the download URL of f, for messages and logs.
-func (c *Client) FileURL(f FileRef) (string, error) {
-	u, err := c.genericURL(f, nil)
-	if err != nil {
-		return "", err
-	}
-	return u.String(), nil
-}
-
 // send performs one request through the redirect-following client and turns
 // a transport failure into an error with a redacted URL.
 func (c *Client) send(hc *http.Client, req *http.Request) (*http.Response, error) {

@@ -176,7 +176,7 @@ func TestCredentialNeverPrintsToken(t *testing.T) {
 		js, _ := json.Marshal(c)
 		for _, s := range []string{
 			fmt.Sprint(c), fmt.Sprintf("%v", &c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c),
-			fmt.Sprintf("%s", c), c.String(), c.Describe(), string(js),
+			fmt.Sprintf("%s", c), c.String(), string(js),
 		} {
 			if strings.Contains(s, testToken) {
 				t.Errorf("credential printed its token: %s", s)
