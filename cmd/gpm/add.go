@@ -138,7 +138,8 @@ func runRemove(c *cli, args []string) error {
 	if err := c.editAndInstall(path, data, next); err != nil {
 		return err
 	}
-	c.printf("removed %s\n", name)
+	// The install already said "removed NAME" if it removed files.
+	c.printf("removed %s from %s\n", name, filepath.Base(path))
 	return nil
 }
 

@@ -107,14 +107,21 @@ func (c *cli) fetchAndPlace(p *project, cls *clients, next *lock.File, offline b
 	return rep, nil
 }
 
-// printSummary closes install and update with one line.
+// printSummary closes install and update with one line. It counts the
+// packages now locked: the report also lists the ones it removed.
 func (c *cli) printSummary(rep *fetch.Report, d time.Duration) {
+	n := 0
+	for _, p := range rep.Packages {
+		if p.Action != fetch.Removed {
+			n++
+		}
+	}
 	if !rep.Changed() {
-		c.printf("%s up to date (%s)\n", plural(len(rep.Packages), "package"), roundDuration(d))
+		c.printf("%s up to date (%s)\n", plural(n, "package"), roundDuration(d))
 		return
 	}
 	c.printf("%s, %s downloaded (%s), %d from cache, in %s\n",
-		plural(len(rep.Packages), "package"), plural(rep.Downloaded, "file"), formatBytes(rep.Bytes), rep.Cached, roundDuration(d))
+		plural(n, "package"), plural(rep.Downloaded, "file"), formatBytes(rep.Bytes), rep.Cached, roundDuration(d))
 }
 
 func roundDuration(d time.Duration) time.Duration {
