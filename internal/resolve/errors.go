@@ -28,6 +28,8 @@ type Error struct {
 	Err     error
 }
 
+// Error returns "NAME: cause", or "NAME@VERSION: cause" once a version
+// was chosen.
 func (e *Error) Error() string {
 	if e.Version == "" {
 		return e.Name + ": " + e.Err.Error()
@@ -86,6 +88,7 @@ type NoMatchError struct {
 	entry string
 }
 
+// Error says what is missing and what the registry has instead.
 func (e *NoMatchError) Error() string {
 	var b strings.Builder
 	if e.Versions == 0 {
@@ -175,6 +178,7 @@ type FilesError struct {
 // maxListed caps the file names a FilesError lists.
 const maxListed = 20
 
+// Error names the globs that matched nothing and the files that exist.
 func (e *FilesError) Error() string {
 	var b strings.Builder
 	if len(e.Globs) == 1 {
