@@ -30,28 +30,30 @@ func Wrap(err error, hints ...string) error {
 }
 
 // Of returns every hint attached anywhere in err's chain, outermost first,
-// without repeats.
+// without repeats: errors joined with errors.Join often carry the same hint
+// (two packages refused with one token), and it is printed once.
 func Of(err error) []string {
 	var out []string
-	seen := map[string]bool{}
+	collect(err, map[string]bool{}, &out)
+	return out
+}
+
+func collect(err error, seen map[string]bool, out *[]string) {
 	for err != nil {
 		if h, ok := err.(interface{ Hints() []string }); ok {
 			for _, s := range h.Hints() {
 				if !seen[s] {
 					seen[s] = true
-					out = append(out, s)
+					*out = append(*out, s)
 				}
 			}
 		}
-		switch u := err.(type) {
-		case interface{ Unwrap() []error }:
+		if u, ok := err.(interface{ Unwrap() []error }); ok {
 			for _, e := range u.Unwrap() {
-				out = append(out, Of(e)...)
+				collect(e, seen, out)
 			}
-			return out
-		default:
-			err = errors.Unwrap(err)
+			return
 		}
+		err = errors.Unwrap(err)
 	}
-	return out
 }
