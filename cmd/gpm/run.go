@@ -128,7 +128,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case showVersion:
 		rest = []string{"version"}
-	case len(rest) == 0 && c.g.help, len(rest) == 0:
+	case len(rest) == 0 && c.g.json:
+		// stdout holds one JSON document: help as JSON, or the error.
+		if c.g.help {
+			return c.fail(runHelp(c, nil), false)
+		}
+		return c.fail(hint.Wrap(usageError("no command given"), "run 'gpm help' for the list of commands"), false)
+	case len(rest) == 0:
 		printUsage(stdout)
 		if c.g.help {
 			return exitOK
@@ -167,6 +173,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return c.fail(flagError(cmd, fs, err), false)
 	}
 	if c.g.help {
+		if c.g.json {
+			return c.fail(runHelp(c, []string{cmd.name}), false)
+		}
 		printCommandHelp(stdout, cmd, fs)
 		return exitOK
 	}
