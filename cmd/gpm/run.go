@@ -120,8 +120,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c.g.register(top)
 	var showVersion bool
 	top.BoolVar(&showVersion, "version", false, "print the version")
+	// When the command line cannot be parsed, still honour a --json in it:
+	// scripts that asked for JSON get the error as JSON.
+	wantsJSON := slices.Contains(args, "--json")
 	if err := top.Parse(args); err != nil {
-		return c.fail(usageError("%v", err), true)
+		c.g.json = c.g.json || wantsJSON
+		return c.fail(hint.Wrap(usageError("%v", err), "run 'gpm help' for usage"))
 	}
 	rest := top.Args()
 	saved := c.g
@@ -131,9 +135,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case len(rest) == 0 && c.g.json:
 		// stdout holds one JSON document: help as JSON, or the error.
 		if c.g.help {
-			return c.fail(runHelp(c, nil), false)
+			return c.fail(runHelp(c, nil))
 		}
-		return c.fail(hint.Wrap(usageError("no command given"), "run 'gpm help' for the list of commands"), false)
+		return c.fail(hint.Wrap(usageError("no command given"), "run 'gpm help' for the list of commands"))
 	case len(rest) == 0:
 		printUsage(stdout)
 		if c.g.help {
@@ -144,9 +148,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	name, cmdArgs := rest[0], rest[1:]
 	cmd := lookupCommand(name)
-	// When the command line cannot be parsed, still honour a --json in it:
-	// scripts that asked for JSON get the error as JSON.
-	wantsJSON := slices.Contains(args, "--json")
 	if cmd == nil {
 		c.g.json = c.g.json || wantsJSON
 		err := usageError("unknown command %q", name)
@@ -155,7 +156,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		} else {
 			err = hint.Wrap(err, "run 'gpm help' for the list of commands")
 		}
-		return c.fail(err, false)
+		return c.fail(err)
 	}
 	c.cmd = cmd
 
@@ -170,31 +171,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := fs.Parse(cmdArgs); err != nil {
 		c.g.json = c.g.json || wantsJSON
-		return c.fail(flagError(cmd, fs, err), false)
+		return c.fail(flagError(cmd, fs, err))
 	}
 	if c.g.help {
 		if c.g.json {
-			return c.fail(runHelp(c, []string{cmd.name}), false)
+			return c.fail(runHelp(c, []string{cmd.name}))
 		}
 		printCommandHelp(stdout, cmd, fs)
 		return exitOK
 	}
 	if c.g.jobs < 1 {
-		return c.fail(usageError("--jobs must be at least 1, got %d", c.g.jobs), false)
+		return c.fail(usageError("--jobs must be at least 1, got %d", c.g.jobs))
 	}
 	if c.g.quiet && c.g.verbose {
-		return c.fail(usageError("-q and -v cannot be used together"), false)
+		return c.fail(usageError("-q and -v cannot be used together"))
 	}
 	if cmd.run == nil {
 		if cmd.manifest {
 			if _, err := c.loadManifest(); err != nil {
-				return c.fail(err, false)
+				return c.fail(err)
 			}
 		}
 		return c.fail(hint.Wrap(&kindError{kind: errNotImplemented, msg: fmt.Sprintf("gpm %s is not implemented yet", cmd.name)},
-			"see 'gpm help' for the commands that work today"), false)
+			"see 'gpm help' for the commands that work today"))
 	}
-	return c.fail(cmd.run(c, fs.Args()), false)
+	return c.fail(cmd.run(c, fs.Args()))
 }
 
 // flagError turns a pflag error into a usage error with a did-you-mean.
@@ -212,7 +213,7 @@ func flagError(cmd *command, fs *pflag.FlagSet, err error) error {
 }
 
 // fail prints err in gpm's error style and returns its exit code.
-func (c *cli) fail(err error, showUsage bool) int {
+func (c *cli) fail(err error) int {
 	if err == nil {
 		return exitOK
 	}
@@ -226,9 +227,6 @@ func (c *cli) fail(err error, showUsage bool) int {
 	printError(c.stderr, err, c.colour())
 	if c.g.json && !c.jsonWritten {
 		c.writeJSONError(err, code)
-	}
-	if showUsage {
-		fmt.Fprintln(c.stderr, "gpm: hint: run 'gpm help' for usage")
 	}
 	return code
 }
