@@ -12,18 +12,14 @@ import (
 	"github.com/gpmtool/gpm/internal/hint"
 )
 
-// command is one gpm subcommand. run is nil for commands that are not built
-// yet: they say so instead of pretending to work.
+// command is one gpm subcommand.
 type command struct {
 	name    string
 	args    string // usage after the name
 	summary string
 	example string
 	flags   func(*pflag.FlagSet)
-	// manifest marks commands that read packages.toml; until such a command
-	// is built it still validates the manifest before saying so.
-	manifest bool
-	run      func(c *cli, args []string) error
+	run     func(c *cli, args []string) error
 }
 
 // commands lists every command of DESIGN.md, in the order help shows them.
@@ -32,25 +28,25 @@ type command struct {
 // functions, whatever order those run in.
 var commands = []*command{
 	cmdInit,
-	{name: "add", manifest: true, args: "NAME --project P [--version C] [--file GLOB...]",
+	{name: "add", args: "NAME --project P [--version C] [--file GLOB...]",
 		summary: "add a package to packages.toml, lock and install it",
 		example: "gpm add cli-tool --project 12345 --version '^1.4'"},
-	{name: "remove", manifest: true, args: "NAME",
+	{name: "remove", args: "NAME",
 		summary: "remove a package, its lock entry and its installed files",
 		example: "gpm remove cli-tool"},
-	{name: "install", manifest: true, args: "[--locked] [--offline] [--frozen]",
+	{name: "install", args: "[--locked] [--offline] [--frozen]",
 		summary: "resolve what changed, write packages.lock, install everything locked",
 		example: "gpm install --locked"},
-	{name: "update", manifest: true, args: "[NAME...] [--dry-run]",
+	{name: "update", args: "[NAME...] [--dry-run]",
 		summary: "re-resolve packages to the newest matching versions",
 		example: "gpm update cli-tool"},
-	{name: "verify", manifest: true, args: "[--remote]",
+	{name: "verify", args: "[--remote]",
 		summary: "rehash the vendor directory against packages.lock",
 		example: "gpm verify --remote"},
-	{name: "outdated", manifest: true, args: "",
+	{name: "outdated", args: "",
 		summary: "show locked, newest matching and newest versions",
 		example: "gpm outdated"},
-	{name: "list", manifest: true, args: "",
+	{name: "list", args: "",
 		summary: "show what packages.lock pins and whether it is installed",
 		example: "gpm list --json"},
 	{name: "publish", args: "[--project P] [--package N] [--version V] [--status hidden] [--allow-duplicate] [--registry URL] FILE...",
@@ -59,7 +55,7 @@ var commands = []*command{
 	{name: "search", args: "[QUERY] (--group G | --project P) [--registry URL]",
 		summary: "discover packages and their versions",
 		example: "gpm search cli --group acme"},
-	{name: "doctor", manifest: true, args: "",
+	{name: "doctor", args: "",
 		summary: "check configuration, credentials, access and the vendor directory",
 		example: "gpm doctor"},
 	{name: "serve", args: "[--addr A] [--dir D] [--token T]... [--token-file F] [--redirect-downloads] [--addr-file F]",
@@ -113,16 +109,12 @@ func printUsage(w io.Writer) {
 	fmt.Fprint(w, "gpm manages dependencies on GitLab generic packages.\n\nUsage:\n  gpm [global flags] COMMAND [flags] [args]\n\nCommands:\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, c := range commands {
-		s := c.summary
-		if c.run == nil {
-			s += " (not implemented yet)"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\n", c.name, s)
+		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
 	}
 	tw.Flush()
 	fmt.Fprint(w, "\nExamples:\n")
 	for _, c := range commands {
-		if c.example != "" && c.run != nil {
+		if c.example != "" {
 			fmt.Fprintf(w, "  %s\n", c.example)
 		}
 	}
@@ -130,11 +122,7 @@ func printUsage(w io.Writer) {
 }
 
 func printCommandHelp(w io.Writer, c *command, fs *pflag.FlagSet) {
-	status := ""
-	if c.run == nil {
-		status = " (not implemented yet)"
-	}
-	fmt.Fprintf(w, "Usage: gpm %s %s\n\n%s%s.\n", c.name, c.args, strings.ToUpper(c.summary[:1])+c.summary[1:], status)
+	fmt.Fprintf(w, "Usage: gpm %s %s\n\n%s.\n", c.name, c.args, strings.ToUpper(c.summary[:1])+c.summary[1:])
 	if fs != nil {
 		own := pflag.NewFlagSet("", pflag.ContinueOnError)
 		if c.flags != nil {

@@ -24,9 +24,8 @@ const (
 
 // Error kinds that belong to the command layer itself.
 var (
-	errUsage          = errors.New("usage error")
-	errNotImplemented = errors.New("not implemented yet")
-	errDenied         = errors.New("access denied")
+	errUsage  = errors.New("usage error")
+	errDenied = errors.New("access denied")
 	// errInterrupted replaces the context error of a command stopped by
 	// Ctrl-C or SIGTERM; it exits 1 like any other failure.
 	errInterrupted = errors.New("interrupted")

@@ -186,15 +186,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if c.g.quiet && c.g.verbose {
 		return c.fail(usageError("-q and -v cannot be used together"))
 	}
-	if cmd.run == nil {
-		if cmd.manifest {
-			if _, err := c.loadManifest(); err != nil {
-				return c.fail(err)
-			}
-		}
-		return c.fail(hint.Wrap(&kindError{kind: errNotImplemented, msg: fmt.Sprintf("gpm %s is not implemented yet", cmd.name)},
-			"see 'gpm help' for the commands that work today"))
-	}
 	return c.fail(cmd.run(c, fs.Args()))
 }
 

@@ -23,7 +23,7 @@ func TestExitCode(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", usageError("bad")), 2},
 		{hint.Wrap(usageError("bad"), "fix it"), 2},
 		{&manifest.Error{}, 2},
-		{&kindError{kind: errNotImplemented, msg: "x"}, 1},
+		{&kindError{kind: errors.New("other"), msg: "x"}, 1},
 	} {
 		if got := exitCode(tc.err); got != tc.want {
 			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
@@ -80,6 +80,9 @@ func TestRunFlagsBeforeAndAfterCommand(t *testing.T) {
 
 func TestEveryCommandHasHelp(t *testing.T) {
 	for _, c := range commands {
+		if c.run == nil {
+			t.Errorf("command %q has no run function", c.name)
+		}
 		if c.summary == "" || c.example == "" {
 			t.Errorf("command %q lacks a summary or an example", c.name)
 		}
