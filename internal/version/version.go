@@ -92,7 +92,13 @@ func ParseConstraint(s string) (Constraint, error) {
 		if !ValidGitLabVersion(rest) {
 			return Constraint{}, fmt.Errorf("%w: %q is not a version GitLab accepts (letters, digits, '.', '_', '-', '+', no \"..\")", ErrInvalidConstraint, rest)
 		}
-		return Constraint{raw: raw, exact: rest}, nil
+		c := Constraint{raw: raw, exact: rest}
+		if bareSemver.MatchString(rest) {
+			// "=1.2" means 1.2.x and "=1.2.0" also matches "v1.2.0", as in
+			// Cargo; the literal spelling still matches and is preferred.
+			c.sv, _ = semver.NewConstraint("=" + rest)
+		}
+		return c, nil
 	}
 	if isBareVersion(s) && !bareSemver.MatchString(s) {
 		// Masterminds would coerce "2024.06-b3" to 2024.6.0-b3, which no
@@ -126,17 +132,13 @@ func (c Constraint) String() string { return c.raw }
 // Exact reports the pinned version of an "=V" constraint.
 func (c Constraint) Exact() (string, bool) { return c.exact, c.exact != "" }
 
-// Match reports whether v satisfies c. An exact pin matches the identical
-// string, or an equal semver version ("=1.2.0" matches "v1.2.0"). A range
-// matches semver versions only, and prereleases only when the range names
-// one, as in Cargo and npm.
+// Match reports whether v satisfies c. An "=V" pin matches the identical
+// string and, when V is semver-shaped, what Cargo's "=V" does ("=1.2.0"
+// matches "v1.2.0", "=1.2" matches 1.2.x). A range matches semver versions
+// only, and prereleases only when the range names one, as in Cargo and npm.
 func (c Constraint) Match(v Version) bool {
-	if c.exact != "" {
-		if v.Raw == c.exact {
-			return true
-		}
-		pin := parseSemver(c.exact)
-		return pin != nil && v.Semver != nil && pin.Equal(v.Semver) && pin.Prerelease() == v.Semver.Prerelease()
+	if c.exact != "" && v.Raw == c.exact {
+		return true
 	}
 	if c.sv == nil || v.Semver == nil {
 		return false

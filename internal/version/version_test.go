@@ -74,6 +74,12 @@ func TestConstraintMatch(t *testing.T) {
 		{"=1.2.0", "v1.2.0", true},
 		{"=1.2.0", "1.2.0-rc.1", false},
 		{"=a91957a8", "a91957a8", true},
+		{"=1.2", "1.2", true},
+		{"=1.2", "1.2.7", true},
+		{"=1.2", "1.3.0", false},
+		{"=1.2", "1.2.7-rc.1", false},
+		{"=1", "1.9.0", true},
+		{"=2024.6.1", "2024.6.1", true},
 	} {
 		c, err := ParseConstraint(tc.c)
 		if err != nil {
