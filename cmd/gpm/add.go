@@ -22,12 +22,12 @@ var addFlags struct {
 func init() {
 	add := lookupCommand("add")
 	add.flags = func(fs *pflag.FlagSet) {
-		fs.StringVar(&addFlags.project, "project", "", "publisher project: numeric ID or group/sub/project (required)")
-		fs.StringVar(&addFlags.version, "version", "", "version constraint (default: ^ of the newest version)")
-		fs.StringArrayVar(&addFlags.files, "file", nil, "glob selecting files of the version (repeatable; default: every file)")
-		fs.StringVar(&addFlags.pkg, "package", "", "name in the registry, when it differs from NAME")
+		fs.StringVar(&addFlags.project, "project", "", "publisher project `P`: numeric ID or group/sub/project (required)")
+		fs.StringVar(&addFlags.version, "version", "", "version constraint `C` (default: ^X.Y.Z of the newest version)")
+		fs.StringArrayVar(&addFlags.files, "file", nil, "`GLOB` selecting files of the version (repeatable; default: every file)")
+		fs.StringVar(&addFlags.pkg, "package", "", "name `N` in the registry, when it differs from NAME")
 		fs.BoolVar(&addFlags.extract, "extract", false, "unpack archives into the package directory")
-		fs.StringVar(&addFlags.registry, "registry", "", "one of the manifest's [registries.NAME]")
+		fs.StringVar(&addFlags.registry, "registry", "", "registry `R`: one of the manifest's [registries.R]")
 	}
 	add.run = runAdd
 	lookupCommand("remove").run = runRemove

@@ -28,7 +28,7 @@ type command struct {
 // functions, whatever order those run in.
 var commands = []*command{
 	cmdInit,
-	{name: "add", args: "NAME --project P [--version C] [--file GLOB...]",
+	{name: "add", args: "NAME --project P [--version C] [--file GLOB]... [--package N] [--extract] [--registry R]",
 		summary: "add a package to packages.toml, lock and install it",
 		example: "gpm add cli-tool --project 12345 --version '^1.4'"},
 	{name: "remove", args: "NAME",
