@@ -116,15 +116,7 @@ func runRemove(c *cli, args []string) error {
 	}
 	name := args[0]
 	if _, ok := m.Lookup(name); !ok {
-		err := usageError("package %q is not in %s", name, c.g.manifest)
-		var names []string
-		for _, p := range m.Packages {
-			names = append(names, p.Name)
-		}
-		if s := suggest(name, names); s != "" {
-			return withHint(err, "did you mean %q?", s)
-		}
-		return err
+		return c.unknownPackage(m, name, "")
 	}
 	path := c.manifestPath()
 	data, err := os.ReadFile(path)
@@ -141,6 +133,23 @@ func runRemove(c *cli, args []string) error {
 	// The install already said "removed NAME" if it removed files.
 	c.printf("removed %s from %s\n", name, filepath.Base(path))
 	return nil
+}
+
+// unknownPackage is the usage error for a name the manifest does not
+// declare: its hint is the closest declared name, else fallback (if any).
+func (c *cli) unknownPackage(m *manifest.Manifest, name, fallback string) error {
+	err := usageError("package %q is not in %s", name, c.g.manifest)
+	var names []string
+	for _, p := range m.Packages {
+		names = append(names, p.Name)
+	}
+	if s := suggest(name, names); s != "" {
+		return withHint(err, "did you mean %q?", s)
+	}
+	if fallback != "" {
+		return withHint(err, "%s", fallback)
+	}
+	return err
 }
 
 // editAndInstall writes the edited manifest and installs. A failed install

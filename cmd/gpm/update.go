@@ -27,17 +27,9 @@ func runUpdate(c *cli, args []string) error {
 		if err != nil {
 			return err
 		}
-		var names []string
-		for _, p := range m.Packages {
-			names = append(names, p.Name)
-		}
 		for _, name := range args {
 			if _, ok := m.Lookup(name); !ok {
-				err := usageError("package %q is not in %s", name, c.g.manifest)
-				if s := suggest(name, names); s != "" {
-					return withHint(err, "did you mean %q?", s)
-				}
-				return withHint(err, "to add it, run 'gpm add %s --project P'", name)
+				return c.unknownPackage(m, name, fmt.Sprintf("to add it, run 'gpm add %s --project P'", name))
 			}
 			o.update[name] = true
 		}
