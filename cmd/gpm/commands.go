@@ -173,16 +173,22 @@ func runHelp(c *cli, args []string) error {
 	case 1:
 		cmd := lookupCommand(args[0])
 		if cmd == nil {
-			err := usageError("unknown command %q", args[0])
-			if s := suggest(args[0], commandNames()); s != "" {
-				return withHint(err, "did you mean 'gpm help %s'?", s)
-			}
-			return err
+			return unknownCommand(args[0], "gpm help ")
 		}
 		printCommandHelp(c.stdout, cmd, pflag.NewFlagSet("", pflag.ContinueOnError))
 		return nil
 	}
 	return usageError("gpm help takes at most one command, got %d", len(args))
+}
+
+// unknownCommand is the usage error for a command name gpm does not know,
+// with a hint: prefix and the closest command, or where the list is.
+func unknownCommand(name, prefix string) error {
+	err := usageError("unknown command %q", name)
+	if s := suggest(name, commandNames()); s != "" {
+		return withHint(err, "did you mean '%s%s'?", prefix, s)
+	}
+	return withHint(err, "run 'gpm help' for the list of commands")
 }
 
 // suggest returns the candidate closest to s when it is a plausible typo or

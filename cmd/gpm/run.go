@@ -150,13 +150,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd := lookupCommand(name)
 	if cmd == nil {
 		c.g.json = c.g.json || wantsJSON
-		err := usageError("unknown command %q", name)
-		if s := suggest(name, commandNames()); s != "" {
-			err = hint.Wrap(err, fmt.Sprintf("did you mean 'gpm %s'?", s))
-		} else {
-			err = hint.Wrap(err, "run 'gpm help' for the list of commands")
-		}
-		return c.fail(err)
+		return c.fail(unknownCommand(name, "gpm "))
 	}
 	c.cmd = cmd
 
