@@ -104,11 +104,7 @@ func runPublish(c *cli, args []string) error {
 	for _, w := range req.warnings {
 		c.warnf("%s", w)
 	}
-	reg, err := c.standaloneRegistry(pubFlags.registry)
-	if err != nil {
-		return err
-	}
-	cl, err := c.newClient(reg)
+	cl, err := c.standaloneClient(pubFlags.registry)
 	if err != nil {
 		return err
 	}
@@ -291,6 +287,16 @@ func checkProjectArg(p string) error {
 		}
 	}
 	return nil
+}
+
+// standaloneClient is the client of a command that does not need a
+// packages.toml (publish, search), for the registry standaloneRegistry picks.
+func (c *cli) standaloneClient(flagURL string) (*registry.Client, error) {
+	reg, err := c.standaloneRegistry(flagURL)
+	if err != nil {
+		return nil, err
+	}
+	return c.newClient(reg)
 }
 
 // standaloneRegistry picks the registry of a command that does not need a

@@ -60,11 +60,7 @@ func runSearch(c *cli, args []string) error {
 	case f.group != "" && f.project != "":
 		return usageError("gpm search takes --group or --project, not both")
 	}
-	reg, err := c.standaloneRegistry(f.registry)
-	if err != nil {
-		return err
-	}
-	cl, err := c.newClient(reg)
+	cl, err := c.standaloneClient(f.registry)
 	if err != nil {
 		return err
 	}
