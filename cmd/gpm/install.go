@@ -154,6 +154,9 @@ func (c *cli) install(o installOptions) error {
 	}
 	c.printSummary(rep, time.Since(start))
 	if c.g.json {
+		if rep.Packages == nil {
+			rep.Packages = []fetch.PackageReport{} // [], not null
+		}
 		return writeJSON(c, jsonInstall{Changes: changes, Report: rep})
 	}
 	return nil

@@ -73,6 +73,9 @@ func runVerify(c *cli, args []string) error {
 		return verr
 	}
 	out.Packages = rep.Packages
+	if out.Packages == nil {
+		out.Packages = []fetch.VerifyPackage{} // [], not null
+	}
 	for _, w := range rep.Warnings {
 		c.warnf("%s", w)
 	}
