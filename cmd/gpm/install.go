@@ -36,7 +36,7 @@ func init() {
 	}
 	cmd.run = func(c *cli, args []string) error {
 		if len(args) > 0 {
-			return usageError("gpm install takes no arguments (to add a package, edit packages.toml or run 'gpm add')")
+			return withHint(usageError("gpm install takes no arguments"), "to add a package, run 'gpm add NAME --project P' or edit packages.toml")
 		}
 		f := instFlags
 		if f.frozen {
