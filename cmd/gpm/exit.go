@@ -78,11 +78,17 @@ func exitCode(err error) int {
 func hiddenProject(err error) bool {
 	var he *registry.HTTPError
 	for _, e := range flatten(err) {
-		if errors.As(e, &he) && he.Status == 404 && !he.Storage && strings.Contains(strings.ToLower(he.Message), "project not found") {
+		if errors.As(e, &he) && he.Status == 404 && !he.Storage && hiddenMessage(he.Message) {
 			return true
 		}
 	}
 	return false
+}
+
+// hiddenMessage reports GitLab's project- and group-level 404 messages.
+func hiddenMessage(msg string) bool {
+	msg = strings.ToLower(msg)
+	return strings.Contains(msg, "project not found") || strings.Contains(msg, "group not found")
 }
 
 // flatten returns err and, for joined errors, each of its parts, so that

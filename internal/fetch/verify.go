@@ -136,9 +136,28 @@ func (e *VerifyError) Is(target error) bool { return target == ErrIntegrity }
 
 // Hints says how to repair the vendor directory.
 func (e *VerifyError) Hints() []string {
-	return []string{
-		"run gpm install to restore the locked files (files you added are kept); a file changed without a change of size and time is only replaced after its package directory is removed",
+	var restore, unexpected bool
+	for _, p := range e.Report.Packages {
+		if p.Status != PackageModified {
+			restore = restore || p.Status != PackageOK
+			continue
+		}
+		for _, f := range p.Files {
+			if f.Status == FileUnexpected {
+				unexpected = true
+			} else {
+				restore = true
+			}
+		}
 	}
+	var h []string
+	if restore {
+		h = append(h, "run gpm install to restore the locked files; a file you changed is kept as NAME.gpm-user, and a file changed without a change of size and time is only replaced after its package directory is removed")
+	}
+	if unexpected {
+		h = append(h, "unexpected files are not gpm's (NAME.gpm-user files are your changes that gpm install set aside): move them out of the package directory; gpm install keeps them, so verify reports them until then")
+	}
+	return h
 }
 
 // Verify rehashes every file gpm placed in the vendor directory dir, in
