@@ -85,7 +85,7 @@ func (e *mismatchError) As(target any) bool {
 func (e *mismatchError) Hints() []string {
 	return []string{
 		"the likely cause is that the file was published again under the same version: GitLab keeps both uploads and serves the newest; it may also have been tampered with",
-		fmt.Sprintf("check that the new file is trustworthy (ask its publisher), then run: gpm update %s", e.name),
+		fmt.Sprintf("check that the new file is trustworthy (ask its publisher), then run 'gpm update %s'", e.name),
 	}
 }
 
@@ -111,7 +111,7 @@ func (e *offlineError) Hints() []string {
 	if e.missing != 1 {
 		n = fmt.Sprintf("%d files", e.missing)
 	}
-	return []string{fmt.Sprintf("%s must be downloaded; run gpm install without --offline or --frozen once, with network access, to fill the cache", n)}
+	return []string{fmt.Sprintf("%s must be downloaded; run 'gpm install' without --offline or --frozen once, with network access, to fill the cache", n)}
 }
 
 // ArchiveError is an archive entry that extraction refused. It matches

@@ -743,7 +743,7 @@ func (in *installer) stage(ctx context.Context, w *work, blobs map[string]*blob)
 			"remove the symlink, or remove the package from packages.toml")
 	case err == nil && !fi.IsDir():
 		return hint.Wrap(fmt.Errorf("%s exists and is not a directory: %w", pkgDir, ErrConflict),
-			"move it away and run gpm install again")
+			"move it away and run 'gpm install' again")
 	case err == nil:
 		w.hadDir = true
 	case !isNotExist(err):

@@ -152,10 +152,10 @@ func (e *VerifyError) Hints() []string {
 	}
 	var h []string
 	if restore {
-		h = append(h, "run gpm install to restore the locked files; a file you changed is kept as NAME.gpm-user, and a file changed without a change of size and time is only replaced after its package directory is removed")
+		h = append(h, "run 'gpm install' to restore the locked files; a file you changed is kept as NAME.gpm-user, and a file changed without a change of size and time is only replaced after its package directory is removed")
 	}
 	if unexpected {
-		h = append(h, "unexpected files are not gpm's (NAME.gpm-user files are your changes that gpm install set aside): move them out of the package directory; gpm install keeps them, so verify reports them until then")
+		h = append(h, "unexpected files are not gpm's (NAME.gpm-user files are your changes that 'gpm install' set aside): move them out of the package directory; 'gpm install' keeps them, so verify reports them until then")
 	}
 	return h
 }

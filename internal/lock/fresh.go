@@ -153,5 +153,5 @@ func Check(m *manifest.Manifest, f *File) error {
 		return nil
 	}
 	slices.SortStableFunc(entries, func(a, b Stale) int { return strings.Compare(a.Name, b.Name) })
-	return hint.Wrap(&StaleError{Entries: entries}, "run \"gpm install\" (without --locked or --frozen) to update "+FileName+", then commit it")
+	return hint.Wrap(&StaleError{Entries: entries}, "run 'gpm install' (without --locked or --frozen) to update "+FileName+", then commit it")
 }

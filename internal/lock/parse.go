@@ -43,7 +43,7 @@ func lowerMessage(s string) string {
 }
 
 func regenerateHint(path string) string {
-	return fmt.Sprintf("%s is generated: delete it and run \"gpm install\" to write it again (every package is then resolved again)", path)
+	return fmt.Sprintf("%s is generated: delete it and run 'gpm install' to write it again (every package is then resolved again)", path)
 }
 
 // parser validates a decoded document. Its errors carry the line of the
@@ -127,7 +127,7 @@ func (p *parser) file(doc map[string]any) (*File, error) {
 	}
 	if n > Version {
 		e := &Error{Path: p.path, Line: p.line(seg), Msg: fmt.Sprintf("lock_version %d needs a newer gpm (this gpm reads lock_version %d)", n, Version)}
-		return nil, hint.Wrap(e, "upgrade gpm to the version that wrote this lock, or delete "+p.path+" and run \"gpm install\" to write it again (every package is then resolved again)")
+		return nil, hint.Wrap(e, "upgrade gpm to the version that wrote this lock, or delete "+p.path+" and run 'gpm install' to write it again (every package is then resolved again)")
 	}
 	if n != Version {
 		return nil, p.errorf(seg, "", "lock_version %d is not supported (this gpm reads lock_version %d)", n, Version)

@@ -155,7 +155,7 @@ func (e *NoMatchError) Hints() []string {
 	if e.NonSemver > 0 && len(e.RecentNonSemver) > 0 && !e.exact {
 		hs = append(hs, fmt.Sprintf("a version that is not semver is used only when pinned exactly, e.g. version = %q%s", "="+e.RecentNonSemver[0], where(e.entry)))
 	}
-	hs = append(hs, fmt.Sprintf("to see every version: gpm search %s --project %s", e.Package, e.Project))
+	hs = append(hs, fmt.Sprintf("to see every version: 'gpm search %s --project %s'", e.Package, e.Project))
 	return hs
 }
 
