@@ -129,7 +129,7 @@ func printCommandHelp(w io.Writer, c *command, fs *pflag.FlagSet) {
 			c.flags(own)
 		}
 		if own.HasFlags() {
-			fmt.Fprintf(w, "\nFlags:\n%s", own.FlagUsages())
+			fmt.Fprintf(w, "\nFlags:\n%s", flagUsages(own))
 		}
 	}
 	if c.example != "" {
@@ -239,4 +239,33 @@ func editDistance(a, b string) int {
 // withHint attaches a formatted hint to err.
 func withHint(err error, format string, args ...any) error {
 	return hint.Wrap(err, fmt.Sprintf(format, args...))
+}
+
+// flagUsages lists a command's flags like the global flags: "--name VALUE"
+// and a description, aligned. pflag's own listing shows boolean flags as
+// "--name[=true|false]", which reads as if the flag needed a value.
+func flagUsages(fs *pflag.FlagSet) string {
+	type row struct{ left, usage string }
+	var rows []row
+	width := 0
+	fs.VisitAll(func(f *pflag.Flag) {
+		left := "      --" + f.Name
+		if f.Shorthand != "" {
+			left = "  -" + f.Shorthand + ", --" + f.Name
+		}
+		varname, usage := pflag.UnquoteUsage(f)
+		if f.Value.Type() != "bool" && varname != "" {
+			left += " " + varname
+		}
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "[]" && f.Value.Type() != "bool" {
+			usage += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		rows = append(rows, row{left, usage})
+		width = max(width, len(left))
+	})
+	var b strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%-*s   %s\n", width, r.left, r.usage)
+	}
+	return b.String()
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
+
 	"github.com/gpmtool/gpm/internal/hint"
 	"github.com/gpmtool/gpm/internal/manifest"
 )
@@ -89,5 +91,28 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		if c.summary != strings.ToLower(c.summary[:1])+c.summary[1:] || strings.HasSuffix(c.summary, ".") {
 			t.Errorf("command %q: summary %q should start lowercase and have no period", c.name, c.summary)
 		}
+	}
+}
+
+func TestFlagUsages(t *testing.T) {
+	var c *command
+	for _, cmd := range commands {
+		if cmd.name == "serve" {
+			c = cmd
+		}
+	}
+	fs := pflag.NewFlagSet("", pflag.ContinueOnError)
+	c.flags(fs)
+	got := flagUsages(fs)
+	for _, want := range []string{
+		"      --redirect-downloads   ",
+		"      --addr HOST:PORT       listen on HOST:PORT (port 0 picks a free one) (default 127.0.0.1:8080)\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("flagUsages lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "[=") {
+		t.Errorf("flagUsages shows a boolean flag as taking a value:\n%s", got)
 	}
 }
