@@ -121,11 +121,3 @@ func (m *Manifest) Lookup(name string) (Package, bool) {
 	}
 	return Package{}, false
 }
-
-// RegistryFor returns the registry a package is fetched from.
-func (m *Manifest) RegistryFor(p Package) Registry {
-	if p.Registry == "" {
-		return m.Registry
-	}
-	return m.Registries[p.Registry]
-}

@@ -77,9 +77,6 @@ func TestParseFull(t *testing.T) {
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("Parse:\n got %+v\nwant %+v", m, want)
 	}
-	if got := m.RegistryFor(m.Packages[1]); got.Name != "partner" {
-		t.Errorf("RegistryFor(zeta) = %+v", got)
-	}
 }
 
 func TestParseDefaults(t *testing.T) {
