@@ -70,15 +70,24 @@ func (c *cli) loadProject() (*project, error) {
 		return nil, err
 	}
 	p := &project{m: m, lockPath: c.lockPath(), dir: filepath.Join(filepath.Dir(c.manifestPath()), m.Dir)}
+	if err := p.readLock(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// readLock (re)reads packages.lock; a missing lock leaves p.lock nil.
+func (p *project) readLock() error {
 	l, err := lock.Read(p.lockPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		p.lock = nil
 	case err != nil:
-		return nil, err
+		return err
 	default:
 		p.lock = l
 	}
-	return p, nil
+	return nil
 }
 
 // plan splits the manifest into entries whose lock entry can be kept and
@@ -122,7 +131,7 @@ func (c *cli) install(o installOptions) error {
 		}
 		defer unlock()
 		// Another gpm may have changed the lock while this one waited.
-		if p, err = c.loadProject(); err != nil {
+		if err := p.readLock(); err != nil {
 			return err
 		}
 		if err := checkModes(p, o); err != nil {
