@@ -20,6 +20,11 @@ var (
 	// ErrNotFound matches a 404 answer. GitLab also answers 404 when a
 	// project is hidden from the caller, so this may mean "no access".
 	ErrNotFound = errors.New("not found")
+	// ErrHiddenProject matches GitLab's project- or group-level 404 ("404
+	// Project Not Found"), which it answers both for a project that does
+	// not exist and for one hidden from the caller: an access problem
+	// until proven otherwise. Such an error matches ErrNotFound too.
+	ErrHiddenProject = errors.New("project not found or hidden")
 	// ErrDuplicate matches GitLab's 400 "Duplicate package is not allowed".
 	ErrDuplicate = errors.New("duplicate package file")
 	// ErrTooLarge matches GitLab's 400 "File is too large" (and a proxy's 413).
@@ -105,6 +110,8 @@ func (e *HTTPError) Is(target error) bool {
 		return !e.Storage && (e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden)
 	case ErrNotFound:
 		return e.Status == http.StatusNotFound
+	case ErrHiddenProject:
+		return e.Status == http.StatusNotFound && !e.Storage && hiddenMessage(e.Message)
 	case ErrDuplicate:
 		return e.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(e.Message), "duplicate")
 	case ErrTooLarge:
@@ -114,6 +121,12 @@ func (e *HTTPError) Is(target error) bool {
 		return retryableStatus(e.Status)
 	}
 	return false
+}
+
+// hiddenMessage reports GitLab's project- and group-level 404 messages.
+func hiddenMessage(msg string) bool {
+	msg = strings.ToLower(msg)
+	return strings.Contains(msg, "project not found") || strings.Contains(msg, "group not found")
 }
 
 // Hints returns what the user can do about the error; internal/hint reads it.

@@ -61,7 +61,7 @@ func (c *Client) ListPackages(ctx context.Context, project, name string) ([]Pack
 	}
 	var out []Package
 	for _, p := range all {
-		if p.Name == name && p.PackageType == "generic" && p.Version != "" && (p.Status == "default" || p.Status == "deprecated") {
+		if p.Name == name && p.PackageType == "generic" && p.Version != "" && Downloadable(p.Status) {
 			out = append(out, p)
 		}
 	}

@@ -217,10 +217,6 @@ func constraintOf(p manifest.Package) (version.Constraint, error) {
 	return version.ParseConstraint(s)
 }
 
-// downloadable reports whether a listed package's status lets it be
-// downloaded and its files be listed.
-func downloadable(status string) bool { return status == "default" || status == "deprecated" }
-
 // candidates keeps the rows of exactly name (case-sensitive; GitLab's filter
 // is a case-insensitive substring search) that can be downloaded, one per
 // version string: when GitLab holds two packages with the same version (one
@@ -234,7 +230,7 @@ func candidates(listed []registry.Package, name string) ([]candidate, map[string
 		if rp.Name != name || rp.PackageType != "" && rp.PackageType != "generic" {
 			continue
 		}
-		if !downloadable(rp.Status) {
+		if !registry.Downloadable(rp.Status) {
 			if unavailable == nil {
 				unavailable = map[string]int{}
 			}
@@ -346,13 +342,10 @@ func (r *resolver) files(ctx context.Context, p manifest.Package, name string, r
 	label := p.Name + "@" + rp.Version
 
 	// Same-named files are duplicate uploads; GitLab serves the newest.
-	newest := map[string]registry.PackageFile{}
+	newest := registry.NewestByName(listed)
 	count := map[string]int{}
 	for _, f := range listed {
 		count[f.FileName]++
-		if prev, ok := newest[f.FileName]; !ok || f.ID > prev.ID {
-			newest[f.FileName] = f
-		}
 	}
 	if len(newest) == 0 {
 		return nil, noFilesError{}
