@@ -2,7 +2,6 @@ package resolve
 
 import (
 	"context"
-	"slices"
 
 	"github.com/gpmtool/gpm/internal/version"
 )
@@ -23,45 +22,4 @@ func Versions(ctx context.Context, src Source, project, name string) ([]version.
 		out[len(cands)-1-i] = cd.v // cands are highest first
 	}
 	return out, nil
-}
-
-// Newest returns the highest version in vs that satisfies c, as Resolve
-// would pick it. With c nil it returns the newest version overall for
-// display and for `gpm add`'s default constraint: the highest stable semver
-// version, else (when only prereleases exist) the highest prerelease; a
-// version that is not semver is never returned for a nil c, because it has
-// no order (pin it with "=VERSION"). The order of vs does not matter.
-func Newest(vs []version.Version, c *version.Constraint) (version.Version, bool) {
-	var best, bestPre version.Version
-	var found, foundPre bool
-	for _, v := range vs {
-		switch {
-		case c != nil:
-			if !c.Match(v) {
-				continue
-			}
-		case v.Semver == nil:
-			continue
-		case v.Semver.Prerelease() != "":
-			if !foundPre || version.Compare(v, bestPre) > 0 {
-				bestPre, foundPre = v, true
-			}
-			continue
-		}
-		if !found || version.Compare(v, best) > 0 {
-			best, found = v, true
-		}
-	}
-	if c != nil && found {
-		if pin, ok := c.Exact(); ok {
-			// Prefer the pin's own spelling among equal versions.
-			if i := slices.IndexFunc(vs, func(v version.Version) bool { return v.Raw == pin }); i >= 0 {
-				return vs[i], true
-			}
-		}
-	}
-	if found {
-		return best, true
-	}
-	return bestPre, foundPre
 }

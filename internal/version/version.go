@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -159,4 +160,45 @@ func ValidGitLabVersion(s string) bool {
 		}
 	}
 	return true
+}
+
+// Newest returns the highest version in vs that satisfies c, as resolution
+// picks it. With c nil it returns the newest version overall for
+// display and for `gpm add`'s default constraint: the highest stable semver
+// version, else (when only prereleases exist) the highest prerelease; a
+// version that is not semver is never returned for a nil c, because it has
+// no order (pin it with "=VERSION"). The order of vs does not matter.
+func Newest(vs []Version, c *Constraint) (Version, bool) {
+	var best, bestPre Version
+	var found, foundPre bool
+	for _, v := range vs {
+		switch {
+		case c != nil:
+			if !c.Match(v) {
+				continue
+			}
+		case v.Semver == nil:
+			continue
+		case v.Semver.Prerelease() != "":
+			if !foundPre || Compare(v, bestPre) > 0 {
+				bestPre, foundPre = v, true
+			}
+			continue
+		}
+		if !found || Compare(v, best) > 0 {
+			best, found = v, true
+		}
+	}
+	if c != nil && found {
+		if pin, ok := c.Exact(); ok {
+			// Prefer the pin's own spelling among equal versions.
+			if i := slices.IndexFunc(vs, func(v Version) bool { return v.Raw == pin }); i >= 0 {
+				return vs[i], true
+			}
+		}
+	}
+	if found {
+		return best, true
+	}
+	return bestPre, foundPre
 }
