@@ -2,13 +2,11 @@ package main
 
 import (
 	"errors"
-	"strings"
 
-	"github.com/gpmtool/gpm/internal/fetch"
 	"github.com/gpmtool/gpm/internal/lock"
 	"github.com/gpmtool/gpm/internal/manifest"
+	"github.com/gpmtool/gpm/internal/project"
 	"github.com/gpmtool/gpm/internal/registry"
-	"github.com/gpmtool/gpm/internal/resolve"
 )
 
 // Exit codes, as DESIGN.md specifies them. Scripts depend on these numbers.
@@ -29,9 +27,6 @@ var (
 	// errInterrupted replaces the context error of a command stopped by
 	// Ctrl-C or SIGTERM; it exits 1 like any other failure.
 	errInterrupted = errors.New("interrupted")
-	// errHiddenProject is matched by GitLab's project-level 404, which it
-	// also answers when the project exists but is hidden from the caller.
-	errHiddenProject = errors.New("project not found or hidden")
 )
 
 // exitCodes is the one mapping from error kinds to exit codes. The first
@@ -41,20 +36,19 @@ var exitCodes = []struct {
 	kind error
 	code int
 }{
-	{errHiddenProject, exitDenied},
+	{registry.ErrHiddenProject, exitDenied},
 	{errUsage, exitUsage},
 	{manifest.ErrInvalid, exitUsage},
 	{lock.ErrInvalid, exitUsage},
 	{lock.ErrStale, exitLock},
-	{errOffline, exitLock},
-	{fetch.ErrOffline, exitLock},
+	{project.ErrOffline, exitLock},
 	{registry.ErrChecksumMismatch, exitIntegrity},
 	{registry.ErrSizeMismatch, exitIntegrity},
-	{fetch.ErrIntegrity, exitIntegrity},
-	{fetch.ErrUnsafeArchive, exitIntegrity},
+	{project.ErrIntegrity, exitIntegrity},
+	{project.ErrUnsafeArchive, exitIntegrity},
 	{registry.ErrUnauthorized, exitDenied},
 	{errDenied, exitDenied},
-	{resolve.ErrNoMatch, exitNotFound},
+	{project.ErrNoMatch, exitNotFound},
 	{registry.ErrNotFound, exitNotFound},
 }
 
@@ -64,44 +58,11 @@ func exitCode(err error) int {
 		return exitOK
 	}
 	for _, e := range exitCodes {
-		if errors.Is(err, e.kind) || e.kind == errHiddenProject && hiddenProject(err) {
+		if errors.Is(err, e.kind) {
 			return e.code
 		}
 	}
 	return exitFailure
-}
-
-// hiddenProject reports a 404 about the project itself rather than about a
-// package or file in it: GitLab answers "404 Project Not Found" on its list
-// APIs both for projects that do not exist and for projects the caller may
-// not see, so it is an access problem until proven otherwise.
-func hiddenProject(err error) bool {
-	var he *registry.HTTPError
-	for _, e := range flatten(err) {
-		if errors.As(e, &he) && he.Status == 404 && !he.Storage && hiddenMessage(he.Message) {
-			return true
-		}
-	}
-	return false
-}
-
-// hiddenMessage reports GitLab's project- and group-level 404 messages.
-func hiddenMessage(msg string) bool {
-	msg = strings.ToLower(msg)
-	return strings.Contains(msg, "project not found") || strings.Contains(msg, "group not found")
-}
-
-// flatten returns err and, for joined errors, each of its parts, so that
-// one denied package among several failures still decides the exit code.
-func flatten(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }
 
 // usageError returns an error that exits with code 2.

@@ -4,22 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
-	"github.com/gpmtool/gpm/internal/fetch"
 	"github.com/gpmtool/gpm/internal/hint"
-	"github.com/gpmtool/gpm/internal/lock"
-	"github.com/gpmtool/gpm/internal/manifest"
-	"github.com/gpmtool/gpm/internal/resolve"
+	"github.com/gpmtool/gpm/internal/project"
 )
-
-// errOffline marks work that needs the network under --offline (exit 3).
-var errOffline = errors.New("network needed under --offline")
 
 type installFlags struct {
 	locked, offline, frozen bool
@@ -42,170 +35,135 @@ func init() {
 		if f.frozen {
 			f.locked, f.offline = true, true
 		}
-		return c.install(installOptions{locked: f.locked, offline: f.offline})
-	}
-}
-
-// installOptions says what an install or update may change.
-type installOptions struct {
-	locked  bool            // the lock must not change
-	offline bool            // no network
-	update  map[string]bool // names to re-resolve even when fresh (gpm update)
-	all     bool            // re-resolve everything (gpm update without names)
-	dryRun  bool            // resolve and report, write nothing
-}
-
-// project is a loaded manifest with its lock and vendor directory.
-type project struct {
-	m        *manifest.Manifest
-	lock     *lock.File // nil when there is no packages.lock
-	lockPath string
-	dir      string // vendor directory
-}
-
-// loadProject reads the manifest and the lock (if any).
-func (c *cli) loadProject() (*project, error) {
-	m, err := c.loadManifest()
-	if err != nil {
-		return nil, err
-	}
-	p := &project{m: m, lockPath: c.lockPath(), dir: filepath.Join(filepath.Dir(c.manifestPath()), m.Dir)}
-	if err := p.readLock(); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// readLock (re)reads packages.lock; a missing lock leaves p.lock nil.
-func (p *project) readLock() error {
-	l, err := lock.Read(p.lockPath)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		p.lock = nil
-	case err != nil:
-		return err
-	default:
-		p.lock = l
-	}
-	return nil
-}
-
-// plan splits the manifest into entries whose lock entry can be kept and
-// entries that must be resolved; lock entries no longer in the manifest are
-// in neither, so they drop out of the next lock.
-type plan struct {
-	keep    []lock.Package
-	resolve []manifest.Package
-}
-
-func makePlan(p *project, o installOptions) plan {
-	var pl plan
-	for _, mp := range p.m.Packages {
-		lp, ok := p.lock.Lookup(mp.Name)
-		if ok && lock.Fresh(mp, lp) && !o.all && !o.update[mp.Name] {
-			pl.keep = append(pl.keep, lp)
-			continue
+		p, err := c.loadProject()
+		if err != nil {
+			return err
 		}
-		pl.resolve = append(pl.resolve, mp)
+		return c.install(p, project.InstallOptions{Locked: f.locked, Offline: f.offline})
 	}
-	return pl
 }
 
-// install is gpm install, and the shared engine of update, add and remove:
-// plan, resolve what is stale, fetch everything, write the lock, place.
-func (c *cli) install(o installOptions) error {
+// env is what the engines need from the command line and the process.
+func (c *cli) env() project.Env {
+	e := project.Env{Getenv: c.getenv, Jobs: c.g.jobs, UserAgent: userAgent(), Warnf: c.warnf}
+	if c.g.verbose {
+		e.Logf = func(format string, args ...any) {
+			fmt.Fprintf(c.stderr, "gpm: "+format+"\n", args...)
+		}
+	}
+	return e
+}
+
+// loadProject reads the manifest and the lock (if any); a missing manifest
+// is a usage error that points at gpm init.
+func (c *cli) loadProject() (*project.Project, error) {
+	p, err := project.Load(c.manifestPath(), c.env())
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(c.manifestPath()); errors.Is(serr, fs.ErrNotExist) {
+			return nil, hint.Wrap(usageError("no %s in %s", filepath.Base(c.manifestPath()), displayDir(filepath.Dir(c.manifestPath()))),
+				"run 'gpm init' to create one, or pass -C DIR / --manifest FILE")
+		}
+	}
+	return p, err
+}
+
+// install runs an install, update, add or remove of p and prints its
+// changes, progress and summary, or its --json document.
+func (c *cli) install(p *project.Project, o project.InstallOptions) error {
+	_, err := c.installWith(p, o, func(o project.InstallOptions) (*project.Result, error) {
+		return p.Install(c.ctx, o)
+	})
+	return err
+}
+
+// installWith runs one engine call that ends in an install, with gpm's
+// output wired into it.
+func (c *cli) installWith(p *project.Project, o project.InstallOptions, call func(project.InstallOptions) (*project.Result, error)) (*project.Result, error) {
 	start := time.Now()
-	p, err := c.loadProject()
+	var r *reporter
+	end := func() {}
+	o.Planned = func(changes []project.Change, n int) {
+		c.printChanges(changes, false)
+		r = c.newReporter()
+		end = c.section("install", "gpm: installing "+plural(n, "package"))
+	}
+	o.Events = func(e project.Event) { r.event(e) }
+	res, err := call(o)
+	r.done()
+	end()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	// --locked and --offline refuse before anything is written, even the
-	// vendor directory's lock file.
-	if err := checkModes(p, o); err != nil {
-		return err
-	}
-	if !o.dryRun {
-		unlock, err := fetch.LockDir(p.dir)
-		if err != nil {
-			return err
-		}
-		defer unlock()
-		// Another gpm may have changed the lock while this one waited.
-		if err := p.readLock(); err != nil {
-			return err
-		}
-		if err := checkModes(p, o); err != nil {
-			return err
-		}
-	}
-	pl := makePlan(p, o)
-	cls := c.clients(p.m)
-	resolved, err := c.resolve(cls, pl.resolve)
-	if err != nil {
-		return err
-	}
-	next := &lock.File{Version: lock.Version, Packages: append(append([]lock.Package(nil), pl.keep...), resolved...)}
-	sort.Slice(next.Packages, func(i, j int) bool { return next.Packages[i].Name < next.Packages[j].Name })
-
-	changes := diffLocks(p.lock, next)
-	if o.dryRun {
-		c.printChanges(changes, true)
+	if o.DryRun {
+		c.printChanges(res.Changes, true)
 		if c.g.json {
-			return writeJSON(c, jsonInstall{Changes: changes, DryRun: true})
+			return res, writeJSON(c, jsonInstall{Changes: res.Changes, DryRun: true})
 		}
-		return nil
+		return res, nil
 	}
-
-	c.printChanges(changes, false)
-	rep, err := c.fetchAndPlace(p, cls, next, o.offline)
-	if err != nil {
-		return err
-	}
-	c.printSummary(rep, time.Since(start))
+	c.printSummary(res.Report, time.Since(start))
 	if c.g.json {
-		if rep.Packages == nil {
-			rep.Packages = []fetch.PackageReport{} // [], not null
-		}
-		return writeJSON(c, jsonInstall{Changes: changes, Report: rep})
+		return res, writeJSON(c, jsonInstall{Changes: res.Changes, Report: res.Report})
 	}
-	return nil
+	return res, nil
 }
 
-// checkModes enforces --locked (the lock must exist and need no change) and
-// --offline (nothing may need resolving).
-func checkModes(p *project, o installOptions) error {
-	if o.locked {
-		if p.lock == nil {
-			return hint.Wrap(&kindError{kind: lock.ErrStale, msg: fmt.Sprintf("%s is missing and --locked was given", filepath.Base(p.lockPath))},
-				"run 'gpm install' (without --locked or --frozen) to create it, then commit it")
-		}
-		if err := lock.Check(p.m, p.lock); err != nil {
-			return err
-		}
-	}
-	if pl := makePlan(p, o); o.offline && len(pl.resolve) > 0 {
-		names := make([]string, len(pl.resolve))
-		for i, mp := range pl.resolve {
-			names[i] = mp.Name
-		}
-		return hint.Wrap(&kindError{kind: errOffline, msg: fmt.Sprintf("resolving %s needs the network, but --offline was given", strings.Join(names, ", "))},
-			"run 'gpm install' once with network access, then commit packages.lock")
-	}
-	return nil
+// jsonInstall is the --json document of install, update, add and remove.
+type jsonInstall struct {
+	Changes []project.Change `json:"changes"`
+	DryRun  bool             `json:"dry_run,omitempty"`
+	Report  *project.Report  `json:"report,omitempty"`
 }
 
-// resolve pins the given manifest entries.
-func (c *cli) resolve(cls *clients, pkgs []manifest.Package) ([]lock.Package, error) {
-	if len(pkgs) == 0 {
-		return nil, nil
+// printChanges prints one "name old -> new" line per changed package.
+func (c *cli) printChanges(changes []project.Change, dryRun bool) {
+	for _, ch := range changes {
+		c.printf("%s\n", ch)
 	}
-	reqs := make([]resolve.Request, len(pkgs))
-	for i, mp := range pkgs {
-		cl, err := cls.get(mp.Registry)
-		if err != nil {
-			return nil, err
+	if dryRun {
+		if len(changes) == 0 {
+			c.printf("every package is at the newest version its constraint allows\n")
 		}
-		reqs[i] = resolve.Request{Pkg: mp, Source: cl}
+		c.printf("dry run: nothing was written\n")
 	}
-	return resolve.Resolve(c.ctx, reqs, resolve.Options{Jobs: c.g.jobs, Warnf: c.warnf})
+}
+
+// printSummary closes install and update with one line. It counts the
+// packages now locked: the report also lists the ones it removed.
+func (c *cli) printSummary(rep *project.Report, d time.Duration) {
+	n := 0
+	for _, p := range rep.Packages {
+		if p.Action != project.Removed {
+			n++
+		}
+	}
+	if !rep.Changed() {
+		c.printf("%s up to date (%s)\n", plural(n, "package"), roundDuration(d))
+		return
+	}
+	c.printf("%s, %s downloaded (%s), %d from cache, in %s\n",
+		plural(n, "package"), plural(rep.Downloaded, "file"), formatBytes(rep.Bytes), rep.Cached, roundDuration(d))
+}
+
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d > 10*time.Second:
+		return d.Round(time.Second)
+	case d > time.Second:
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Millisecond)
+}
+
+func formatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"text/tabwriter"
-
-	"github.com/gpmtool/gpm/internal/fetch"
 )
 
 func init() {
@@ -38,16 +36,16 @@ func runList(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if p.lock == nil {
+	if p.Lock == nil {
 		if c.g.json {
 			return writeJSON(c, map[string]any{"packages": []listEntry{}})
 		}
-		c.printf("no %s yet: run 'gpm install' to resolve and lock %s\n", p.lockPath, plural(len(p.m.Packages), "package"))
+		c.printf("no %s yet: run 'gpm install' to resolve and lock %s\n", p.LockPath, plural(len(p.Manifest.Packages), "package"))
 		return nil
 	}
-	installed := fetch.InPlace(p.dir, p.lock)
-	entries := make([]listEntry, 0, len(p.lock.Packages))
-	for _, lp := range p.lock.Packages {
+	installed := p.Installed()
+	entries := make([]listEntry, 0, len(p.Lock.Packages))
+	for _, lp := range p.Lock.Packages {
 		e := listEntry{Name: lp.Name, Version: lp.Version, Project: lp.Project, Package: lp.Package, Registry: lp.Registry, Installed: installed[lp.Name], Files: []listFile{}}
 		for _, f := range lp.Files {
 			e.Files = append(e.Files, listFile{Name: f.Name, Size: f.Size, SHA256: f.SHA256})

@@ -11,7 +11,7 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 	"golang.org/x/term"
 
-	"github.com/gpmtool/gpm/internal/fetch"
+	"github.com/gpmtool/gpm/internal/project"
 )
 
 // Output modes. On a terminal, downloads and uploads show live bars with
@@ -64,7 +64,7 @@ func (c *cli) newReporter() *reporter {
 }
 
 // event handles one fetch event.
-func (r *reporter) event(e fetch.Event) {
+func (r *reporter) event(e project.Event) {
 	if r == nil {
 		return
 	}
@@ -75,9 +75,9 @@ func (r *reporter) event(e fetch.Event) {
 	// after the bars on a terminal.
 	line := ""
 	switch e.Kind {
-	case fetch.PackagePlaced:
+	case project.PackagePlaced:
 		line = fmt.Sprintf("installed %s@%s\n", e.Package, e.Version)
-	case fetch.PackageRemoved:
+	case project.PackageRemoved:
 		line = fmt.Sprintf("removed %s\n", e.Package)
 	}
 	if r.p == nil {
@@ -88,7 +88,7 @@ func (r *reporter) event(e fetch.Event) {
 		r.lines = append(r.lines, line)
 	}
 	switch e.Kind {
-	case fetch.FileStart:
+	case project.FileStart:
 		name := fmt.Sprintf("%s@%s %s", e.Package, e.Version, e.File)
 		r.bars[key] = r.p.AddBar(e.Total,
 			mpb.PrependDecorators(decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace})),
@@ -100,13 +100,13 @@ func (r *reporter) event(e fetch.Event) {
 			mpb.BarRemoveOnComplete(),
 		)
 		r.last[key] = time.Now()
-	case fetch.FileProgress:
+	case project.FileProgress:
 		if b := r.bars[key]; b != nil {
 			now := time.Now()
 			b.EwmaSetCurrent(e.Bytes, now.Sub(r.last[key]))
 			r.last[key] = now
 		}
-	case fetch.FileDone:
+	case project.FileDone:
 		if b := r.bars[key]; b != nil {
 			b.SetCurrent(e.Total)
 			delete(r.bars, key)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/gpmtool/gpm/internal/hint"
 	"github.com/gpmtool/gpm/internal/manifest"
+	"github.com/gpmtool/gpm/internal/project"
 	"github.com/gpmtool/gpm/internal/registry"
 	pkgversion "github.com/gpmtool/gpm/internal/version"
 )
@@ -296,7 +297,7 @@ func (c *cli) standaloneClient(flagURL string) (*registry.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.newClient(reg)
+	return project.NewClient(reg, c.env())
 }
 
 // standaloneRegistry picks the registry of a command that does not need a

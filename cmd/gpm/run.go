@@ -72,17 +72,6 @@ func (c *cli) lockPath() string {
 	return strings.TrimSuffix(m, filepath.Ext(m)) + ".lock"
 }
 
-// loadManifest reads the manifest; a missing one is a usage error that
-// points at gpm init.
-func (c *cli) loadManifest() (*manifest.Manifest, error) {
-	m, err := manifest.Load(c.manifestPath())
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, hint.Wrap(usageError("no %s in %s", filepath.Base(c.manifestPath()), displayDir(filepath.Dir(c.manifestPath()))),
-			"run 'gpm init' to create one, or pass -C DIR / --manifest FILE")
-	}
-	return m, err
-}
-
 func displayDir(d string) string {
 	if d == "." {
 		if wd, err := os.Getwd(); err == nil {

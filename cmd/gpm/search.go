@@ -12,7 +12,6 @@ import (
 
 	"github.com/gpmtool/gpm/internal/hint"
 	"github.com/gpmtool/gpm/internal/registry"
-	"github.com/gpmtool/gpm/internal/resolve"
 	pkgversion "github.com/gpmtool/gpm/internal/version"
 )
 
@@ -189,7 +188,7 @@ func orderVersions(created map[string]versionSeen) (ordered []string, newest str
 	for _, v := range append(sem, other...) {
 		ordered = append(ordered, v.Raw)
 	}
-	if v, ok := resolve.Newest(sem, nil); ok {
+	if v, ok := pkgversion.Newest(sem, nil); ok {
 		return ordered, v.Raw
 	}
 	if len(other) > 0 {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/pflag"
+
+	"github.com/gpmtool/gpm/internal/project"
 )
 
 var updateDryRun bool
@@ -19,31 +21,15 @@ func init() {
 // runUpdate re-resolves all packages, or the named ones, to the newest
 // versions their constraints allow, then installs like gpm install.
 func runUpdate(c *cli, args []string) error {
-	o := installOptions{dryRun: updateDryRun, update: map[string]bool{}}
-	if len(args) == 0 {
-		o.all = true
-	} else {
-		m, err := c.loadManifest()
-		if err != nil {
-			return err
-		}
-		for _, name := range args {
-			if _, ok := m.Lookup(name); !ok {
-				return c.unknownPackage(m, name, fmt.Sprintf("to add it, run 'gpm add %s --project P'", name))
-			}
-			o.update[name] = true
+	p, err := c.loadProject()
+	if err != nil {
+		return err
+	}
+	o := project.InstallOptions{DryRun: updateDryRun, All: len(args) == 0, Update: args}
+	for _, name := range args {
+		if _, ok := p.Manifest.Lookup(name); !ok {
+			return c.unknownPackage(p.Manifest, name, fmt.Sprintf("to add it, run 'gpm add %s --project P'", name))
 		}
 	}
-	return c.install(o)
-}
-
-// updateLine formats one "name old -> new" line.
-func updateLine(ch change) string {
-	switch {
-	case ch.From == "":
-		return fmt.Sprintf("%s -> %s (new)", ch.Name, ch.To)
-	case ch.To == "":
-		return fmt.Sprintf("%s %s -> removed", ch.Name, ch.From)
-	}
-	return fmt.Sprintf("%s %s -> %s", ch.Name, ch.From, ch.To)
+	return c.install(p, o)
 }

@@ -1,4 +1,4 @@
-package main
+package doctor
 
 import (
 	"errors"
@@ -10,25 +10,30 @@ import (
 	"github.com/gpmtool/gpm/internal/registry"
 )
 
-func TestWorseCode(t *testing.T) {
+func TestWorst(t *testing.T) {
 	for _, tc := range []struct {
-		codes []int
-		want  int
+		kinds    []Kind // of problems; -1 is an OK check
+		problems int
+		want     Kind
 	}{
-		{nil, exitOK},
-		{[]int{exitFailure}, exitFailure},
-		{[]int{exitFailure, exitUsage}, exitUsage},
-		{[]int{exitDenied, exitUsage, exitFailure}, exitDenied},
-		{[]int{exitUsage, exitDenied}, exitDenied},
-		{[]int{exitNotFound}, exitNotFound},
-		{[]int{exitNotFound, exitUsage}, exitUsage},
+		{nil, 0, Failure},
+		{[]Kind{-1, -1}, 0, Failure},
+		{[]Kind{Failure}, 1, Failure},
+		{[]Kind{Failure, Invalid}, 2, Invalid},
+		{[]Kind{Access, Invalid, Failure}, 3, Access},
+		{[]Kind{Invalid, -1, Access}, 2, Access},
 	} {
-		got := exitOK
-		for _, c := range tc.codes {
-			got = worseCode(got, c)
+		var checks []Check
+		for _, k := range tc.kinds {
+			if k < 0 {
+				checks = append(checks, Check{Status: OK})
+				continue
+			}
+			checks = append(checks, Check{Status: Problem, Kind: k})
 		}
-		if got != tc.want {
-			t.Errorf("worseCode over %v = %d, want %d", tc.codes, got, tc.want)
+		n, got := Worst(checks)
+		if n != tc.problems || got != tc.want {
+			t.Errorf("Worst(%v) = %d, %v; want %d, %v", tc.kinds, n, got, tc.problems, tc.want)
 		}
 	}
 }

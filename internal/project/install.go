@@ -1,0 +1,279 @@
+package project
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/gpmtool/gpm/internal/fetch"
+	"github.com/gpmtool/gpm/internal/hint"
+	"github.com/gpmtool/gpm/internal/lock"
+	"github.com/gpmtool/gpm/internal/manifest"
+	"github.com/gpmtool/gpm/internal/registry"
+	"github.com/gpmtool/gpm/internal/resolve"
+)
+
+// InstallOptions says what an install or update may change.
+type InstallOptions struct {
+	// Locked: the lock must exist and need no change (exit 3 otherwise);
+	// no listing call is made.
+	Locked bool
+	// Offline: no network; install from the cache or fail.
+	Offline bool
+	// Update names entries to re-resolve even when their lock entry is
+	// fresh (gpm update NAME...).
+	Update []string
+	// All re-resolves every entry (gpm update).
+	All bool
+	// DryRun resolves and reports the changes; it writes nothing, not even
+	// the vendor directory's lock file.
+	DryRun bool
+	// Planned, when set, is called once the new lock is known, before
+	// anything is fetched: the caller prints the changes and opens its
+	// progress display there.
+	Planned func(changes []Change, packages int)
+	// Events receives download and placement progress.
+	Events func(Event)
+}
+
+// Result is what an install, update, add or remove did.
+type Result struct {
+	// Changes lists the packages whose locked version changed, by name.
+	// It is never nil.
+	Changes []Change
+	// Report says what was placed, downloaded and removed; nil on a dry run.
+	Report *Report
+}
+
+// Install resolves what is stale or missing, fetches everything the new lock
+// pins, writes the lock once every file is fetched and verified, and places
+// the packages. A failed or interrupted install leaves the lock and the
+// vendor directory as they were.
+func (p *Project) Install(ctx context.Context, o InstallOptions) (*Result, error) {
+	// --locked and --offline refuse before anything is written, even the
+	// vendor directory's lock file.
+	if err := p.checkModes(o); err != nil {
+		return nil, err
+	}
+	if o.DryRun {
+		return p.install(ctx, o)
+	}
+	unlock, err := fetch.LockDir(p.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	// Another gpm may have changed the lock while this one waited.
+	if err := p.readLock(); err != nil {
+		return nil, err
+	}
+	if err := p.checkModes(o); err != nil {
+		return nil, err
+	}
+	return p.install(ctx, o)
+}
+
+// install is Install once the vendor directory is locked (or for a dry
+// run, which writes nothing).
+func (p *Project) install(ctx context.Context, o InstallOptions) (*Result, error) {
+	pl := p.plan(o)
+	resolved, err := p.resolve(ctx, pl.resolve)
+	if err != nil {
+		return nil, err
+	}
+	next := &lock.File{Version: lock.Version, Packages: append(slices.Clone(pl.keep), resolved...)}
+	sort.Slice(next.Packages, func(i, j int) bool { return next.Packages[i].Name < next.Packages[j].Name })
+
+	res := &Result{Changes: DiffLocks(p.Lock, next)}
+	if o.DryRun {
+		return res, nil
+	}
+	if o.Planned != nil {
+		o.Planned(res.Changes, len(next.Packages))
+	}
+	res.Report, err = p.fetchAndPlace(ctx, next, o)
+	if err != nil {
+		return nil, err
+	}
+	p.Lock = next
+	return res, nil
+}
+
+// plan splits the manifest into entries whose lock entry can be kept and
+// entries that must be resolved; lock entries no longer in the manifest are
+// in neither, so they drop out of the next lock.
+type plan struct {
+	keep    []lock.Package
+	resolve []manifest.Package
+}
+
+func (p *Project) plan(o InstallOptions) plan {
+	var pl plan
+	for _, mp := range p.Manifest.Packages {
+		lp, ok := p.Lock.Lookup(mp.Name)
+		if ok && lock.Fresh(mp, lp) && !o.All && !slices.Contains(o.Update, mp.Name) {
+			pl.keep = append(pl.keep, lp)
+			continue
+		}
+		pl.resolve = append(pl.resolve, mp)
+	}
+	return pl
+}
+
+// checkModes enforces --locked (the lock must exist and need no change) and
+// --offline (nothing may need resolving).
+func (p *Project) checkModes(o InstallOptions) error {
+	if o.Locked {
+		if p.Lock == nil {
+			return hint.Wrap(kindErrorf(lock.ErrStale, "%s is missing and --locked was given", baseName(p.LockPath)),
+				"run 'gpm install' (without --locked or --frozen) to create it, then commit it")
+		}
+		if err := lock.Check(p.Manifest, p.Lock); err != nil {
+			return err
+		}
+	}
+	if pl := p.plan(o); o.Offline && len(pl.resolve) > 0 {
+		names := make([]string, len(pl.resolve))
+		for i, mp := range pl.resolve {
+			names[i] = mp.Name
+		}
+		return hint.Wrap(kindErrorf(ErrOffline, "resolving %s needs the network, but --offline was given", strings.Join(names, ", ")),
+			"run 'gpm install' once with network access, then commit packages.lock")
+	}
+	return nil
+}
+
+// resolve pins the given manifest entries.
+func (p *Project) resolve(ctx context.Context, pkgs []manifest.Package) ([]lock.Package, error) {
+	if len(pkgs) == 0 {
+		return nil, nil
+	}
+	reqs := make([]resolve.Request, len(pkgs))
+	for i, mp := range pkgs {
+		cl, err := p.clients.get(mp.Registry)
+		if err != nil {
+			return nil, err
+		}
+		reqs[i] = resolve.Request{Pkg: mp, Source: cl}
+	}
+	return resolve.Resolve(ctx, reqs, resolve.Options{Jobs: p.env.Jobs, Warnf: p.env.Warnf})
+}
+
+// cache opens the blob cache; a cache that cannot be used is a warning, not
+// a failure: installs work without it.
+func (p *Project) cache() *fetch.Cache {
+	dir, err := fetch.DefaultCacheDir(p.env.Getenv)
+	if err == nil {
+		var cache *fetch.Cache
+		if cache, err = fetch.OpenCache(dir); err == nil {
+			return cache
+		}
+	}
+	p.env.Warn("not using the download cache: %v", err)
+	return nil
+}
+
+// fetchAndPlace installs the packages of next into the vendor directory and
+// writes the lock once every file is fetched and verified, before the first
+// package is placed. The caller holds the vendor directory's lock.
+func (p *Project) fetchAndPlace(ctx context.Context, next *lock.File, o InstallOptions) (*Report, error) {
+	opts := fetch.Options{
+		Dir:     p.Dir,
+		Cache:   p.cache(),
+		Jobs:    p.env.Jobs,
+		Offline: o.Offline,
+		Locked:  true,
+		Source: func(lp lock.Package) (fetch.Downloader, error) {
+			return p.clients.get(lp.Registry)
+		},
+		BeforePlace: func() error {
+			_, err := lock.Write(p.LockPath, next)
+			return err
+		},
+		Events: o.Events,
+		Warnf:  p.env.Warnf,
+	}
+	rep, err := fetch.Install(ctx, next, opts)
+	if err != nil {
+		return nil, p.explainDownload404(ctx, err, next)
+	}
+	if rep.Packages == nil {
+		rep.Packages = []fetch.PackageReport{} // [], not null, in --json
+	}
+	return rep, nil
+}
+
+// explainDownload404 makes sense of a 404 on a download. GitLab answers 404
+// both for a missing file and for a project hidden from the caller; with a
+// CI job token the usual cause is the publisher's job-token allowlist. One
+// listing call tells them apart: GitLab answers it with 403 and its reason
+// (or a project-level 404) when access is the problem. The listing error
+// then replaces the download's, so the exit code says "access denied".
+func (p *Project) explainDownload404(ctx context.Context, err error, next *lock.File) error {
+	var pe *fetch.PackageError
+	var he *registry.HTTPError
+	if !errors.As(err, &pe) || !errors.As(err, &he) || he.Status != 404 || he.Op != registry.OpDownload || he.Storage {
+		return err
+	}
+	lp, ok := next.Lookup(pe.Name)
+	if !ok {
+		return err
+	}
+	cl, cerr := p.clients.get(lp.Registry)
+	if cerr != nil {
+		return err
+	}
+	_, lerr := cl.ListPackages(ctx, lp.Project, lp.Package)
+	if lerr == nil || !(errors.Is(lerr, registry.ErrUnauthorized) || errors.Is(lerr, registry.ErrHiddenProject)) {
+		return err
+	}
+	return &fetch.PackageError{Name: pe.Name, Version: pe.Version, Err: fmt.Errorf("download refused (404), and listing project %q confirms access is the problem: %w", lp.Project, lerr)}
+}
+
+// Change is one package whose locked version changed.
+type Change struct {
+	Name string `json:"name"`
+	From string `json:"from,omitempty"` // "" when added
+	To   string `json:"to,omitempty"`   // "" when removed
+}
+
+// String formats the change as gpm prints it: "name old -> new".
+func (ch Change) String() string {
+	switch {
+	case ch.From == "":
+		return fmt.Sprintf("%s -> %s (new)", ch.Name, ch.To)
+	case ch.To == "":
+		return fmt.Sprintf("%s %s -> removed", ch.Name, ch.From)
+	}
+	return fmt.Sprintf("%s %s -> %s", ch.Name, ch.From, ch.To)
+}
+
+// DiffLocks lists the packages whose locked version differs between two
+// locks, by name; old may be nil. It never returns nil: --json prints no
+// change as [].
+func DiffLocks(old, next *lock.File) []Change {
+	out := []Change{}
+	for _, np := range next.Packages {
+		op, ok := old.Lookup(np.Name)
+		switch {
+		case !ok:
+			out = append(out, Change{Name: np.Name, To: np.Version})
+		case op.Version != np.Version:
+			out = append(out, Change{Name: np.Name, From: op.Version, To: np.Version})
+		}
+	}
+	if old != nil {
+		for _, op := range old.Packages {
+			if _, ok := next.Lookup(op.Name); !ok {
+				out = append(out, Change{Name: op.Name, From: op.Version})
+			}
+		}
+	}
+	return out
+}
+
+func baseName(p string) string { return filepath.Base(p) }

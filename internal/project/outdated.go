@@ -1,0 +1,57 @@
+package project
+
+import (
+	"context"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gpmtool/gpm/internal/resolve"
+	"github.com/gpmtool/gpm/internal/version"
+)
+
+// Outdated is one package of gpm outdated.
+type Outdated struct {
+	Name     string `json:"name"`
+	Locked   string `json:"locked,omitempty"`   // "" when not locked
+	Matching string `json:"matching,omitempty"` // newest version the constraint allows
+	Latest   string `json:"latest,omitempty"`   // newest stable version overall
+	Outdated bool   `json:"outdated"`           // gpm update would change the lock
+}
+
+// Outdated lists, for every manifest entry in manifest order, the locked
+// version, the newest version its constraint allows and the newest version
+// overall. It changes nothing.
+func (p *Project) Outdated(ctx context.Context) ([]Outdated, error) {
+	rows := make([]Outdated, len(p.Manifest.Packages))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.env.Jobs)
+	for i, mp := range p.Manifest.Packages {
+		g.Go(func() error {
+			row := Outdated{Name: mp.Name}
+			if lp, ok := p.Lock.Lookup(mp.Name); ok {
+				row.Locked = lp.Version
+			}
+			cl, err := p.clients.get(mp.Registry)
+			if err != nil {
+				return err
+			}
+			vs, err := resolve.Versions(ctx, cl, mp.Project, mp.Package)
+			if err != nil {
+				return LocalError(mp.Name, err)
+			}
+			if v, ok := version.Newest(vs, &mp.Constraint); ok {
+				row.Matching = v.Raw
+			}
+			if v, ok := version.Newest(vs, nil); ok {
+				row.Latest = v.Raw
+			}
+			row.Outdated = row.Matching != "" && row.Matching != row.Locked
+			rows[i] = row
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
