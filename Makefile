@@ -24,11 +24,16 @@ test: lint
 unit:
 	$(GO) test -count=1 ./...
 
-## lint: gofmt check and go vet
+## lint: gofmt check, go vet (also as Windows and macOS see the code), a tidy go.mod, and builds for every release platform
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	GOOS=windows $(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
+	$(GO) mod tidy -diff
+	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/gpm
+	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/gpm
 
 ## fuzz: run every fuzz target for FUZZTIME (default 10s) each; CI runs it with 5s
 fuzz:
