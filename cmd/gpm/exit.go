@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/gpmtool/gpm/internal/lock"
 	"github.com/gpmtool/gpm/internal/manifest"
@@ -67,7 +68,7 @@ func exitCode(err error) int {
 
 // usageError returns an error that exits with code 2.
 func usageError(format string, args ...any) error {
-	return &kindError{kind: errUsage, msg: sprintf(format, args...)}
+	return &kindError{kind: errUsage, msg: fmt.Sprintf(format, args...)}
 }
 
 // kindError is an error of a given kind with its own message.

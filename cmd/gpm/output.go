@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 
 	"github.com/gpmtool/gpm/internal/hint"
 )
@@ -19,7 +20,7 @@ func writeJSON(c *cli, v any) error {
 		return err
 	}
 	var doc bytes.Buffer
-	doc.WriteString(`{"schema_version":1`)
+	fmt.Fprintf(&doc, `{"schema_version":%d`, jsonSchemaVersion)
 	if inner := bytes.TrimSpace(body[1 : len(body)-1]); len(inner) > 0 {
 		doc.WriteByte(',')
 		doc.Write(inner)
