@@ -25,7 +25,7 @@ var (
 	// ErrTooLarge matches GitLab's 400 "File is too large" (and a proxy's 413).
 	ErrTooLarge = errors.New("file too large")
 	// ErrTransient matches a failure that may succeed when tried again later:
-	// 408, 429, 5xx, connection resets and truncated bodies.
+	// 408, 429, 5xx, connection resets, and truncated or stalled bodies.
 	ErrTransient = errors.New("transient failure")
 	// ErrChecksumMismatch matches an *IntegrityError whose SHA-256 differs.
 	ErrChecksumMismatch = errors.New("checksum mismatch")
