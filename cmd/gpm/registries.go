@@ -75,6 +75,16 @@ func (c *cli) newClient(reg manifest.Registry) (*registry.Client, error) {
 	if d, err := time.ParseDuration(c.getenv("GPM_RETRY_BASE")); err == nil && d > 0 {
 		opts = append(opts, registry.WithRetry(registry.Retry{Base: d, Max: 10 * d, MaxRetryAfter: 10 * d}))
 	}
+	// GPM_READ_TIMEOUT is how long a response body may send nothing before
+	// gpm gives up on it and retries (default registry.DefaultReadTimeout).
+	if v := c.getenv("GPM_READ_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, withHint(usageError("GPM_READ_TIMEOUT=%q is not a positive duration", v),
+				"it is how long a download or listing may send nothing before gpm gives up on it and retries (default %v); write it as a Go duration such as 90s or 2m, or unset it", registry.DefaultReadTimeout)
+		}
+		opts = append(opts, registry.WithReadTimeout(d))
+	}
 	cl, err := registry.New(url, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("registry %s: %w", registryLabel(reg), err)
