@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -250,5 +252,47 @@ func TestWithReadTimeoutDefault(t *testing.T) {
 	}
 	if DefaultReadTimeout > 30*time.Second {
 		t.Errorf("DefaultReadTimeout = %v; the design allows at most 30s of silence", DefaultReadTimeout)
+	}
+}
+
+// TestReadTimeoutKeepsConnections: closing a body that was read to the end
+// releases its request's context without closing the connection, so
+// requests one after another share one connection.
+func TestReadTimeoutKeepsConnections(t *testing.T) {
+	page, _ := json.Marshal(rows(3, "tool"))
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.Contains(r.URL.Path, "/generic/p/1/missing"):
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"message":"404 Not Found"}`))
+		case strings.Contains(r.URL.Path, "/generic/"):
+			w.Write(payload)
+		default:
+			w.Write(page)
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c, _ := client(t, srv.URL)
+	ctx := context.Background()
+	for range 3 {
+		if _, err := c.Download(ctx, FileRef{"1", "p", "1", "f"}, Expect{Size: int64(len(payload)), SHA256: sum(payload)}, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ListPackages(ctx, "1", "tool"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Download(ctx, FileRef{"1", "p", "1", "missing"}, Expect{Size: -1}, io.Discard); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("err = %v, want ErrNotFound", err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections for 9 requests one after another, want 1", n)
 	}
 }
