@@ -41,6 +41,7 @@ var exitCodes = []struct {
 	{errUsage, exitUsage},
 	{manifest.ErrInvalid, exitUsage},
 	{lock.ErrInvalid, exitUsage},
+	{registry.ErrSetting, exitUsage},
 	{lock.ErrStale, exitLock},
 	{project.ErrOffline, exitLock},
 	{registry.ErrChecksumMismatch, exitIntegrity},

@@ -155,7 +155,7 @@ func ResolveCredential(apiOrInstanceURL string, spec *TokenSpec, getenv func(str
 		}
 		if !tokenTypeFromEnv(typ) {
 			return Credential{}, nil, hint.Wrap(
-				fmt.Errorf("GPM_TOKEN_TYPE %q is not one of private, job, deploy, bearer", typ),
+				&settingError{fmt.Sprintf("GPM_TOKEN_TYPE %q is not one of private, job, deploy, bearer", typ)},
 				"set GPM_TOKEN_TYPE=private for personal, project and group access tokens, or unset it")
 		}
 		return Credential{Type: typ, Token: tok, Source: fmt.Sprintf("$GPM_TOKEN (%s)", typ)}, nil, nil

@@ -37,18 +37,22 @@ type Client struct {
 	userAgent string
 	retry     Retry
 	logf      func(format string, args ...any)
+	// readTimeout is the silence after which a response body is
+	// abandoned (see idleBody).
+	readTimeout time.Duration
 
 	hc       *http.Client // follows redirects safely
 	noFollow *http.Client // stops at 302/303/307, for CheckFile
 }
 
 type options struct {
-	cred      Credential
-	userAgent string
-	jobs      int
-	retry     Retry
-	transport http.RoundTripper
-	logf      func(format string, args ...any)
+	cred        Credential
+	userAgent   string
+	jobs        int
+	retry       Retry
+	transport   http.RoundTripper
+	logf        func(format string, args ...any)
+	readTimeout time.Duration
 }
 
 // Option configures a Client.
@@ -66,6 +70,12 @@ func WithJobs(n int) Option { return func(o *options) { o.jobs = n } }
 
 // WithRetry sets the retry policy; zero fields take their defaults.
 func WithRetry(r Retry) Option { return func(o *options) { o.retry = r } }
+
+// WithReadTimeout sets how long a response body may deliver nothing before
+// the client abandons it and, for listings and downloads, retries (default
+// DefaultReadTimeout; d <= 0 keeps the default). Only waiting for the
+// network counts, not the time a caller spends on what it read.
+func WithReadTimeout(d time.Duration) Option { return func(o *options) { o.readTimeout = d } }
 
 // WithTransport replaces the network transport, for tests. The client still
 // adds credentials, the User-Agent and logging around it.
@@ -102,12 +112,17 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if o.userAgent == "" {
 		o.userAgent = DefaultUserAgent
 	}
+	if o.readTimeout <= 0 {
+		o.readTimeout = DefaultReadTimeout
+	}
 	c := &Client{
 		api:       api,
 		cred:      o.cred,
 		userAgent: o.userAgent,
 		retry:     o.retry.withDefaults(),
 		logf:      o.logf,
+
+		readTimeout: o.readTimeout,
 	}
 	base := o.transport
 	if base == nil {
@@ -129,7 +144,8 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 
 // newTransport builds the production transport: bounded dial, TLS and
 // response-header waits, keep-alive, HTTP/2, and no overall timeout, so that
-// large downloads are limited only by their context.
+// large downloads are limited only by their context and by the read timeout
+// on silent bodies that clientTransport adds.
 func newTransport(jobs int) *http.Transport {
 	return &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
@@ -313,14 +329,17 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 }
 
 // clientTransport adds the User-Agent to every hop and the credential only
-// to hops on the registry's own origin, and logs each exchange.
+// to hops on the registry's own origin, logs each exchange, and gives every
+// response body the client's read timeout: each hop runs under its own
+// context, cancelled when its body stays silent too long or is closed.
 type clientTransport struct {
 	c    *Client
 	base http.RoundTripper
 }
 
 func (t *clientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(req.Context())
+	ctx, cancel := context.WithCancel(req.Context())
+	r := req.Clone(ctx)
 	r.Header.Set("User-Agent", t.c.userAgent)
 	if sameOrigin(r.URL, t.c.api) {
 		t.c.cred.apply(r.Header)
@@ -337,7 +356,15 @@ func (t *clientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.c.logf("%s %s: %d (%v)", r.Method, t.c.redact(r.URL), resp.StatusCode, d)
 		}
 	}
-	return resp, err
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	resp.Body = newIdleBody(resp.Body, t.c.readTimeout, cancel)
+	return resp, nil
 }
 
 // Escaping of path parameters.

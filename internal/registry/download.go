@@ -49,10 +49,11 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return
 // SHA-256 against want. Redirects (to object storage) are followed without
 // credentials.
 //
-// Failed attempts (408, 429, 5xx, resets, truncated bodies) are retried from
-// the start, always through the registry URL since signed redirect URLs
-// expire; once bytes reached dst that needs dst to implement Resetter,
-// otherwise the failure is returned as a *TransientError. A size or
+// Failed attempts (408, 429, 5xx, resets, truncated bodies, bodies silent
+// for the read timeout) are retried from the start, always through the
+// registry URL since signed redirect URLs expire; once bytes reached dst
+// that needs dst to implement Resetter, otherwise the failure is returned
+// as a *TransientError. A size or
 // checksum mismatch is retried once (a corrupted transfer) and then
 // returned as an *IntegrityError. When want.SHA256 is empty and the registry
 // itself answered with X-Checksum-SHA256, the body is checked against it.

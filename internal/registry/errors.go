@@ -30,7 +30,7 @@ var (
 	// ErrTooLarge matches GitLab's 400 "File is too large" (and a proxy's 413).
 	ErrTooLarge = errors.New("file too large")
 	// ErrTransient matches a failure that may succeed when tried again later:
-	// 408, 429, 5xx, connection resets and truncated bodies.
+	// 408, 429, 5xx, connection resets, and truncated or stalled bodies.
 	ErrTransient = errors.New("transient failure")
 	// ErrChecksumMismatch matches an *IntegrityError whose SHA-256 differs.
 	ErrChecksumMismatch = errors.New("checksum mismatch")
@@ -45,7 +45,16 @@ var (
 	// ErrUnsafeName matches a file name from the server that is not safe to
 	// use as a path (absolute, "..", control characters, too long).
 	ErrUnsafeName = errors.New("unsafe file name")
+	// ErrSetting matches an environment setting gpm cannot use, such as
+	// GPM_TOKEN_TYPE=secret or GPM_READ_TIMEOUT=30 (no unit).
+	ErrSetting = errors.New("invalid setting")
 )
+
+// settingError is an invalid environment setting; it matches ErrSetting.
+type settingError struct{ msg string }
+
+func (e *settingError) Error() string        { return e.msg }
+func (e *settingError) Is(target error) bool { return target == ErrSetting }
 
 // Operation kinds recorded in HTTPError.Op; hints depend on them.
 const (

@@ -2,7 +2,10 @@ package registry
 
 import (
 	"fmt"
+	"os"
 	"time"
+
+	"github.com/gpmtool/gpm/internal/hint"
 )
 
 // Env is what building a client needs from the process around it. The
@@ -22,6 +25,13 @@ type Env struct {
 	Logf func(format string, args ...any)
 }
 
+func (e Env) getenv(k string) string {
+	if e.Getenv == nil {
+		return os.Getenv(k)
+	}
+	return e.Getenv(k)
+}
+
 // Warn passes a warning to Warnf, if set.
 func (e Env) Warn(format string, args ...any) {
 	if e.Warnf != nil {
@@ -36,7 +46,7 @@ func Open(url, label string, spec *TokenSpec, env Env) (*Client, error) {
 	if env.Jobs < 1 {
 		env.Jobs = 8
 	}
-	cred, warnings, err := ResolveCredential(url, spec, env.Getenv)
+	cred, warnings, err := ResolveCredential(url, spec, env.getenv)
 	if err != nil {
 		return nil, fmt.Errorf("registry %s: %w", label, err)
 	}
@@ -51,12 +61,20 @@ func Open(url, label string, spec *TokenSpec, env Env) (*Client, error) {
 	if env.Logf != nil {
 		opts = append(opts, WithLogf(env.Logf))
 	}
-	if env.Getenv != nil {
-		// GPM_RETRY_BASE shortens the retry backoff; the end-to-end tests
-		// set it so that injected faults do not slow the suite down.
-		if d, err := time.ParseDuration(env.Getenv("GPM_RETRY_BASE")); err == nil && d > 0 {
-			opts = append(opts, WithRetry(Retry{Base: d, Max: 10 * d, MaxRetryAfter: 10 * d}))
+	// GPM_RETRY_BASE shortens the retry backoff; the end-to-end tests set
+	// it so that injected faults do not slow the suite down.
+	if d, err := time.ParseDuration(env.getenv("GPM_RETRY_BASE")); err == nil && d > 0 {
+		opts = append(opts, WithRetry(Retry{Base: d, Max: 10 * d, MaxRetryAfter: 10 * d}))
+	}
+	// GPM_READ_TIMEOUT is how long a response body may send nothing
+	// before gpm gives up on it and retries (default DefaultReadTimeout).
+	if v := env.getenv("GPM_READ_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, hint.Wrap(&settingError{fmt.Sprintf("GPM_READ_TIMEOUT=%q is not a positive duration", v)},
+				fmt.Sprintf("it is how long a download or listing may send nothing before gpm gives up on it and retries (default %v); write it as a Go duration such as 90s or 2m, or unset it", DefaultReadTimeout))
 		}
+		opts = append(opts, WithReadTimeout(d))
 	}
 	cl, err := New(url, opts...)
 	if err != nil {

@@ -113,9 +113,13 @@ func classify(err error) (retry bool, after time.Duration) {
 	return transientNetError(err), 0
 }
 
-// transientNetError reports connection resets, refusals, truncated bodies
-// and timeouts.
+// transientNetError reports connection resets, refusals, truncated and
+// stalled bodies, and timeouts.
 func transientNetError(err error) bool {
+	var stall *stallError
+	if errors.As(err, &stall) {
+		return true
+	}
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}

@@ -34,6 +34,10 @@ const (
 	// FaultSlow waits Delay (default 10ms) before the headers and before
 	// every 1024 bytes of the body.
 	FaultSlow = "slow"
+	// FaultStall sends the headers and After bytes of the body (default:
+	// half of Content-Length), then nothing: for Delay when it is set,
+	// after which the rest follows, else until the client goes away.
+	FaultStall = "stall"
 	// FaultRetryAfterSeconds answers Status (default 429) with
 	// "Retry-After: <seconds>" from RetryAfter.
 	FaultRetryAfterSeconds = "retry_after_seconds"
@@ -44,8 +48,8 @@ const (
 // Fault makes matching requests fail. Faults apply to API requests and
 // object-storage requests alike, after they are counted and before latency.
 // Each request takes the first matching fault that has uses left. The
-// handler still runs for reset_during, truncate, corrupt and slow, so an
-// upload hit by them has landed although its client saw an error.
+// handler still runs for reset_during, truncate, corrupt, slow and stall,
+// so an upload hit by them has landed although its client saw an error.
 type Fault struct {
 	// Method matches the request method; empty matches any.
 	Method string
@@ -62,10 +66,11 @@ type Fault struct {
 	// Times is how many requests the fault hits: -1 for all of them, 0 for
 	// one.
 	Times int
-	// After is how many body bytes reset_during and truncate send; 0 means
-	// half of the Content-Length.
+	// After is how many body bytes reset_during, truncate and stall send;
+	// 0 means half of the Content-Length.
 	After int64
-	// Delay is the pause of FaultSlow.
+	// Delay is the pause of FaultSlow, and of FaultStall (0: until the
+	// client goes away).
 	Delay time.Duration
 }
 
@@ -79,7 +84,7 @@ type faultState struct {
 func (s *Server) AddFault(f Fault) error {
 	switch f.Kind {
 	case FaultStatus, FaultResetBefore, FaultResetDuring, FaultTruncate, FaultCorrupt, FaultSlow,
-		FaultRetryAfterSeconds, FaultRetryAfterDate:
+		FaultStall, FaultRetryAfterSeconds, FaultRetryAfterDate:
 	default:
 		return fmt.Errorf("unknown fault kind %q", f.Kind)
 	}
@@ -181,7 +186,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) (http.Respon
 		}
 		return &faultWriter{ResponseWriter: w, kind: f.Kind, delay: delay, req: r}, false
 	}
-	return &faultWriter{ResponseWriter: w, kind: f.Kind, after: f.After}, false
+	return &faultWriter{ResponseWriter: w, kind: f.Kind, after: f.After, delay: f.Delay, req: r}, false
 }
 
 // faultWriter damages a response body as it is written.
@@ -193,6 +198,7 @@ type faultWriter struct {
 	req     *http.Request
 	written int64
 	cut     bool
+	stalled bool // the stall has happened; the rest goes through
 }
 
 var errCut = errors.New("connection cut by fault")
@@ -200,7 +206,7 @@ var errCut = errors.New("connection cut by fault")
 func (w *faultWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *faultWriter) WriteHeader(code int) {
-	if w.after == 0 && (w.kind == FaultResetDuring || w.kind == FaultTruncate) {
+	if w.after == 0 && (w.kind == FaultResetDuring || w.kind == FaultTruncate || w.kind == FaultStall) {
 		n, _ := strconv.ParseInt(w.Header().Get("Content-Length"), 10, 64)
 		w.after = n / 2
 	}
@@ -238,6 +244,32 @@ func (w *faultWriter) Write(p []byte) (int, error) {
 			p = p[n:]
 		}
 		return total, nil
+	case FaultStall:
+		room := w.after - w.written
+		if w.stalled || int64(len(p)) <= room {
+			n, err := w.ResponseWriter.Write(p)
+			w.written += int64(n)
+			return n, err
+		}
+		n, err := w.ResponseWriter.Write(p[:max(room, 0)])
+		w.written += int64(n)
+		if err != nil {
+			return n, err
+		}
+		http.NewResponseController(w.ResponseWriter).Flush()
+		w.stalled = true
+		if w.delay <= 0 {
+			<-w.req.Context().Done()
+			w.cut = true
+			return n, errCut
+		}
+		if !sleep(w.req.Context(), w.delay) {
+			w.cut = true
+			return n, errCut
+		}
+		m, err := w.ResponseWriter.Write(p[n:])
+		w.written += int64(m)
+		return n + m, err
 	case FaultResetDuring, FaultTruncate:
 		room := w.after - w.written
 		if int64(len(p)) <= room {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -137,6 +138,34 @@ func TestFaults(t *testing.T) {
 		}
 		if d := time.Since(start); d < 12*time.Millisecond {
 			t.Errorf("slow download took %v", d)
+		}
+	})
+	t.Run("stall", func(t *testing.T) {
+		f := setup(t, Fault{Kind: FaultStall, After: 1000})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, f.ts.URL+path, nil)
+		resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		got := make([]byte, 1000)
+		if _, err := io.ReadFull(resp.Body, got); err != nil || string(got) != content[:1000] || resp.ContentLength != 4096 {
+			t.Fatalf("stall: length %d, first bytes %q, %v", resp.ContentLength, got[:10], err)
+		}
+		// Nothing more comes until the client gives up (and the handler
+		// then returns, or the server's Close would wait for it).
+		time.AfterFunc(50*time.Millisecond, cancel)
+		if n, err := resp.Body.Read(got); n != 0 || err == nil {
+			t.Errorf("stall: read %d more bytes, %v; want none and an error", n, err)
+		}
+	})
+	t.Run("stall with delay", func(t *testing.T) {
+		f := setup(t, Fault{Kind: FaultStall, Delay: 5 * time.Millisecond})
+		resp, body, err, readErr := fetch(t, f, path)
+		if err != nil || readErr != nil || resp.StatusCode != 200 || string(body) != content {
+			t.Fatalf("stall with delay: %v %v, %d bytes", err, readErr, len(body))
 		}
 	})
 	t.Run("upload lands despite reset_during", func(t *testing.T) {
