@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -110,9 +111,14 @@ func runPublish(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cl.Credential().Anonymous() {
+	// GitLab refuses every anonymous upload, so without a credential gpm
+	// asks nothing of a remote instance. Only a token-less gpm serve
+	// accepts one, and it listens on loopback only: there gpm publishes
+	// anonymously and lets the registry decide.
+	anonymous := cl.Credential().Anonymous()
+	if anonymous && !loopbackURL(cl.APIURL()) {
 		return hint.Wrap(&kindError{kind: errDenied, msg: fmt.Sprintf("no credentials for %s: publishing needs a token", cl.APIURL())},
-			"set GPM_TOKEN to a personal, project or group access token with scope api and at least the Developer role in the project (deploy tokens: GPM_TOKEN_TYPE=deploy, scope write_package_registry); in GitLab CI, CI_JOB_TOKEN is used")
+			publishTokenHint)
 	}
 	for _, f := range req.files {
 		if f.SHA256, f.Size, err = hashPath(c.path(f.Path)); err != nil {
@@ -120,7 +126,29 @@ func runPublish(c *cli, args []string) error {
 		}
 	}
 	p := &publisher{c: c, cl: cl, req: req, listOK: true, retryBase: retryBase(c.getenv)}
-	return p.run()
+	err = p.run()
+	if anonymous && exitCode(err) == exitDenied {
+		err = hint.Wrap(err, fmt.Sprintf("no credentials were found for %s, so gpm tried without any: only a gpm serve without --token accepts anonymous uploads", cl.APIURL()), publishTokenHint)
+	}
+	return err
+}
+
+// publishTokenHint says which credential publishing needs.
+const publishTokenHint = "set GPM_TOKEN to a personal, project or group access token with scope api and at least the Developer role in the project (deploy tokens: GPM_TOKEN_TYPE=deploy, scope write_package_registry); in GitLab CI, CI_JOB_TOKEN is used"
+
+// loopbackURL reports whether u names this machine: localhost or a
+// loopback address.
+func loopbackURL(u string) bool {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	host := strings.TrimSuffix(strings.ToLower(pu.Hostname()), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // publishRequest applies the CI defaults to the flags and validates the
