@@ -441,7 +441,7 @@ func (p *publisher) run() error {
 	for i, f := range p.req.files {
 		names[i] = f.Name
 	}
-	snap, err := p.lookup(ctx, names)
+	snap, err := p.lookup(ctx, names, true)
 	if err != nil {
 		return fmt.Errorf("%s: checking what project %s already holds: %w", p.label(), p.req.project, err)
 	}
@@ -597,7 +597,7 @@ func (p *publisher) uploadOne(ctx context.Context, f *publishFile) (pf registry.
 		// reach us, and another publisher may have uploaded meanwhile (a
 		// group that forbids duplicates answers 400 to the second file of a
 		// name): look right before trying again.
-		now, lerr := p.lookup(ctx, []string{f.Name})
+		now, lerr := p.lookup(ctx, []string{f.Name}, true)
 		if lerr != nil {
 			return registry.PackageFile{}, false, hint.Wrap(fmt.Errorf("%s: uploading %s failed (%v), and checking whether it landed failed too: %w", p.label(), f.Name, uerr, lerr),
 				"run the same command again later: files that landed intact are skipped")
@@ -658,7 +658,7 @@ func sinceBefore(name, sha string, before, now snapshot) raced {
 	}
 	n := now.newest[name]
 	switch {
-	case !n.found:
+	case !n.found || n.sha256 == "": // unknown: nothing to tell
 	case n.sha256 == sha:
 		r.landed = !b.found || b.sha256 != sha
 	case !b.found || b.sha256 != n.sha256:
@@ -707,7 +707,10 @@ func (p *publisher) checkRaces(ctx context.Context, uploaded map[string]bool) er
 	for i, f := range p.req.files {
 		names[i] = f.Name
 	}
-	now, err := p.lookup(ctx, names)
+	// Where only the download route can tell, downloading every file
+	// just uploaded to hash it would double the traffic: a file whose
+	// SHA-256 GitLab does not send is left unchecked.
+	now, err := p.lookup(ctx, names, false)
 	if err != nil {
 		return hint.Wrap(fmt.Errorf("%s: %s uploaded, but listing the version again to check for other publishers failed: %w", p.label(), plural(len(uploaded), "file"), err),
 			"the uploads succeeded; look at the version's files in GitLab for a second file of the same name, which another job publishing at the same time could have added")
@@ -737,7 +740,7 @@ func postCheck(files []*publishFile, uploaded map[string]bool, before, now snaps
 	for _, f := range files {
 		r := sinceBefore(f.Name, f.SHA256, before, now)
 		serves := now.newest[f.Name]
-		if len(r.different) == 0 && serves.found && serves.sha256 != f.SHA256 {
+		if len(r.different) == 0 && serves.found && serves.sha256 != "" && serves.sha256 != f.SHA256 {
 			r.different = []remoteFile{serves}
 		}
 		if len(r.different) > 0 {
@@ -769,7 +772,7 @@ func btoi(b bool) int {
 // old GitLab that answers 201 without the file record is asked by a listing.
 func (p *publisher) checkUploaded(ctx context.Context, f *publishFile, pf registry.PackageFile) (registry.PackageFile, error) {
 	if pf.SHA256 == "" {
-		now, err := p.lookup(ctx, []string{f.Name})
+		now, err := p.lookup(ctx, []string{f.Name}, true)
 		if rf := now.newest[f.Name]; err == nil && rf.found && rf.sha256 != "" {
 			pf.SHA256, pf.ID = rf.sha256, rf.id
 		} else {
@@ -790,8 +793,10 @@ func (p *publisher) checkUploaded(ctx context.Context, f *publishFile, pf regist
 // version's files when the credential may list and the version is listed;
 // a hidden version (which the list API leaves out) or a credential GitLab
 // ignores on the list API (deploy tokens) is checked file by file through
-// the download route instead.
-func (p *publisher) lookup(ctx context.Context, names []string) (snapshot, error) {
+// the download route instead; with hashUnknown, a file found there whose
+// SHA-256 GitLab does not send is downloaded to hash it, else its SHA-256 is
+// left unknown ("").
+func (p *publisher) lookup(ctx context.Context, names []string, hashUnknown bool) (snapshot, error) {
 	if p.listOK {
 		files, listed, err := p.listVersion(ctx)
 		switch {
@@ -808,7 +813,7 @@ func (p *publisher) lookup(ctx context.Context, names []string) (snapshot, error
 			return snapshot{}, err
 		}
 	}
-	newest, err := p.probe(ctx, names)
+	newest, err := p.probe(ctx, names, hashUnknown)
 	return snapshot{newest: newest}, err
 }
 
@@ -890,9 +895,10 @@ func allByName(files []registry.PackageFile) map[string][]remoteFile {
 // probe checks each name through the download route, which serves hidden
 // packages and accepts deploy tokens: a 404 means absent; otherwise the
 // SHA-256 comes from GitLab's X-Checksum-SHA256 header or, when GitLab
-// redirects to object storage, from downloading the file. The names are
-// checked in parallel (--jobs): publishing a new version probes every file.
-func (p *publisher) probe(ctx context.Context, names []string) (map[string]remoteFile, error) {
+// redirects to object storage, from downloading the file (only with
+// hashUnknown; else it stays ""). The names are checked in parallel
+// (--jobs): publishing a new version probes every file.
+func (p *publisher) probe(ctx context.Context, names []string, hashUnknown bool) (map[string]remoteFile, error) {
 	found := make([]remoteFile, len(names))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(p.c.g.jobs)
@@ -906,7 +912,7 @@ func (p *publisher) probe(ctx context.Context, names []string) (map[string]remot
 				return err
 			}
 			rf := remoteFile{found: true, sha256: res.SHA256, size: res.Size}
-			if rf.sha256 == "" {
+			if rf.sha256 == "" && hashUnknown {
 				p.c.printf("%s is already in %s: downloading it to compare\n", name, p.label())
 				got, err := p.cl.Download(gctx, p.ref(name), registry.Expect{Size: -1}, io.Discard)
 				if err != nil {

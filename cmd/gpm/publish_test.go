@@ -201,24 +201,25 @@ func TestSinceBefore(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		before, now snapshot
-		want        string // "landed|- TWINS [DIFFERENT...]"
+		want        string // `landed|- TWINS ["DIFFERENT"...]`
 	}{
 		{"new version, ours landed", nothing, listedSnap(pf(1, "ours")), "landed 1 []"},
-		{"new version, another's landed", nothing, listedSnap(pf(1, "theirs")), "- 0 [theirs]"},
-		{"new version, both landed", nothing, listedSnap(pf(1, "theirs"), pf(2, "ours")), "landed 1 [theirs]"},
+		{"new version, another's landed", nothing, listedSnap(pf(1, "theirs")), `- 0 ["theirs"]`},
+		{"new version, both landed", nothing, listedSnap(pf(1, "theirs"), pf(2, "ours")), `landed 1 ["theirs"]`},
 		{"new version, two copies of ours", nothing, listedSnap(pf(1, "ours"), pf(2, "ours")), "landed 2 []"},
 		{"nothing landed", nothing, listedSnap(), "- 0 []"},
 		{"older different file was there (--allow-duplicate)", listedSnap(pf(1, "old")), listedSnap(pf(1, "old"), pf(2, "ours")), "landed 1 []"},
-		{"ours was there, another's appeared", listedSnap(pf(1, "ours")), listedSnap(pf(1, "ours"), pf(2, "theirs")), "- 0 [theirs]"},
+		{"ours was there, another's appeared", listedSnap(pf(1, "ours")), listedSnap(pf(1, "ours"), pf(2, "theirs")), `- 0 ["theirs"]`},
 		{"ours was there, a copy appeared", listedSnap(pf(1, "ours")), listedSnap(pf(1, "ours"), pf(2, "ours")), "landed 1 []"},
 		{"the same file was there twice before", listedSnap(pf(1, "old"), pf(2, "ours")), listedSnap(pf(1, "old"), pf(2, "ours")), "- 0 []"},
 		// Only the newest file of a name is visible.
 		{"probed: ours landed", nothing, probedSnap(map[string]string{"a": "ours"}), "landed 0 []"},
-		{"probed: another's landed", nothing, probedSnap(map[string]string{"a": "theirs"}), "- 0 [theirs]"},
+		{"probed: another's landed", nothing, probedSnap(map[string]string{"a": "theirs"}), `- 0 ["theirs"]`},
 		{"probed: unchanged", probedSnap(map[string]string{"a": "old"}), probedSnap(map[string]string{"a": "old"}), "- 0 []"},
 		{"probed: ours was there", probedSnap(map[string]string{"a": "ours"}), probedSnap(map[string]string{"a": "ours"}), "- 0 []"},
-		{"probed: a new newest", probedSnap(map[string]string{"a": "old"}), probedSnap(map[string]string{"a": "theirs"}), "- 0 [theirs]"},
+		{"probed: a new newest", probedSnap(map[string]string{"a": "old"}), probedSnap(map[string]string{"a": "theirs"}), `- 0 ["theirs"]`},
 		{"listed, then hidden by the upload", listedSnap(), probedSnap(map[string]string{"a": "ours"}), "landed 0 []"},
+		{"probed: sha256 not sent", nothing, probedSnap(map[string]string{"a": ""}), "- 0 []"},
 		// A hidden version made visible: the older files were there but
 		// not seen; only the newest counts.
 		{"probed, then listed", probedSnap(map[string]string{"a": "old"}), listedSnap(pf(1, "older"), pf(2, "old"), pf(3, "ours")), "landed 0 []"},
@@ -232,7 +233,7 @@ func TestSinceBefore(t *testing.T) {
 		for _, d := range r.different {
 			diff = append(diff, d.sha256)
 		}
-		if got := fmt.Sprintf("%s %d %v", landed, r.twins, diff); got != tc.want {
+		if got := fmt.Sprintf("%s %d %q", landed, r.twins, diff); got != tc.want {
 			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
 		}
 	}
@@ -275,6 +276,8 @@ func TestPostCheck(t *testing.T) {
 			probedSnap(map[string]string{"a": "a-ours"}), "", nil},
 		{"probed: another's is served", map[string]bool{"a": true}, probedSnap(nil),
 			probedSnap(map[string]string{"a": "a-theirs"}), "a: [a-theirs] serves a-theirs", nil},
+		{"probed: the served file's sha256 is not sent", map[string]bool{"a": true}, probedSnap(nil),
+			probedSnap(map[string]string{"a": ""}), "", nil},
 		{"probed: the older file is served again", map[string]bool{"a": true}, probedSnap(map[string]string{"a": "a-old"}),
 			probedSnap(map[string]string{"a": "a-old"}), "a: [a-old] serves a-old", nil},
 	} {
