@@ -20,15 +20,20 @@ import (
 // with 500 an upload that races another one to create a new version. A
 // gate in front of the registry holds requests so that each round forces
 // an interleaving in which neither publisher's first look at the version
-// sees the other's file:
+// sees the other's file. In every mode each publisher's first listing is
+// answered only once both have asked; then:
 //
-//   - "together": both first listings are answered only once both arrived,
-//     and likewise both first uploads: they race to create the version, one
-//     gets GitLab's 500 and retries;
-//   - "serial": both first listings as above, and the second publisher's
-//     uploads wait until the first publisher has exited: both uploads
-//     succeed, and only the second publisher can see both files;
-//   - "free": both first listings as above, then no gate.
+//   - "together": each publisher's first upload waits until both have sent
+//     one (so both have looked): they race to create the version, one gets
+//     GitLab's 500 and retries;
+//   - "serial": the first uploads wait in the same way; then the first
+//     publisher's goes ahead, and the second publisher's uploads wait until
+//     the first publisher has exited: both uploads succeed, and only the
+//     second publisher can see both files;
+//   - "free": no further gate.
+//
+// No request is held for a publisher that has exited, so a round cannot
+// hang.
 
 // raceTokens are the two publishers, one token each, so that the gate can
 // tell their requests apart.
@@ -37,7 +42,6 @@ var raceTokens = [2]string{"alice-token", "bob-token"}
 // raceRound is the state of the gate during one round.
 type raceRound struct {
 	mode       string
-	version    string
 	listed     map[string]bool
 	bothListed chan struct{}
 	put        map[string]bool
@@ -53,8 +57,8 @@ type raceGate struct {
 	round *raceRound
 }
 
-func (g *raceGate) start(mode, version string) *raceRound {
-	r := &raceRound{mode: mode, version: version, listed: map[string]bool{}, bothListed: make(chan struct{}),
+func (g *raceGate) start(mode string) *raceRound {
+	r := &raceRound{mode: mode, listed: map[string]bool{}, bothListed: make(chan struct{}),
 		put: map[string]bool{}, bothPut: make(chan struct{}), exited: map[string]chan struct{}{}}
 	for _, tok := range raceTokens {
 		r.exited[tok] = make(chan struct{})
@@ -177,7 +181,7 @@ func (r raceResult) String() string {
 // tool.bin into version, both at once.
 func raceRoundRun(t *testing.T, srv *server.Server, gate *raceGate, url, mode, version string, contents [2]string) raceResult {
 	t.Helper()
-	r := gate.start(mode, version)
+	r := gate.start(mode)
 	var res raceResult
 	var wg sync.WaitGroup
 	for i, tok := range raceTokens {
