@@ -76,18 +76,23 @@ func (c *cli) cache() *fetch.Cache {
 
 // fetchAndPlace installs the packages of next into the vendor directory and
 // writes the lock once every file is fetched and verified, before the first
-// package is placed.
-func (c *cli) fetchAndPlace(p *project, cls *clients, next *lock.File, offline bool) (*fetch.Report, error) {
+// package is placed. Under o.locked the lock is not written at all: it was
+// checked to hold next already, and --locked writes nothing to it, whatever
+// its line endings or layout (a read-only lock stays untouched).
+func (c *cli) fetchAndPlace(p *project, cls *clients, next *lock.File, o installOptions) (*fetch.Report, error) {
 	opts := fetch.Options{
 		Dir:     p.dir,
 		Cache:   c.cache(),
 		Jobs:    c.g.jobs,
-		Offline: offline,
+		Offline: o.offline,
 		Locked:  true,
 		Source: func(lp lock.Package) (fetch.Downloader, error) {
 			return cls.get(lp.Registry)
 		},
 		BeforePlace: func() error {
+			if o.locked {
+				return nil
+			}
 			_, err := lock.Write(p.lockPath, next)
 			return err
 		},

@@ -157,7 +157,7 @@ func (c *cli) install(o installOptions) error {
 	}
 
 	c.printChanges(changes, false)
-	rep, err := c.fetchAndPlace(p, cls, next, o.offline)
+	rep, err := c.fetchAndPlace(p, cls, next, o)
 	if err != nil {
 		return err
 	}
