@@ -19,6 +19,10 @@ const (
 	exitIntegrity = 4 // checksum or size mismatch, tampered or missing vendor files
 	exitDenied    = 5 // 401, 403, or a 404 that hides a project
 	exitNotFound  = 6 // no such package, version or file; nothing satisfies a constraint
+	// exitInterrupted is 128+SIGINT, what a shell reports for a process
+	// that Ctrl-C ended: gpm stopped on Ctrl-C (or SIGTERM) and left
+	// nothing half-written.
+	exitInterrupted = 130
 )
 
 // Error kinds that belong to the command layer itself.
@@ -26,7 +30,7 @@ var (
 	errUsage  = errors.New("usage error")
 	errDenied = errors.New("access denied")
 	// errInterrupted replaces the context error of a command stopped by
-	// Ctrl-C or SIGTERM; it exits 1 like any other failure.
+	// Ctrl-C or SIGTERM; it exits 130.
 	errInterrupted = errors.New("interrupted")
 )
 
@@ -37,6 +41,7 @@ var exitCodes = []struct {
 	kind error
 	code int
 }{
+	{errInterrupted, exitInterrupted},
 	{registry.ErrHiddenProject, exitDenied},
 	{errUsage, exitUsage},
 	{manifest.ErrInvalid, exitUsage},

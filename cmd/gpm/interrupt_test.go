@@ -31,7 +31,7 @@ import (
 //     new one, and all of them match the lock: an interruption before the
 //     lock is written changes nothing, and once it is written placing
 //     completes;
-//   - gpm either finished (exit 0), said "interrupted" (exit 1), or died of
+//   - gpm either finished (exit 0), said "interrupted" (exit 130), or died of
 //     the signal before it could handle it; it stopped within 2 seconds;
 //   - gpm verify passes on whatever was left, and running the command again
 //     succeeds and verifies.
@@ -255,7 +255,7 @@ func TestInterruptTorture(t *testing.T) {
 // interruptAt starts cmd, waits until when reports true (when it is not
 // nil) and then for delay, sends SIGINT and waits for gpm to exit. It
 // returns how gpm ended: "finished" (exit 0, the signal came too late or
-// during placing), "interrupted" (exit 1 saying so) or "killed" (the signal
+// during placing), "interrupted" (exit 130 saying so) or "killed" (the signal
 // arrived before gpm installed its handler). Anything else, or an exit more
 // than 2 seconds after the signal, fails the test.
 func interruptAt(t *testing.T, cmd *exec.Cmd, when func() bool, delay time.Duration) string {
@@ -302,7 +302,7 @@ func interruptAt(t *testing.T, cmd *exec.Cmd, when func() bool, delay time.Durat
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGINT {
 			return "killed"
 		}
-		if ee.ExitCode() == 1 && strings.Contains(stderr.String(), "gpm: error: interrupted\n") {
+		if ee.ExitCode() == exitInterrupted && strings.Contains(stderr.String(), "gpm: error: interrupted\n") {
 			return "interrupted"
 		}
 	}

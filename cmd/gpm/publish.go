@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,10 +10,12 @@ import (
 	"io"
 	"io/fs"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -109,9 +112,14 @@ func runPublish(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cl.Credential().Anonymous() {
+	// GitLab refuses every anonymous upload, so without a credential gpm
+	// asks nothing of a remote instance. Only a token-less gpm serve
+	// accepts one, and it listens on loopback only: there gpm publishes
+	// anonymously and lets the registry decide.
+	anonymous := cl.Credential().Anonymous()
+	if anonymous && !loopbackURL(cl.APIURL()) {
 		return hint.Wrap(&kindError{kind: errDenied, msg: fmt.Sprintf("no credentials for %s: publishing needs a token", cl.APIURL())},
-			"set GPM_TOKEN to a personal, project or group access token with scope api and at least the Developer role in the project (deploy tokens: GPM_TOKEN_TYPE=deploy, scope write_package_registry); in GitLab CI, CI_JOB_TOKEN is used")
+			publishTokenHint)
 	}
 	for _, f := range req.files {
 		if f.SHA256, f.Size, err = hashPath(c.path(f.Path)); err != nil {
@@ -119,7 +127,29 @@ func runPublish(c *cli, args []string) error {
 		}
 	}
 	p := &publisher{c: c, cl: cl, req: req, listOK: true, retryBase: retryBase(c.getenv)}
-	return p.run()
+	err = p.run()
+	if anonymous && exitCode(err) == exitDenied {
+		err = hint.Wrap(err, fmt.Sprintf("no credentials were found for %s, so gpm tried without any: only a gpm serve without --token accepts anonymous uploads", cl.APIURL()), publishTokenHint)
+	}
+	return err
+}
+
+// publishTokenHint says which credential publishing needs.
+const publishTokenHint = "set GPM_TOKEN to a personal, project or group access token with scope api and at least the Developer role in the project (deploy tokens: GPM_TOKEN_TYPE=deploy, scope write_package_registry); in GitLab CI, CI_JOB_TOKEN is used"
+
+// loopbackURL reports whether u names this machine: localhost or a
+// loopback address.
+func loopbackURL(u string) bool {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	host := strings.TrimSuffix(strings.ToLower(pu.Hostname()), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // publishRequest applies the CI defaults to the flags and validates the
@@ -370,12 +400,22 @@ func backoff(base time.Duration, n int, err error) time.Duration {
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
-// remoteFile is what a version holds under one file name.
+// remoteFile is one file of the version.
 type remoteFile struct {
 	found  bool
-	sha256 string // of the newest file of that name; "" when unknown
-	id     int64
+	sha256 string // "" when unknown
+	id     int64  // 0 when unknown (a file seen through the download route)
 	size   int64
+}
+
+// snapshot is what gpm can see of the version's files at one moment.
+type snapshot struct {
+	// newest holds, per name, the newest file: the one GitLab serves.
+	newest map[string]remoteFile
+	// all holds every file per name, oldest first, when the version was
+	// listed; nil when it was checked through the download route, which
+	// shows only the newest file of a name.
+	all map[string][]remoteFile
 }
 
 // publisher publishes one version.
@@ -383,9 +423,10 @@ type publisher struct {
 	c         *cli
 	cl        *registry.Client
 	req       publishRequest
-	listOK    bool  // the credential may use the list API
-	listed    bool  // the version was visible to the last listing
-	packageID int64 // the version's package ID, once known
+	listOK    bool     // the credential may use the list API
+	listed    bool     // the version was visible to the last listing
+	packageID int64    // the version's package ID, once known
+	before    snapshot // the version before this run uploaded anything
 	retryBase time.Duration
 }
 
@@ -401,10 +442,12 @@ func (p *publisher) run() error {
 	for i, f := range p.req.files {
 		names[i] = f.Name
 	}
-	remote, err := p.lookup(ctx, names)
+	snap, err := p.lookup(ctx, names, true)
 	if err != nil {
 		return fmt.Errorf("%s: checking what project %s already holds: %w", p.label(), p.req.project, err)
 	}
+	p.before = snap
+	remote := snap.newest
 
 	// Decide for every file before uploading any.
 	upload := make([]bool, len(p.req.files))
@@ -429,6 +472,7 @@ func (p *publisher) run() error {
 			"publish a new version; or, if you really mean to add a duplicate, pass --allow-duplicate")
 	}
 
+	uploaded := map[string]bool{}
 	out := jsonPublish{Name: p.req.pkg, Version: p.req.version, Project: p.req.project, Registry: p.cl.APIURL(), Status: p.req.status, Files: []jsonPublishFile{}}
 	for i, f := range p.req.files {
 		jf := jsonPublishFile{Name: f.Name, Path: f.Path, Size: f.Size, SHA256: f.SHA256, Action: "skipped", FileID: remote[f.Name].id}
@@ -438,10 +482,14 @@ func (p *publisher) run() error {
 			out.Files = append(out.Files, jf)
 			continue
 		}
-		pf, err := p.uploadOne(ctx, f)
+		pf, found, err := p.uploadOne(ctx, f)
 		if err != nil {
 			if out.Uploaded > 0 {
-				err = hint.Wrap(err, fmt.Sprintf("%d files were uploaded before the failure; run the same command again: files that landed intact are skipped", out.Uploaded))
+				were := "were"
+				if out.Uploaded == 1 {
+					were = "was"
+				}
+				err = hint.Wrap(err, fmt.Sprintf("%s %s uploaded before the failure; run the same command again: files that landed intact are skipped", plural(out.Uploaded, "file"), were))
 			}
 			return err
 		}
@@ -449,9 +497,21 @@ func (p *publisher) run() error {
 			p.packageID = pf.PackageID
 		}
 		jf.Action, jf.FileID = "uploaded", pf.ID
+		uploaded[f.Name] = true
 		out.Uploaded++
 		out.Files = append(out.Files, jf)
-		p.c.printf("uploaded %s (%s)\n", f.Name, formatBytes(f.Size))
+		if found {
+			p.c.printf("uploaded %s (%s): after a failed attempt it was found in place with the same sha256 (this upload landed although its answer was lost, or another publisher uploaded the same file)\n", f.Name, formatBytes(f.Size))
+		} else {
+			p.c.printf("uploaded %s (%s)\n", f.Name, formatBytes(f.Size))
+		}
+	}
+	if len(uploaded) > 0 {
+		// Other publishers may have uploaded into the version since it
+		// was first checked.
+		if err := p.checkRaces(ctx, uploaded); err != nil {
+			return err
+		}
 	}
 	out.PackageID = p.packageID
 	if out.Uploaded == 0 && p.req.status != "" && p.listed {
@@ -492,62 +552,229 @@ func shaOrUnknown(s string) string {
 
 // uploadOne uploads f, retrying a failure that may be transient (a 5xx such
 // as the 500 GitLab answers to concurrent uploads into a new version, a
-// reset, a broken response) only after checking that the file did not land:
-// GitLab would keep a second copy.
-func (p *publisher) uploadOne(ctx context.Context, f *publishFile) (registry.PackageFile, error) {
+// reset, a broken response) only after checking, right before each retry,
+// what the version now holds: GitLab would keep a second copy of a file that
+// landed although its answer was lost, and another publisher may have
+// uploaded a file of the same name meanwhile.
+//
+// found reports a file that a failed attempt left in place: it landed
+// although the answer was lost, or another publisher uploaded the same
+// bytes.
+func (p *publisher) uploadOne(ctx context.Context, f *publishFile) (pf registry.PackageFile, found bool, err error) {
 	file, err := os.Open(p.c.path(f.Path))
 	if err != nil {
-		return registry.PackageFile{}, fmt.Errorf("%s: %w", p.label(), err)
+		return registry.PackageFile{}, false, fmt.Errorf("%s: %w", p.label(), err)
 	}
 	defer file.Close()
 	opts := registry.UploadOptions{Status: p.req.status}
 	for attempt := 1; ; attempt++ {
 		pf, uerr := p.cl.Upload(ctx, p.ref(f.Name), file, f.Size, opts)
 		if uerr == nil {
-			return p.checkUploaded(ctx, f, pf)
+			pf, err := p.checkUploaded(ctx, f, pf)
+			return pf, false, err
 		}
 		if ctx.Err() != nil {
-			return registry.PackageFile{}, ctx.Err()
+			return registry.PackageFile{}, false, ctx.Err()
 		}
-		if !errors.Is(uerr, registry.ErrTransient) {
-			return registry.PackageFile{}, fmt.Errorf("%s: uploading %s: %w", p.label(), f.Name, uerr)
+		duplicate := errors.Is(uerr, registry.ErrDuplicate)
+		if !duplicate && !errors.Is(uerr, registry.ErrTransient) {
+			return registry.PackageFile{}, false, fmt.Errorf("%s: uploading %s: %w", p.label(), f.Name, uerr)
+		}
+		last := !duplicate && attempt == publishAttempts
+		if !duplicate && !last {
+			wait := backoff(p.retryBase, attempt, uerr)
+			if p.c.g.verbose {
+				p.c.printf("gpm: upload of %s failed (%v); checking the version and trying again in %v\n", f.Name, uerr, wait.Round(time.Millisecond))
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return registry.PackageFile{}, false, ctx.Err()
+			case <-t.C:
+			}
 		}
 		// The request may have reached GitLab although its answer did not
-		// reach us: look before trying again.
-		remote, lerr := p.lookup(ctx, []string{f.Name})
+		// reach us, and another publisher may have uploaded meanwhile (a
+		// group that forbids duplicates answers 400 to the second file of a
+		// name): look right before trying again.
+		now, lerr := p.lookup(ctx, []string{f.Name}, true)
 		if lerr != nil {
-			return registry.PackageFile{}, hint.Wrap(fmt.Errorf("%s: uploading %s failed (%v), and checking whether it landed failed too: %w", p.label(), f.Name, uerr, lerr),
+			return registry.PackageFile{}, false, hint.Wrap(fmt.Errorf("%s: uploading %s failed (%v), and checking whether it landed failed too: %w", p.label(), f.Name, uerr, lerr),
 				"run the same command again later: files that landed intact are skipped")
 		}
-		if rf := remote[f.Name]; rf.found && rf.sha256 == f.SHA256 {
-			if p.c.g.verbose {
-				p.c.printf("gpm: upload of %s answered %v, but the file landed intact\n", f.Name, uerr)
-			}
-			return registry.PackageFile{ID: rf.id, PackageID: p.packageID, FileName: f.Name, Size: rf.size, SHA256: rf.sha256}, nil
+		r := sinceBefore(f.Name, f.SHA256, p.before, now)
+		switch {
+		case len(r.different) > 0:
+			return registry.PackageFile{}, false, p.raceError(fmt.Sprintf("%s: uploading %s failed (%v), and meanwhile another publisher uploaded a different %s; not adding a second file of that name",
+				p.label(), f.Name, uerr, f.Name), []raceConflict{{f: f, raced: r, serves: now.newest[f.Name]}})
+		case r.landed:
+			rf := now.newest[f.Name]
+			return registry.PackageFile{ID: rf.id, PackageID: p.packageID, FileName: f.Name, Size: rf.size, SHA256: rf.sha256}, true, nil
+		case duplicate:
+			return registry.PackageFile{}, false, fmt.Errorf("%s: uploading %s: %w", p.label(), f.Name, uerr)
+		case last:
+			return registry.PackageFile{}, false, fmt.Errorf("%s: uploading %s: giving up after %d attempts: %w", p.label(), f.Name, attempt, uerr)
 		}
-		if attempt == publishAttempts {
-			return registry.PackageFile{}, fmt.Errorf("%s: uploading %s: giving up after %d attempts: %w", p.label(), f.Name, attempt, uerr)
-		}
-		wait := backoff(p.retryBase, attempt, uerr)
 		if p.c.g.verbose {
-			p.c.printf("gpm: upload of %s failed (%v); it did not land, trying again in %v\n", f.Name, uerr, wait.Round(time.Millisecond))
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return registry.PackageFile{}, ctx.Err()
-		case <-t.C:
+			p.c.printf("gpm: %s did not land; uploading it again\n", f.Name)
 		}
 	}
+}
+
+// raced is what appeared under one name since gpm first looked at the
+// version.
+type raced struct {
+	landed    bool         // a file with the local content appeared
+	twins     int          // how many files with the local content appeared; 0 when unknown
+	different []remoteFile // files with other content that appeared
+}
+
+// sinceBefore compares what the version holds under name now with what it
+// held before this run uploaded anything, for a local file whose SHA-256 is
+// sha. When both views list every file of the name (a listing, or the
+// download route's 404 before), the files whose IDs are new are what
+// appeared. Otherwise only the newest file can be compared: a newest file
+// with the local content counts as landed, and one with other content, new
+// since before, as different.
+func sinceBefore(name, sha string, before, now snapshot) raced {
+	var r raced
+	b := before.newest[name]
+	if now.all != nil && (before.all != nil || !b.found) {
+		old := map[int64]bool{}
+		for _, f := range before.all[name] {
+			old[f.id] = true
+		}
+		for _, f := range now.all[name] {
+			switch {
+			case old[f.id]:
+			case f.sha256 == sha:
+				r.landed = true
+				r.twins++
+			default:
+				r.different = append(r.different, f)
+			}
+		}
+		return r
+	}
+	n := now.newest[name]
+	switch {
+	case !n.found || n.sha256 == "": // unknown: nothing to tell
+	case n.sha256 == sha:
+		r.landed = !b.found || b.sha256 != sha
+	case !b.found || b.sha256 != n.sha256:
+		r.different = []remoteFile{n}
+	}
+	return r
+}
+
+// raceConflict is a name under which another publisher's file with other
+// content appeared.
+type raceConflict struct {
+	f      *publishFile
+	raced  raced
+	serves remoteFile // the newest file of the name, which GitLab serves
+}
+
+// raceError reports files of other publishers that landed next to this
+// run's under the same names: exit 1, with both SHA-256s and how to make
+// GitLab refuse the second file.
+func (p *publisher) raceError(msg string, conflicts []raceConflict) error {
+	lines := []string{msg}
+	for _, c := range conflicts {
+		var other []string
+		for _, d := range c.raced.different {
+			other = append(other, shaOrUnknown(d.sha256))
+		}
+		line := fmt.Sprintf("\t%s: local sha256 %s (%s); another publisher's: sha256 %s", c.f.Name, c.f.SHA256, c.f.Path, strings.Join(other, ", sha256 "))
+		if c.serves.found {
+			line += "; GitLab serves sha256 " + shaOrUnknown(c.serves.sha256)
+		}
+		lines = append(lines, line)
+	}
+	return hint.Wrap(errors.New(strings.Join(lines, "\n")),
+		"another job published this version at the same time with different files under the same names; downloads get the newest file of a name, so what was locked or tested may not be what is served",
+		"find out which build is right, delete the other file in GitLab (the package's page), and let one job publish each file name, or give each job's files their own names",
+		"to make GitLab refuse a second file of the same name, forbid duplicates in the group: Settings > Packages and registries > Duplicate packages")
+}
+
+// checkRaces lists the version once more after uploading and fails, naming
+// both SHA-256s, when another publisher's file with other content appeared
+// under one of these names (see postCheck), so that two racing publishers
+// never both succeed leaving two different files under one name. Identical
+// copies that appeared are harmless and only reported.
+func (p *publisher) checkRaces(ctx context.Context, uploaded map[string]bool) error {
+	names := make([]string, len(p.req.files))
+	for i, f := range p.req.files {
+		names[i] = f.Name
+	}
+	// Where only the download route can tell, downloading every file
+	// just uploaded to hash it would double the traffic: a file whose
+	// SHA-256 GitLab does not send is left unchecked.
+	now, err := p.lookup(ctx, names, false)
+	if err != nil {
+		return hint.Wrap(fmt.Errorf("%s: %s uploaded, but listing the version again to check for other publishers failed: %w", p.label(), plural(len(uploaded), "file"), err),
+			"the uploads succeeded; look at the version's files in GitLab for a second file of the same name, which another job publishing at the same time could have added")
+	}
+	conflicts, copies := postCheck(p.req.files, uploaded, p.before, now)
+	for _, f := range p.req.files {
+		if n := copies[f.Name]; n > 0 {
+			p.c.warnf("%s: another publisher uploaded the same %s at the same time: the version holds %d identical copies of it (harmless: they have the same sha256); forbidding duplicates in the group (Settings > Packages and registries > Duplicate packages) prevents this", p.label(), f.Name, n)
+		}
+	}
+	if len(conflicts) > 0 {
+		return p.raceError(fmt.Sprintf("%s: while this run uploaded, another publisher uploaded different files of the same names into project %s", p.label(), p.req.project), conflicts)
+	}
+	return nil
+}
+
+// postCheck compares the version after this run's uploads (now) with the
+// version before them. A file conflicts when a file of its name with other
+// content appeared, or when the newest file of its name, the one GitLab
+// serves, is not this run's (a file uploaded after it). copies counts, per
+// name, the identical copies the version now holds when another publisher
+// added one (0 when it did not, or when only the newest file is visible).
+// uploaded holds the names this run uploaded; the others were skipped as
+// already published.
+func postCheck(files []*publishFile, uploaded map[string]bool, before, now snapshot) (conflicts []raceConflict, copies map[string]int) {
+	copies = map[string]int{}
+	for _, f := range files {
+		r := sinceBefore(f.Name, f.SHA256, before, now)
+		serves := now.newest[f.Name]
+		if len(r.different) == 0 && serves.found && serves.sha256 != "" && serves.sha256 != f.SHA256 {
+			r.different = []remoteFile{serves}
+		}
+		if len(r.different) > 0 {
+			conflicts = append(conflicts, raceConflict{f: f, raced: r, serves: serves})
+			continue
+		}
+		// This run's own upload is one of the twins that appeared.
+		if others := r.twins - btoi(uploaded[f.Name]); others > 0 {
+			n := 0
+			for _, rf := range now.all[f.Name] {
+				if rf.sha256 == f.SHA256 {
+					n++
+				}
+			}
+			copies[f.Name] = n
+		}
+	}
+	return conflicts, copies
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // checkUploaded compares GitLab's SHA-256 of an uploaded file with ours. An
 // old GitLab that answers 201 without the file record is asked by a listing.
 func (p *publisher) checkUploaded(ctx context.Context, f *publishFile, pf registry.PackageFile) (registry.PackageFile, error) {
 	if pf.SHA256 == "" {
-		remote, err := p.lookup(ctx, []string{f.Name})
-		if rf := remote[f.Name]; err == nil && rf.found && rf.sha256 != "" {
+		now, err := p.lookup(ctx, []string{f.Name}, true)
+		if rf := now.newest[f.Name]; err == nil && rf.found && rf.sha256 != "" {
 			pf.SHA256, pf.ID = rf.sha256, rf.id
 		} else {
 			p.c.warnf("%s: GitLab did not report the sha256 of %s; it could not be verified", p.label(), f.Name)
@@ -567,14 +794,16 @@ func (p *publisher) checkUploaded(ctx context.Context, f *publishFile, pf regist
 // version's files when the credential may list and the version is listed;
 // a hidden version (which the list API leaves out) or a credential GitLab
 // ignores on the list API (deploy tokens) is checked file by file through
-// the download route instead.
-func (p *publisher) lookup(ctx context.Context, names []string) (map[string]remoteFile, error) {
+// the download route instead; with hashUnknown, a file found there whose
+// SHA-256 GitLab does not send is downloaded to hash it, else its SHA-256 is
+// left unknown ("").
+func (p *publisher) lookup(ctx context.Context, names []string, hashUnknown bool) (snapshot, error) {
 	if p.listOK {
 		files, listed, err := p.listVersion(ctx)
 		switch {
 		case err == nil && listed:
 			p.listed = true
-			return newestByName(files), nil
+			return snapshot{newest: newestByName(files), all: allByName(files)}, nil
 		case err == nil:
 			p.listed = false
 		case p.listingRefused(err):
@@ -582,10 +811,11 @@ func (p *publisher) lookup(ctx context.Context, names []string) (map[string]remo
 			p.c.warnf("GitLab does not let %s list the packages of project %s (%s); checking for existing files through downloads instead",
 				p.cl.Credential(), p.req.project, statusText(err))
 		default:
-			return nil, err
+			return snapshot{}, err
 		}
 	}
-	return p.probe(ctx, names)
+	newest, err := p.probe(ctx, names, hashUnknown)
+	return snapshot{newest: newest}, err
 }
 
 // listingRefused reports a listing error that the credential type explains:
@@ -651,12 +881,25 @@ func newestByName(files []registry.PackageFile) map[string]remoteFile {
 	return out
 }
 
+// allByName groups files by name, oldest (lowest ID) first.
+func allByName(files []registry.PackageFile) map[string][]remoteFile {
+	out := map[string][]remoteFile{}
+	for _, f := range files {
+		out[f.FileName] = append(out[f.FileName], remoteFile{found: true, sha256: f.SHA256, id: f.ID, size: f.Size})
+	}
+	for _, fs := range out {
+		slices.SortFunc(fs, func(a, b remoteFile) int { return cmp.Compare(a.id, b.id) })
+	}
+	return out
+}
+
 // probe checks each name through the download route, which serves hidden
 // packages and accepts deploy tokens: a 404 means absent; otherwise the
 // SHA-256 comes from GitLab's X-Checksum-SHA256 header or, when GitLab
-// redirects to object storage, from downloading the file. The names are
-// checked in parallel (--jobs): publishing a new version probes every file.
-func (p *publisher) probe(ctx context.Context, names []string) (map[string]remoteFile, error) {
+// redirects to object storage, from downloading the file (only with
+// hashUnknown; else it stays ""). The names are checked in parallel
+// (--jobs): publishing a new version probes every file.
+func (p *publisher) probe(ctx context.Context, names []string, hashUnknown bool) (map[string]remoteFile, error) {
 	found := make([]remoteFile, len(names))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(p.c.g.jobs)
@@ -670,7 +913,7 @@ func (p *publisher) probe(ctx context.Context, names []string) (map[string]remot
 				return err
 			}
 			rf := remoteFile{found: true, sha256: res.SHA256, size: res.Size}
-			if rf.sha256 == "" {
+			if rf.sha256 == "" && hashUnknown {
 				p.c.printf("%s is already in %s: downloading it to compare\n", name, p.label())
 				got, err := p.cl.Download(gctx, p.ref(name), registry.Expect{Size: -1}, io.Discard)
 				if err != nil {

@@ -26,6 +26,7 @@ func TestExitCode(t *testing.T) {
 		{hint.Wrap(usageError("bad"), "fix it"), 2},
 		{&manifest.Error{}, 2},
 		{&kindError{kind: errors.New("other"), msg: "x"}, 1},
+		{errInterrupted, 130},
 	} {
 		if got := exitCode(tc.err); got != tc.want {
 			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -53,6 +55,7 @@ func scriptParams(t *testing.T) testscript.Params {
 			"jsondoc":   cmdJSONDoc,
 			"ptyrun":    cmdPtyrun,
 			"waitfile":  cmdWaitFile,
+			"winfile":   cmdWinfile,
 		},
 	}
 }
@@ -79,4 +82,35 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("exit code %d, want %d", got, want)
 	}
+}
+
+// cmdWinfile rewrites a file the way Windows tools leave it: "winfile
+// [-crlf] [-bom] FILE" turns its LF line endings into CRLF (git's autocrlf
+// on checkout) and puts a UTF-8 byte order mark in front (some editors).
+func cmdWinfile(ts *testscript.TestScript, neg bool, args []string) {
+	crlf, bom := false, false
+	for len(args) > 1 && strings.HasPrefix(args[0], "-") {
+		switch args[0] {
+		case "-crlf":
+			crlf = true
+		case "-bom":
+			bom = true
+		default:
+			ts.Fatalf("winfile: unknown flag %s", args[0])
+		}
+		args = args[1:]
+	}
+	if neg || len(args) != 1 || !crlf && !bom {
+		ts.Fatalf("usage: winfile [-crlf] [-bom] FILE")
+	}
+	path := ts.MkAbs(args[0])
+	data, err := os.ReadFile(path)
+	ts.Check(err)
+	if crlf {
+		data = bytes.ReplaceAll(data, []byte("\n"), []byte("\r\n"))
+	}
+	if bom {
+		data = append([]byte("\ufeff"), data...)
+	}
+	ts.Check(os.WriteFile(path, data, 0o644))
 }

@@ -473,6 +473,31 @@ func TestServeAnonymousLoopback(t *testing.T) {
 	}
 }
 
+// gpm publish without any credential publishes to a gpm serve without a
+// token, which accepts anonymous uploads (both are on loopback); a gpm
+// serve with tokens refuses it, exit 5 with the hint to set one.
+func TestServePublishWithoutToken(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"tool.bin": "the tool\n"})
+	args := []string{"publish", "--project", "acme/tools", "--package", "tool", "--version", "1.0.0", "tool.bin"}
+
+	url, _ := serveInProcess(t, "serve", "--dir", t.TempDir())
+	p := runGPM(t, dir, hermeticEnv(t, url, filepath.Join(dir, "cache")), args...)
+	if p.code != 0 || !strings.Contains(p.stderr, "published tool@1.0.0 to project acme/tools: 1 uploaded") {
+		t.Fatalf("anonymous publish to a token-less gpm serve: exit %d\n%s", p.code, p.stderr)
+	}
+	if code, body, err := httpGet(url, "/api/v4/projects/acme%2Ftools/packages/generic/tool/1.0.0/tool.bin"); err != nil || code != 200 || body != "the tool\n" {
+		t.Errorf("download of what was published: %d %q %v", code, body, err)
+	}
+
+	url, _ = serveInProcess(t, "serve", "--dir", t.TempDir(), "--token", "s3cret")
+	p = runGPM(t, dir, hermeticEnv(t, url, filepath.Join(dir, "cache")), args...)
+	if p.code != exitDenied || !strings.Contains(p.stderr, "gpm: hint: no credentials were found for "+url+"/api/v4, so gpm tried without any") ||
+		!strings.Contains(p.stderr, "gpm: hint: set GPM_TOKEN") {
+		t.Errorf("anonymous publish to a gpm serve with a token: exit %d, want %d with the hints\n%s", p.code, exitDenied, p.stderr)
+	}
+}
+
 func TestServeErrors(t *testing.T) {
 	dir := t.TempDir()
 	empty := filepath.Join(dir, "empty")

@@ -93,7 +93,10 @@ func quote(b *bytes.Buffer, s string) {
 
 // Write writes f to path as Encode renders it. When the file already holds
 // exactly those bytes it is left alone (not even its modification time
-// changes) and Write reports changed == false. Otherwise the file is
+// changes) and Write reports changed == false; so it is when the only
+// differences are CRLF line endings and a leading UTF-8 byte order mark,
+// which a checkout with git's autocrlf or a Windows editor adds to the same
+// content (Cargo leaves its lock alone in that case too). Otherwise the file is
 // replaced atomically: the bytes go to a temporary file in the same
 // directory, which is synced, closed and renamed over path, and the
 // directory is synced. A reader sees the old lock or the new one, never a
@@ -110,7 +113,7 @@ func Write(path string, f *File) (changed bool, err error) {
 	perm := fs.FileMode(0o644)
 	switch old, err := os.ReadFile(path); {
 	case err == nil:
-		if bytes.Equal(old, data) {
+		if sameText(old, data) {
 			return false, nil
 		}
 		if fi, err := os.Stat(path); err == nil {
@@ -134,6 +137,18 @@ func Write(path string, f *File) (changed bool, err error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// sameText reports whether old is data, except perhaps for CRLF line
+// endings and a leading UTF-8 byte order mark. Encode writes no carriage
+// return (a control character in a string is escaped), so every CRLF in old
+// that matches is a line ending.
+func sameText(old, data []byte) bool {
+	if bytes.Equal(old, data) {
+		return true
+	}
+	old = bytes.TrimPrefix(old, []byte("\ufeff"))
+	return bytes.Equal(bytes.ReplaceAll(old, []byte("\r\n"), []byte("\n")), data)
 }
 
 // writeAtomic replaces path with data via a synced temporary file in the

@@ -261,6 +261,41 @@ func TestWrite(t *testing.T) {
 	assertFile(t, path, next.Encode(), 0o600)
 }
 
+// A lock with CRLF line endings (git's autocrlf) or a UTF-8 byte order mark
+// holds the content Write would write: it is left alone. Other content is
+// written the usual way, with LF and no BOM.
+func TestWriteKeepsCRLFAndBOM(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "packages.lock")
+	lf := golden.Encode()
+	crlf := bytes.ReplaceAll(lf, []byte("\n"), []byte("\r\n"))
+	bom := append([]byte("\ufeff"), lf...)
+	both := append([]byte("\ufeff"), crlf...)
+	for name, data := range map[string][]byte{"crlf": crlf, "bom": bom, "crlf and bom": both} {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if changed, err := Write(path, golden); err != nil || changed {
+			t.Errorf("%s: Write(same content) = %v, %v; want false, nil", name, changed, err)
+		}
+		assertFile(t, path, data, 0o644)
+	}
+	for name, data := range map[string][]byte{
+		"crlf, other content":    bytes.ReplaceAll(append([]byte("# edited\n"), lf...), []byte("\n"), []byte("\r\n")),
+		"a lone carriage return": bytes.Replace(lf, []byte("\n"), []byte("\r"), 1),
+		"a bom in the middle":    append(append(lf[:10:10], "\ufeff"...), lf[10:]...),
+	} {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if changed, err := Write(path, golden); err != nil || !changed {
+			t.Errorf("%s: Write = %v, %v; want true, nil", name, changed, err)
+		}
+		assertFile(t, path, lf, 0o644)
+	}
+	assertNoTemp(t, dir)
+}
+
 func TestWriteRefusesInvalid(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "packages.lock")

@@ -179,7 +179,8 @@ func (p *Project) cache() *fetch.Cache {
 
 // fetchAndPlace installs the packages of next into the vendor directory and
 // writes the lock once every file is fetched and verified, before the first
-// package is placed. The caller holds the vendor directory's lock.
+// package is placed (not at all under --locked). The caller holds the
+// vendor directory's lock.
 func (p *Project) fetchAndPlace(ctx context.Context, next *lock.File, o InstallOptions) (*Report, error) {
 	opts := fetch.Options{
 		Dir:     p.Dir,
@@ -191,6 +192,12 @@ func (p *Project) fetchAndPlace(ctx context.Context, next *lock.File, o InstallO
 			return p.clients.get(lp.Registry)
 		},
 		BeforePlace: func() error {
+			if o.Locked {
+				// --locked checked that the lock holds next already and
+				// writes nothing to it, whatever its line endings or
+				// layout: a read-only lock stays untouched.
+				return nil
+			}
 			_, err := lock.Write(p.LockPath, next)
 			return err
 		},
