@@ -605,7 +605,7 @@ func (in *installer) fetchAndStage(ctx context.Context, changed []*work) error {
 			for {
 				err := in.stage(gctx, w, blobs)
 				var be *cacheBlobError
-				if err != nil && errors.As(err, &be) && gctx.Err() == nil {
+				if errors.As(err, &be) && be.b != nil && gctx.Err() == nil {
 					in.unstage(w)
 					err = in.repair(gctx, w, be)
 					if err == nil {
@@ -879,7 +879,8 @@ func (in *installer) stage(ctx context.Context, w *work, blobs map[string]*blob)
 			}
 			err = s.placeBlob(f.Name, src, f.SHA256, f.Size)
 		}
-		if be, ok := err.(*cacheBlobError); ok {
+		var be *cacheBlobError
+		if errors.As(err, &be) {
 			be.b, be.fresh = b, fresh
 		}
 		if err != nil {
