@@ -11,7 +11,8 @@
 //
 //   - 50 packages of one 256 KiB file each, ten versions per package;
 //   - 100 packages of one small file, for the warm no-op install;
-//   - one package of one 1 GiB file;
+//   - one package of one 1 GiB file (installed with a cold cache, and from
+//     a warm cache, which rehashes the blob as it copies it);
 //   - publishing 10 files of 256 KiB, and one of 1 GiB.
 //
 // The lower bound of an operation that needs R requests with J of them in
@@ -135,7 +136,7 @@ func run(ctx context.Context, c config, stdout, stderr io.Writer) (failed bool, 
 	} else if c.gpm, err = filepath.Abs(c.gpm); err != nil {
 		return false, err
 	}
-	for _, tool := range []string{"curl", "sha256sum"} {
+	for _, tool := range []string{"curl", "sha256sum", "cp"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return false, fmt.Errorf("%s is needed for the baseline: %w (install it, e.g. apt-get install -y curl)", tool, err)
 		}

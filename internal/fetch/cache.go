@@ -32,6 +32,12 @@ const staleTemp = 24 * time.Hour
 // can fill one cache at once: when two write the same blob, the second rename
 // replaces identical bytes. Blobs are read-only files; a Cache never modifies
 // one in place.
+//
+// What gpm wrote is not necessarily what a later gpm reads: the cache is
+// shared by projects and users, and CI restores it from object storage. A
+// blob's name is therefore only a way to find it, never proof of its
+// content: Install rehashes every blob in the same read that copies or
+// extracts it, and discards one that does not match (see rehash.go).
 type Cache struct {
 	dir   string
 	blobs string
@@ -90,7 +96,8 @@ func (c *Cache) Path(sha string) string {
 }
 
 // Has reports whether the blob is in the cache with the given size. It only
-// stats the file: blobs are verified before they get their name.
+// stats the file, so the blob's content must still be checked as it is
+// read.
 func (c *Cache) Has(sha string, size int64) bool {
 	p := c.Path(sha)
 	if p == "" {

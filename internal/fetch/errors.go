@@ -3,6 +3,7 @@ package fetch
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/gpmtool/gpm/internal/registry"
 )
@@ -136,4 +137,62 @@ func (e *ArchiveError) Is(target error) bool { return target == ErrUnsafeArchive
 // Hints says what to do about a refused archive.
 func (e *ArchiveError) Hints() []string {
 	return []string{"nothing was installed; the archive may be malicious or broken: ask its publisher, or set extract = false for the package to place the archive as a file"}
+}
+
+// cacheBlobError is a cache blob whose content no longer matches the lock,
+// found while it was copied or extracted into a staging directory. Install
+// normally discards the blob and downloads it again; this error leaves
+// Install only when it cannot: under --offline, or when a blob downloaded
+// and verified in this very run changed before it was staged. It matches
+// ErrIntegrity and the registry's mismatch sentinel for what differs.
+type cacheBlobError struct {
+	file     string // the file's name in the package
+	path     string // the blob that was read
+	wantSHA  string
+	wantSize int64
+	gotSHA   string // of what was read, at most wantSize+1 bytes
+	gotSize  int64  // wantSize+1 means larger than locked
+
+	b       *blob // the install's blob, to repair
+	fresh   bool  // what was read had been downloaded and verified in this run
+	offline bool  // not downloaded again: --offline
+}
+
+func (e *cacheBlobError) Error() string {
+	got := fmt.Sprintf("sha256 %s, %d bytes", e.gotSHA, e.gotSize)
+	if e.gotSize > e.wantSize {
+		got = fmt.Sprintf("more than %d bytes", e.wantSize)
+	}
+	msg := fmt.Sprintf("file %q: cache blob %s does not match packages.lock\n\tlocked: sha256 %s, %d bytes\n\tcached: %s",
+		e.file, e.path, e.wantSHA, e.wantSize, got)
+	switch {
+	case e.fresh:
+		return msg + "\nsecurity error: the blob changed after gpm downloaded and verified it in this run; nothing was installed"
+	case e.offline:
+		return msg + "\nthe blob was discarded and cannot be downloaded again with --offline; nothing was installed"
+	}
+	return msg
+}
+
+func (e *cacheBlobError) Is(target error) bool {
+	switch target {
+	case ErrIntegrity:
+		return true
+	case ErrSizeMismatch:
+		return e.gotSize != e.wantSize
+	case ErrChecksumMismatch:
+		return e.gotSize == e.wantSize
+	}
+	return false
+}
+
+// Hints says what to do about a cache blob that could not be repaired.
+func (e *cacheBlobError) Hints() []string {
+	if e.fresh {
+		return []string{fmt.Sprintf("something writes to the cache while gpm runs: check who can write to %s (set GPM_CACHE to a cache only you can write)", filepath.Dir(e.path))}
+	}
+	return []string{
+		"run 'gpm install' without --offline or --frozen once, with network access, to download the file again",
+		"a cache blob changes only if something other than gpm wrote to the cache: check who can write to it, or where a CI cache restored it from",
+	}
 }

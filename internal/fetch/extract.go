@@ -62,33 +62,75 @@ func archiveKind(name string) string {
 }
 
 // extract unpacks the archive blob at src, whose file name in the package
-// is name, into the stager's root.
-func (s *stager) extract(name, src string) error {
+// is name, into the stager's root, rehashing the blob in the same read (see
+// rehash.go). A blob that does not match sha and size fails with a
+// *cacheBlobError, whatever the extraction made of it: what it extracted is
+// discarded with the staging directory.
+func (s *stager) extract(name, src, sha string, size int64) error {
+	kind := archiveKind(name)
+	if kind == "" {
+		return fmt.Errorf("archive %q: not a .tar.gz, .tgz, .tar or .zip file", name)
+	}
 	f, err := os.Open(src)
 	if err != nil {
 		return fmt.Errorf("archive %q: %w", name, err)
 	}
 	filesRead.Add(1)
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("archive %q: %w", name, err)
+	r := newBlobReader(f, sha, size)
+	a := &archive{s: s, name: name, size: size}
+	if kind == "zip" {
+		return a.zipBlob(r, src)
 	}
-	a := &archive{s: s, name: name, size: fi.Size()}
-	switch archiveKind(name) {
-	case "tgz":
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			return a.fail("", "cannot read gzip data: %v", err)
+	if kind == "tgz" {
+		var zr *gzip.Reader
+		if zr, err = gzip.NewReader(r); err == nil {
+			zr.Multistream(true)
+			err = a.tar(zr)
+		} else {
+			err = a.fail("", "cannot read gzip data: %v", err)
 		}
-		zr.Multistream(true)
-		return a.tar(zr)
-	case "tar":
-		return a.tar(f)
-	case "zip":
-		return a.zip(f, fi.Size())
+	} else {
+		err = a.tar(r)
 	}
-	return fmt.Errorf("archive %q: not a .tar.gz, .tgz, .tar or .zip file", name)
+	if cerr := s.ctx.Err(); cerr != nil {
+		return cerr
+	}
+	// The hash covers the whole blob, read or not by the extractor, and a
+	// mismatch explains any extraction error: the archive is not the
+	// locked one.
+	if ferr := r.finish(name, src); ferr != nil {
+		if _, ok := ferr.(*cacheBlobError); ok {
+			return ferr
+		}
+		if err == nil {
+			err = fmt.Errorf("archive %q: %w", name, ferr)
+		}
+	}
+	return err
+}
+
+// zipBlob extracts a zip blob from a private copy, made while the blob is
+// hashed and used only once the hash matched (see rehash.go). The copy goes
+// beside the staging directory, in DIR/.gpm, where an interrupted install's
+// leftovers are removed by the next one.
+func (a *archive) zipBlob(r *blobReader, src string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(a.s.root.Name()), "tmp-zip-")
+	if err != nil {
+		return fmt.Errorf("archive %q: %w", a.name, err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	bp := hashBufs.Get().(*[]byte)
+	err = copyBlob(tmp, r, *bp, 0, a.name, src)
+	hashBufs.Put(bp)
+	if err != nil {
+		if _, ok := err.(*cacheBlobError); ok {
+			return err
+		}
+		return fmt.Errorf("archive %q: %w", a.name, err)
+	}
+	return a.zip(tmp, a.size)
 }
 
 // archive is one archive being extracted.

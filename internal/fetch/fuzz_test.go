@@ -61,7 +61,7 @@ func FuzzExtract(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = s.extract(name, src)
+		err = s.extract(name, src, sum(archive), int64(len(archive)))
 		if err == nil {
 			err = s.finish()
 		}

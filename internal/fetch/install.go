@@ -52,7 +52,8 @@ type Options struct {
 	Locked bool
 	// Source returns the downloader for a package's registry. It is called
 	// only for packages that have files to download, never when everything
-	// is in place or cached.
+	// is in place or cached and the cached blobs match the lock. Install
+	// never calls it from two goroutines at once.
 	Source func(p lock.Package) (Downloader, error)
 	// BeforePlace, when set, is called once everything the install needs is
 	// downloaded, verified and staged, just before the vendor directory is
@@ -192,6 +193,11 @@ func (r *Report) Changed() bool {
 // rename each; packages no longer locked are removed. Files gpm did not
 // place are kept.
 //
+// The cache is not trusted: each blob is rehashed as it is copied or
+// extracted into a staging directory, and one that no longer matches the
+// lock is discarded with a warning and downloaded again (under
+// Options.Offline it fails the install, matching ErrIntegrity).
+//
 // It plans before it acts: every file is fetched and verified and every
 // changed package is staged before the first package is placed, so a
 // download, checksum or archive failure leaves the vendor directory as it
@@ -253,6 +259,10 @@ type installer struct {
 	dlErr        error
 	temps        []string // trees to remove when done
 	tempsMu      sync.Mutex
+
+	slots chan struct{} // one per download request in flight
+	srcMu sync.Mutex    // serializes opts.Source and work.src
+	repMu sync.Mutex    // guards the download counts of the reports
 }
 
 // work is one locked package and what happens to it.
@@ -273,11 +283,27 @@ type blob struct {
 	size  int64
 	w     *work  // first package that needs it: downloads are counted there
 	file  string // its file name in that package
-	path  string // a verified copy: in the cache, or a download temporary
+	path  string // in the cache, or a download temporary
 	fetch bool   // must be downloaded
 	// ready is closed when path is set, or when fetching failed (path
 	// stays "").
 	ready chan struct{}
+
+	// mu guards path and fresh once ready is closed: a blob that failed
+	// its check while being staged is downloaded again under it (repair).
+	mu sync.Mutex
+	// fresh: path was downloaded and verified in this run. A fresh blob
+	// that fails its check is not downloaded again: something is changing
+	// the cache.
+	fresh bool
+}
+
+// current returns the blob's path once it is ready, and whether it was
+// downloaded in this run.
+func (b *blob) current() (path string, fresh bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.path, b.fresh
 }
 
 func (in *installer) emit(e Event) {
@@ -512,18 +538,9 @@ func (in *installer) fetchAndStage(ctx context.Context, changed []*work) error {
 			Err: &offlineError{file: b.file, noCache: c == nil, missing: len(order)}}
 	}
 	for _, b := range order {
-		w := b.w
-		if w.src != nil {
-			continue
+		if err := in.source(b.w); err != nil {
+			return err
 		}
-		if in.opts.Source == nil {
-			return &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: errors.New("no registry to download from")}
-		}
-		src, err := in.opts.Source(*w.pkg)
-		if err != nil {
-			return &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err}
-		}
-		w.src = src
 	}
 
 	// The first failure cancels everything else and is the one reported.
@@ -542,35 +559,34 @@ func (in *installer) fetchAndStage(ctx context.Context, changed []*work) error {
 
 	// Downloads: at most Jobs requests in flight, and as many files again
 	// being flushed to disk.
-	slots := make(chan struct{}, in.opts.Jobs)
+	in.slots = make(chan struct{}, in.opts.Jobs)
 	downloaded := make(chan struct{})
 	go func() {
 		defer close(downloaded)
 		var g errgroup.Group
 		g.SetLimit(2 * in.opts.Jobs)
-		var mu sync.Mutex
 		for _, b := range order {
 			if gctx.Err() != nil {
 				break
 			}
 			g.Go(func() error {
 				defer close(b.ready)
-				n, err := in.download(gctx, b, slots)
+				n, err := in.download(gctx, b)
 				if err != nil {
 					fail(err)
 					return nil
 				}
-				mu.Lock()
-				b.w.rep.Downloaded++
-				b.w.rep.Bytes += n
-				mu.Unlock()
+				in.countDownload(b, n, false)
 				return nil
 			})
 		}
 		g.Wait()
 	}()
 
-	// Staging: each package once all of its files are ready.
+	// Staging: each package once all of its files are ready. A cache blob
+	// that fails its check while being staged is downloaded again, and the
+	// package is staged again from the start; each blob is repaired at
+	// most once, so this ends.
 	var g errgroup.Group
 	g.SetLimit(in.opts.Jobs)
 	for _, w := range changed {
@@ -582,18 +598,29 @@ func (in *installer) fetchAndStage(ctx context.Context, changed []*work) error {
 				case <-gctx.Done():
 					return nil
 				}
-				if b.path == "" {
+				if p, _ := b.current(); p == "" {
 					return nil // its download failed, and said so
 				}
 			}
-			if err := in.stage(gctx, w, blobs); err != nil && gctx.Err() == nil {
-				var pe *PackageError
-				if !errors.As(err, &pe) {
-					err = &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err}
+			for {
+				err := in.stage(gctx, w, blobs)
+				var be *cacheBlobError
+				if errors.As(err, &be) && be.b != nil && gctx.Err() == nil {
+					in.unstage(w)
+					err = in.repair(gctx, w, be)
+					if err == nil {
+						continue
+					}
 				}
-				fail(err)
+				if err != nil && gctx.Err() == nil {
+					var pe *PackageError
+					if !errors.As(err, &pe) {
+						err = &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err}
+					}
+					fail(err)
+				}
+				return nil
 			}
-			return nil
 		})
 	}
 	g.Wait()
@@ -604,11 +631,91 @@ func (in *installer) fetchAndStage(ctx context.Context, changed []*work) error {
 	return failure
 }
 
+// source sets w.src, the downloader of w's registry, when it is not set yet.
+func (in *installer) source(w *work) error {
+	in.srcMu.Lock()
+	defer in.srcMu.Unlock()
+	if w.src != nil {
+		return nil
+	}
+	if in.opts.Source == nil {
+		return &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: errors.New("no registry to download from")}
+	}
+	src, err := in.opts.Source(*w.pkg)
+	if err != nil {
+		return &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err}
+	}
+	w.src = src
+	return nil
+}
+
+// countDownload counts a download of b in the report of the package it is
+// counted for; repaired, it was counted as taken from the cache before.
+func (in *installer) countDownload(b *blob, n int64, repaired bool) {
+	in.repMu.Lock()
+	defer in.repMu.Unlock()
+	b.w.rep.Downloaded++
+	b.w.rep.Bytes += n
+	if repaired {
+		b.w.rep.Cached--
+	}
+}
+
+// unstage discards w's staging directory after a failed staging.
+func (in *installer) unstage(w *work) {
+	if w.staged != "" {
+		removeTree(w.staged)
+	}
+	w.staged, w.files, w.hadDir, w.rep.MovedAside = "", nil, false, nil
+}
+
+// repair answers a blob that failed its check while w was staged: it
+// discards the blob and downloads it again, unless another package's
+// staging already did. It fails, with be, under --offline and when what
+// failed was downloaded and verified in this run (be.fresh): a fresh blob
+// that changed is not a stale cache but something writing to it, and
+// downloading again could go on forever.
+func (in *installer) repair(ctx context.Context, w *work, be *cacheBlobError) error {
+	perr := func(err error) error { return &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err} }
+	if be.fresh {
+		return perr(be)
+	}
+	b := be.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.fresh {
+		return nil // downloaded again meanwhile, for another package
+	}
+	// Only a blob taken from the cache gets here (downloads are fresh),
+	// so this removes a cache file. If it cannot be removed, the new
+	// download replaces it, or goes elsewhere when the cache is read-only.
+	if err := os.Remove(be.path); err != nil && !isNotExist(err) {
+		in.warnf("cannot remove the cache blob %s: %v", be.path, errors.Unwrap(err))
+	}
+	if in.opts.Offline {
+		be.offline = true
+		return perr(be)
+	}
+	in.warnf("%s@%s: cache blob %s of file %q does not match packages.lock; discarded, downloading again",
+		w.pkg.Name, w.pkg.Version, be.path, be.file)
+	if err := in.source(b.w); err != nil {
+		return err
+	}
+	n, err := in.download(ctx, b)
+	if err != nil {
+		return err
+	}
+	in.countDownload(b, n, true)
+	return nil
+}
+
 // download fetches one blob into the cache (or a temporary directory when
-// there is no writable cache) and returns the bytes downloaded. It holds
-// one of the slots while the request is in flight, but not while the
-// verified file is flushed to disk and given its name in the cache.
-func (in *installer) download(ctx context.Context, b *blob, slots chan struct{}) (int64, error) {
+// there is no writable cache), sets b.path and returns the bytes
+// downloaded. It holds one of the slots while the request is in flight, but
+// not while the verified file is flushed to disk and given its name in the
+// cache.
+func (in *installer) download(ctx context.Context, b *blob) (int64, error) {
+	slots := in.slots
 	w := b.w
 	p := w.pkg
 	perr := func(err error) error {
@@ -657,7 +764,7 @@ func (in *installer) download(ctx context.Context, b *blob, slots chan struct{})
 		}
 		return 0, perr(fmt.Errorf("download %q: %w", b.file, err))
 	}
-	b.path = path
+	b.path, b.fresh = path, true
 	pw.flush()
 	in.emit(Event{Kind: FileDone, Package: p.Name, Version: p.Version, File: b.file, Bytes: b.size, Total: b.size})
 	return b.size, nil
@@ -763,13 +870,18 @@ func (in *installer) stage(ctx context.Context, w *work, blobs map[string]*blob)
 	defer s.close()
 	for _, f := range p.Files {
 		b := blobs[blobKey(f.SHA256, f.Size)]
+		src, fresh := b.current()
 		if p.Extract && archiveKind(f.Name) != "" {
-			err = s.extract(f.Name, b.path)
+			err = s.extract(f.Name, src, f.SHA256, f.Size)
 		} else {
 			if p.Extract && looksLikeArchive(f.Name) {
 				in.warnf("%s@%s: %q is not a format gpm unpacks (.tar.gz, .tgz, .tar, .zip); placing it as a file", p.Name, p.Version, f.Name)
 			}
-			err = s.placeBlob(f.Name, b.path, f.SHA256, f.Size)
+			err = s.placeBlob(f.Name, src, f.SHA256, f.Size)
+		}
+		var be *cacheBlobError
+		if errors.As(err, &be) {
+			be.b, be.fresh = b, fresh
 		}
 		if err != nil {
 			return err

@@ -174,10 +174,11 @@ func (s *stager) record(p, typ, sha, link string) error {
 	return nil
 }
 
-// placeBlob copies the verified blob at src to name. Between two *os.File
-// values io.Copy uses copy_file_range where the system has it, which can
-// share blocks on file systems that support it; the vendor file is still a
-// separate file, so editing it never changes the cache.
+// placeBlob copies the blob at src to name, rehashing it in the same pass
+// (see rehash.go): a blob that does not match sha and size fails with a
+// *cacheBlobError, and the partial copy is left for the caller to discard
+// with the staging directory. The mode is decided from the first bytes of
+// that same read, so it too derives from the verified content.
 func (s *stager) placeBlob(name, src, sha string, size int64) error {
 	if err := checkRelPath(name); err != nil {
 		return fmt.Errorf("file %q: unsafe name: %v", name, err)
@@ -197,22 +198,29 @@ func (s *stager) placeBlob(name, src, sha string, size int64) error {
 	}
 	filesRead.Add(1)
 	defer in.Close()
+	r := newBlobReader(in, sha, size)
+	bp := hashBufs.Get().(*[]byte)
+	defer hashBufs.Put(bp)
+	head, err := io.ReadFull(r, *bp)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return fmt.Errorf("file %q: %w", name, err)
+	}
 	perm := os.FileMode(0o644)
-	if looksExecutable(in) {
+	if looksExecutable((*bp)[:head]) {
 		perm = 0o755
 	}
 	out, err := s.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return fmt.Errorf("file %q: %w", name, err)
 	}
-	n, err := io.Copy(out, in)
+	err = copyBlob(out, r, *bp, head, name, src)
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil && n != size {
-		err = fmt.Errorf("cached blob %s has %d bytes, want %d", src, n, size)
-	}
 	if err != nil {
+		if _, ok := err.(*cacheBlobError); ok {
+			return err
+		}
 		return fmt.Errorf("file %q: %w", name, err)
 	}
 	return s.record(name, typeFile, sha, "")
@@ -221,11 +229,9 @@ func (s *stager) placeBlob(name, src, sha string, size int64) error {
 // looksExecutable reports whether a file starts like a program: an ELF or
 // Mach-O binary or a script with a #! line. Generic packages carry no file
 // modes, and a vendored CLI that cannot be run would be useless; the umask
-// still applies. It reads the first bytes at offset 0 without moving f.
-func looksExecutable(f *os.File) bool {
-	var head [4]byte
-	n, _ := f.ReadAt(head[:], 0)
-	b := head[:n]
+// still applies. head is the start of the file.
+func looksExecutable(head []byte) bool {
+	b := head[:min(len(head), 4)]
 	switch {
 	case bytes.HasPrefix(b, []byte("#!")),
 		bytes.HasPrefix(b, []byte("\x7fELF")),
