@@ -22,7 +22,7 @@ var allowedImports = map[string][]string{
 	"version":    {},
 	"hint":       {},
 	"atomicfile": {},
-	"manifest":   {"version", "hint"},
+	"manifest":   {"registry", "version", "hint"},
 	"lock":       {"manifest", "version", "hint", "atomicfile"},
 	"registry":   {"version", "hint"},
 	"resolve":    {"registry", "lock", "manifest", "version", "hint"},

@@ -7,6 +7,7 @@ import (
 	"github.com/gpmtool/gpm/internal/lock"
 	"github.com/gpmtool/gpm/internal/manifest"
 	"github.com/gpmtool/gpm/internal/project"
+	"github.com/gpmtool/gpm/internal/publish"
 	"github.com/gpmtool/gpm/internal/registry"
 )
 
@@ -47,6 +48,7 @@ var exitCodes = []struct {
 	{manifest.ErrInvalid, exitUsage},
 	{lock.ErrInvalid, exitUsage},
 	{registry.ErrSetting, exitUsage},
+	{publish.ErrInvalid, exitUsage},
 	{lock.ErrStale, exitLock},
 	{project.ErrOffline, exitLock},
 	{registry.ErrChecksumMismatch, exitIntegrity},

@@ -16,7 +16,6 @@ import (
 	"github.com/gpmtool/gpm/internal/manifest"
 )
 
-
 // globals are the flags every command accepts.
 type globals struct {
 	dir        string // -C

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gpmtool/gpm/internal/registry"
+
 	"github.com/gpmtool/gpm/internal/version"
 )
 
@@ -104,7 +106,7 @@ func checkManifest(t *testing.T, m *Manifest) {
 		if err := validLocalName(p.Name); err != nil {
 			t.Fatalf("accepted local name %q: %v", p.Name, err)
 		}
-		if err := validPackageName(p.Package); err != nil {
+		if err := registry.ValidPackageName(p.Package); err != nil {
 			t.Fatalf("accepted package name %q: %v", p.Package, err)
 		}
 		if err := validProject(p.Project); err != nil {

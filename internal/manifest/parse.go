@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gpmtool/gpm/internal/registry"
+
 	"github.com/BurntSushi/toml"
 
 	"github.com/gpmtool/gpm/internal/version"
@@ -531,7 +533,7 @@ func (c *checker) pkg(path []string, name string, v any, m *Manifest) (Package, 
 	}
 	if v, ok := t["package"]; ok {
 		if s, ok := c.str(key("package"), v); ok {
-			if err := validPackageName(s); err != nil {
+			if err := registry.ValidPackageName(s); err != nil {
 				c.addf(key("package"), "%v", err)
 			} else {
 				p.Package = s

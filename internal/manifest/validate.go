@@ -78,25 +78,6 @@ func isNameChar(c byte) bool {
 		c == '.' || c == '_' || c == '+' || c == '-'
 }
 
-// validPackageName reports why name is not a generic package name GitLab
-// accepts (\A[A-Za-z0-9._+-]+\z).
-func validPackageName(name string) error {
-	switch {
-	case name == "":
-		return errors.New("empty package name")
-	case len(name) > 255:
-		return errors.New("package name longer than 255 bytes")
-	case name == "." || name == "..":
-		return fmt.Errorf("invalid package name %q", name)
-	}
-	for i := 0; i < len(name); i++ {
-		if !isNameChar(name[i]) {
-			return fmt.Errorf("invalid package name %q: GitLab allows only ASCII letters, digits, '.', '_', '+' and '-'", name)
-		}
-	}
-	return nil
-}
-
 // validRegistryName reports why name cannot name a [registries.NAME] table:
 // names are bare TOML keys, so `registry = "NAME"` and the header read alike.
 func validRegistryName(name string) error {

@@ -3,10 +3,12 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // UploadOptions tunes Upload.
@@ -14,21 +16,78 @@ type UploadOptions struct {
 	// Status is "" (leave the package's status alone), "default" or
 	// "hidden". GitLab applies it to the whole package, not just this file.
 	Status string
+	// Check, when set, lets Upload retry. GitLab appends a second file on
+	// a duplicate upload, so an upload is never tried again blindly: after
+	// a failure that may be transient (or GitLab's 400 for a duplicate
+	// when the group forbids them) and the client's backoff, Upload calls
+	// Check right before the next attempt. Check looks at what the
+	// version holds now: landed reports the file in place (the lost answer
+	// of an attempt that succeeded, or another publisher's identical
+	// upload), and Upload returns pf; an error stops Upload with that
+	// error; otherwise Upload tries again while attempts remain. Check is
+	// also called once after the last attempt, to tell a file that landed
+	// from a failure. Without Check a failure is returned at once.
+	Check func(ctx context.Context, failed error) (pf PackageFile, landed bool, err error)
 }
 
-// Upload publishes size bytes of body as the file f with one PUT
-// (?select=package_file). The body is streamed with a Content-Length and can
+// Upload publishes size bytes of body as the file f with a PUT
+// (?select=package_file), following the client's retry policy only as far
+// as opts.Check allows. The body is streamed with a Content-Length and can
 // be re-read from the start on a 307/308 redirect.
 //
-// Uploads are never retried here: GitLab appends a second file on a
-// duplicate upload, so the caller must check whether the file landed before
-// trying again. A failure that may succeed later satisfies
-// errors.Is(err, ErrTransient).
-//
+// A failure that may succeed later satisfies errors.Is(err, ErrTransient).
 // The result is GitLab's package_file row (ID, PackageID, FileName, Size,
 // SHA256); an old server that ignores select answers 201 and only FileName
 // and Size are set.
 func (c *Client) Upload(ctx context.Context, f FileRef, body io.ReaderAt, size int64, opts UploadOptions) (PackageFile, error) {
+	for n := 1; ; n++ {
+		pf, err := c.uploadOnce(ctx, f, body, size, opts)
+		if err == nil || opts.Check == nil || ctx.Err() != nil {
+			return pf, err
+		}
+		duplicate := errors.Is(err, ErrDuplicate)
+		if !duplicate && !errors.Is(err, ErrTransient) {
+			return pf, err
+		}
+		last := duplicate || n >= c.retry.MaxAttempts
+		if !last {
+			var after time.Duration
+			var he *HTTPError
+			if errors.As(err, &he) {
+				after = he.RetryAfter
+			}
+			d := c.retry.backoff(n, after)
+			c.log("upload of %s failed (%v); checking the version and trying again in %v", f.File, unwrapTransient(err), d.Round(time.Millisecond))
+			if serr := c.retry.Sleep(ctx, d); serr != nil {
+				return PackageFile{}, serr
+			}
+		}
+		pf, landed, cerr := opts.Check(ctx, err)
+		switch {
+		case cerr != nil:
+			return PackageFile{}, cerr
+		case landed:
+			return pf, nil
+		case duplicate:
+			return PackageFile{}, err
+		case last:
+			return PackageFile{}, &TransientError{Attempts: n, Err: unwrapTransient(err)}
+		}
+		c.log("%s did not land; uploading it again", f.File)
+	}
+}
+
+// unwrapTransient returns the failure inside a one-attempt TransientError.
+func unwrapTransient(err error) error {
+	var te *TransientError
+	if errors.As(err, &te) {
+		return te.Err
+	}
+	return err
+}
+
+// uploadOnce is one attempt of Upload.
+func (c *Client) uploadOnce(ctx context.Context, f FileRef, body io.ReaderAt, size int64, opts UploadOptions) (PackageFile, error) {
 	q := url.Values{"select": {"package_file"}}
 	switch opts.Status {
 	case "":

@@ -92,6 +92,8 @@ func TestUploadEmptyFile(t *testing.T) {
 	}
 }
 
+// Without a Check hook an upload is never retried: GitLab would keep a
+// second copy of a file that landed although its answer was lost.
 func TestUploadIsNeverRetried(t *testing.T) {
 	tests := []struct {
 		status    int
@@ -224,4 +226,63 @@ func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	n, err := c.r.ReadAt(p, off)
 	c.n.Add(int64(n))
 	return n, err
+}
+
+// With a Check hook, Upload follows the client's retry policy: it waits,
+// asks Check right before each new attempt, stops when Check finds the file
+// or reports an error, and asks once more after the last attempt.
+func TestUploadRetriesOnlyThroughCheck(t *testing.T) {
+	race := errors.New("another publisher's file appeared")
+	tests := []struct {
+		name     string
+		statuses []int // answers, in order; the last repeats
+		check    func(n int) (PackageFile, bool, error)
+		attempts int32
+		checks   int
+		waits    int
+		wantErr  error // nil: success
+		wantID   int64
+	}{
+		{"success after a 500", []int{500, 200}, func(int) (PackageFile, bool, error) { return PackageFile{}, false, nil }, 2, 1, 1, nil, 7},
+		{"landed although the answer was lost", []int{502}, func(int) (PackageFile, bool, error) { return PackageFile{ID: 9}, true, nil }, 1, 1, 1, nil, 9},
+		{"check stops the retries", []int{500}, func(int) (PackageFile, bool, error) { return PackageFile{}, false, race }, 1, 1, 1, race, 0},
+		{"exhausted, checked once after the last", []int{503}, func(int) (PackageFile, bool, error) { return PackageFile{}, false, nil }, 4, 4, 3, ErrTransient, 0},
+		{"duplicate: checked at once, not retried", []int{400}, func(int) (PackageFile, bool, error) { return PackageFile{}, false, nil }, 1, 1, 0, ErrDuplicate, 0},
+		{"duplicate that is ours", []int{400}, func(int) (PackageFile, bool, error) { return PackageFile{ID: 3}, true, nil }, 1, 1, 0, nil, 3},
+		{"permanent failure: no check", []int{403}, func(int) (PackageFile, bool, error) { t.Error("checked a 403"); return PackageFile{}, false, nil }, 1, 0, 0, ErrUnauthorized, 0},
+	}
+	for _, tt := range tests {
+		var n atomic.Int32
+		srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
+			i := int(n.Add(1)) - 1
+			io.Copy(io.Discard, r.Body)
+			status := tt.statuses[min(i, len(tt.statuses)-1)]
+			w.WriteHeader(status)
+			switch status {
+			case 200:
+				fmt.Fprint(w, `{"id":7,"package_id":1,"file_name":"f","size":3,"file_sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"}`)
+			case 400:
+				fmt.Fprint(w, `{"message":"400 Bad request - Duplicate package is not allowed"}`)
+			}
+		})
+		c, sl := client(t, srv.URL, WithCredential(privateCred))
+		checks := 0
+		pf, err := c.Upload(context.Background(), FileRef{"1", "tool", "1", "f"}, strings.NewReader("abc"), 3, UploadOptions{
+			Check: func(ctx context.Context, failed error) (PackageFile, bool, error) {
+				checks++
+				return tt.check(checks)
+			},
+		})
+		if n.Load() != tt.attempts || checks != tt.checks || len(sl.all()) != tt.waits {
+			t.Errorf("%s: %d attempts, %d checks, %d waits; want %d, %d, %d", tt.name, n.Load(), checks, len(sl.all()), tt.attempts, tt.checks, tt.waits)
+		}
+		switch {
+		case tt.wantErr == nil && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.wantErr)
+		case tt.wantErr == nil && pf.ID != tt.wantID:
+			t.Errorf("%s: file id %d, want %d", tt.name, pf.ID, tt.wantID)
+		}
+	}
 }
