@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gpmtool/gpm/internal/doctor"
+	"github.com/gpmtool/gpm/internal/registry"
 )
 
 func init() {
@@ -56,7 +57,7 @@ func runDoctor(c *cli, args []string) error {
 	msg := fmt.Sprintf("gpm doctor found %s", plural(problems, "problem"))
 	switch kind {
 	case doctor.Access:
-		return &kindError{kind: errDenied, msg: msg}
+		return &kindError{kind: registry.ErrUnauthorized, msg: msg}
 	case doctor.Invalid:
 		return usageError("%s", msg)
 	}

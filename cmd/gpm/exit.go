@@ -29,7 +29,6 @@ const (
 // Error kinds that belong to the command layer itself.
 var (
 	errUsage  = errors.New("usage error")
-	errDenied = errors.New("access denied")
 	// errInterrupted replaces the context error of a command stopped by
 	// Ctrl-C or SIGTERM; it exits 130.
 	errInterrupted = errors.New("interrupted")
@@ -56,7 +55,6 @@ var exitCodes = []struct {
 	{project.ErrIntegrity, exitIntegrity},
 	{project.ErrUnsafeArchive, exitIntegrity},
 	{registry.ErrUnauthorized, exitDenied},
-	{errDenied, exitDenied},
 	{project.ErrNoMatch, exitNotFound},
 	{registry.ErrNotFound, exitNotFound},
 }

@@ -321,7 +321,7 @@ func (c *Client) newHTTPError(resp *http.Response, op string) *HTTPError {
 	// one that JSON escapes spelled differently.
 	e.Message = c.scrub(errorMessage([]byte(c.scrub(string(body)))))
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			e.RetryAfter = d
 		}
 	}

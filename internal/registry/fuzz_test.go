@@ -54,14 +54,14 @@ func checkDecodedFile(t *testing.T, pf PackageFile) {
 	}
 }
 
-// FuzzParseLink checks that ParseLinkNext never panics and returns a clean
+// FuzzParseLink checks that parseLinkNext never panics and returns a clean
 // target.
 func FuzzParseLink(f *testing.F) {
 	f.Add(`<https://gitlab.example.com/api/v4/projects/1/packages?page=2>; rel="next", <https://gitlab.example.com/x?page=1>; rel="first"`)
 	f.Add(`<a>; title="x,y;z"; rel=next`)
 	f.Add(`<a`)
 	f.Fuzz(func(t *testing.T, header string) {
-		got, ok := ParseLinkNext(header)
+		got, ok := parseLinkNext(header)
 		if !ok {
 			if got != "" {
 				t.Fatalf("not ok but returned %q", got)
@@ -69,15 +69,15 @@ func FuzzParseLink(f *testing.F) {
 			return
 		}
 		if got == "" || strings.ContainsAny(got, "<>") || strings.TrimSpace(got) != got {
-			t.Fatalf("ParseLinkNext(%q) = %q", header, got)
+			t.Fatalf("parseLinkNext(%q) = %q", header, got)
 		}
 		if !strings.Contains(header, "<"+got) && !strings.Contains(header, got) {
-			t.Fatalf("ParseLinkNext(%q) = %q, not from the header", header, got)
+			t.Fatalf("parseLinkNext(%q) = %q, not from the header", header, got)
 		}
 	})
 }
 
-// FuzzParseRetryAfter checks that ParseRetryAfter never panics or returns a
+// FuzzParseRetryAfter checks that parseRetryAfter never panics or returns a
 // negative or wrapped-around delay.
 func FuzzParseRetryAfter(f *testing.F) {
 	f.Add("120")
@@ -85,12 +85,12 @@ func FuzzParseRetryAfter(f *testing.F) {
 	f.Add("99999999999999999999999999")
 	f.Fuzz(func(t *testing.T, v string) {
 		now := time.Date(2025, 1, 10, 12, 0, 0, 0, time.UTC)
-		d, ok := ParseRetryAfter(v, now)
+		d, ok := parseRetryAfter(v, now)
 		if !ok && d != 0 {
 			t.Fatalf("not ok but %v", d)
 		}
 		if d < 0 {
-			t.Fatalf("ParseRetryAfter(%q) = %v", v, d)
+			t.Fatalf("parseRetryAfter(%q) = %v", v, d)
 		}
 	})
 }

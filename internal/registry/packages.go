@@ -242,7 +242,7 @@ func nextPage(cur *url.URL, h http.Header) (*url.URL, error) {
 		nu.RawQuery = q.Encode()
 		return &nu, nil
 	}
-	link, ok := ParseLinkNext(strings.Join(h.Values("Link"), ", "))
+	link, ok := parseLinkNext(strings.Join(h.Values("Link"), ", "))
 	if !ok {
 		return nil, nil
 	}
@@ -255,9 +255,9 @@ func nextPage(cur *url.URL, h http.Header) (*url.URL, error) {
 	return &nu, nil
 }
 
-// ParseLinkNext returns the target of the rel="next" link in an RFC 8288
+// parseLinkNext returns the target of the rel="next" link in an RFC 8288
 // Link header value (several values joined by commas).
-func ParseLinkNext(header string) (string, bool) {
+func parseLinkNext(header string) (string, bool) {
 	s := header
 	for {
 		s = strings.TrimLeft(s, " \t,")

@@ -354,9 +354,9 @@ func TestParseLinkNext(t *testing.T) {
 		{`<https://h/x>; title="unterminated, rel=\"next\"`, "", false},
 	}
 	for _, tt := range tests {
-		got, ok := ParseLinkNext(tt.in)
+		got, ok := parseLinkNext(tt.in)
 		if got != tt.want || ok != tt.ok {
-			t.Errorf("ParseLinkNext(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+			t.Errorf("parseLinkNext(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
 	}
 }

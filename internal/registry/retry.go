@@ -210,10 +210,10 @@ func unmark(err error) error {
 	}
 }
 
-// ParseRetryAfter parses a Retry-After value: delay-seconds or an HTTP-date
+// parseRetryAfter parses a Retry-After value: delay-seconds or an HTTP-date
 // (relative to now). A date in the past gives 0. It reports false for
 // anything else. Very large values are clamped, not wrapped.
-func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
