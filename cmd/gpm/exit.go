@@ -28,7 +28,7 @@ const (
 
 // Error kinds that belong to the command layer itself.
 var (
-	errUsage  = errors.New("usage error")
+	errUsage = errors.New("usage error")
 	// errInterrupted replaces the context error of a command stopped by
 	// Ctrl-C or SIGTERM; it exits 130.
 	errInterrupted = errors.New("interrupted")
