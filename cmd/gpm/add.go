@@ -9,42 +9,43 @@ import (
 	"github.com/gpmtool/gpm/internal/project"
 )
 
-var addFlags struct {
-	project, version, pkg, registry string
-	files                           []string
-	extract                         bool
+func addCmd() *command {
+	var e manifest.Entry
+	return &command{
+		name: "add", args: "NAME --project P [--version C] [--file GLOB]... [--package N] [--extract] [--registry R]",
+		summary: "add a package to packages.toml, lock and install it",
+		example: "gpm add cli-tool --project 12345 --version '^1.4'",
+		flags: func(fs *pflag.FlagSet) {
+			fs.StringVar(&e.Project, "project", "", "publisher project `P`: numeric ID or group/sub/project (required)")
+			fs.StringVar(&e.Version, "version", "", "version constraint `C` (default: ^X.Y.Z of the newest version)")
+			fs.StringArrayVar(&e.Files, "file", nil, "`GLOB` selecting files of the version (repeatable; default: every file)")
+			fs.StringVar(&e.Package, "package", "", "name `N` in the registry, when it differs from NAME")
+			fs.BoolVar(&e.Extract, "extract", false, "unpack archives into the package directory")
+			fs.StringVar(&e.Registry, "registry", "", "registry `R`: one of the manifest's [registries.R]")
+		},
+		run: func(c *cli, args []string) error { return runAdd(c, args, e) },
+	}
 }
 
-func init() {
-	add := lookupCommand("add")
-	add.flags = func(fs *pflag.FlagSet) {
-		fs.StringVar(&addFlags.project, "project", "", "publisher project `P`: numeric ID or group/sub/project (required)")
-		fs.StringVar(&addFlags.version, "version", "", "version constraint `C` (default: ^X.Y.Z of the newest version)")
-		fs.StringArrayVar(&addFlags.files, "file", nil, "`GLOB` selecting files of the version (repeatable; default: every file)")
-		fs.StringVar(&addFlags.pkg, "package", "", "name `N` in the registry, when it differs from NAME")
-		fs.BoolVar(&addFlags.extract, "extract", false, "unpack archives into the package directory")
-		fs.StringVar(&addFlags.registry, "registry", "", "registry `R`: one of the manifest's [registries.R]")
-	}
-	add.run = runAdd
-	lookupCommand("remove").run = runRemove
+func removeCmd() *command {
+	return &command{name: "remove", args: "NAME", summary: "remove a package, its lock entry and its installed files", example: "gpm remove cli-tool", run: runRemove}
 }
 
 // runAdd appends a package to packages.toml (keeping the user's comments
 // and layout), then locks and installs it. If anything fails, the manifest
 // and the lock are restored.
-func runAdd(c *cli, args []string) error {
+func runAdd(c *cli, args []string, e manifest.Entry) error {
 	if len(args) != 1 {
 		return usageError("gpm add takes one package name, got %d arguments", len(args))
 	}
-	if addFlags.project == "" {
+	if e.Project == "" {
 		return withHint(usageError("gpm add %s: --project is required", args[0]), "pass the publisher project's numeric ID or its path, e.g. --project acme/tools")
 	}
 	p, err := c.loadProject()
 	if err != nil {
 		return err
 	}
-	e := manifest.Entry{Name: args[0], Project: addFlags.project, Package: addFlags.pkg, Version: addFlags.version,
-		Files: addFlags.files, Extract: addFlags.extract, Registry: addFlags.registry}
+	e.Name = args[0]
 	if _, ok := p.Manifest.Lookup(e.Name); ok {
 		return withHint(usageError("package %q is already in %s", e.Name, c.g.manifest), "to change its version, edit %s and run 'gpm update %s'", c.g.manifest, e.Name)
 	}

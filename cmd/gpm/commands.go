@@ -22,56 +22,17 @@ type command struct {
 	run     func(c *cli, args []string) error
 }
 
-// commands lists every command of DESIGN.md, in the order help shows them.
-// It is a variable, not built in an init function, so that the files that
-// implement commands can fill in their run and flags from their own init
-// functions, whatever order those run in.
-var commands = []*command{
-	cmdInit,
-	{name: "add", args: "NAME --project P [--version C] [--file GLOB]... [--package N] [--extract] [--registry R]",
-		summary: "add a package to packages.toml, lock and install it",
-		example: "gpm add cli-tool --project 12345 --version '^1.4'"},
-	{name: "remove", args: "NAME",
-		summary: "remove a package, its lock entry and its installed files",
-		example: "gpm remove cli-tool"},
-	{name: "install", args: "[--locked] [--offline] [--frozen]",
-		summary: "resolve what changed, write packages.lock, install everything locked",
-		example: "gpm install --locked"},
-	{name: "update", args: "[NAME...] [--dry-run]",
-		summary: "re-resolve packages to the newest matching versions",
-		example: "gpm update cli-tool"},
-	{name: "verify", args: "[--remote]",
-		summary: "rehash the vendor directory against packages.lock",
-		example: "gpm verify --remote"},
-	{name: "outdated", args: "",
-		summary: "show locked, newest matching and newest versions",
-		example: "gpm outdated"},
-	{name: "list", args: "",
-		summary: "show what packages.lock pins and whether it is installed",
-		example: "gpm list --json"},
-	{name: "publish", args: "[--project P] [--package N] [--version V] [--status hidden] [--allow-duplicate] [--registry URL] FILE...",
-		summary: "upload files to a generic package",
-		example: "gpm publish --project 12345 --package cli-tool --version 1.4.2 dist/*"},
-	{name: "search", args: "[QUERY] (--group G | --project P) [--registry URL]",
-		summary: "discover packages and their versions",
-		example: "gpm search cli --group acme"},
-	{name: "doctor", args: "",
-		summary: "check configuration, credentials, access and the vendor directory",
-		example: "gpm doctor"},
-	{name: "serve", args: "[--addr A] [--dir D] [--token T]... [--token-file F] [--redirect-downloads] [--addr-file F]",
-		summary: "run a local GitLab-compatible generic package registry",
-		example: "gpm serve --addr 127.0.0.1:8080 --dir ./.gpm-registry"},
-	cmdVersion,
-	cmdHelp,
+// newCommands builds every command of DESIGN.md, in the order help shows
+// them. Each constructor keeps its flags in local variables, so the
+// commands built for one run share no state with another run's.
+func newCommands() []*command {
+	return []*command{
+		initCmd(), addCmd(), removeCmd(), installCmd(), updateCmd(), verifyCmd(), outdatedCmd(), listCmd(),
+		publishCmd(), searchCmd(), doctorCmd(), serveCmd(), versionCmd(), helpCmd(),
+	}
 }
 
-func init() {
-	// Set here, not in cmdHelp's literal: help's run looks commands up,
-	// and commands holds cmdHelp.
-	cmdHelp.run = runHelp
-}
-
-func lookupCommand(name string) *command {
+func lookupCommand(commands []*command, name string) *command {
 	for _, c := range commands {
 		if c.name == name {
 			return c
@@ -80,7 +41,7 @@ func lookupCommand(name string) *command {
 	return nil
 }
 
-func commandNames() []string {
+func commandNames(commands []*command) []string {
 	var names []string
 	for _, c := range commands {
 		names = append(names, c.name)
@@ -105,7 +66,7 @@ const exitCodesHelp = `Exit codes:
   3 lock out of date (--locked) or network needed (--offline)
 `
 
-func printUsage(w io.Writer) {
+func printUsage(w io.Writer, commands []*command) {
 	fmt.Fprint(w, "gpm manages dependencies on GitLab generic packages.\n\nUsage:\n  gpm [global flags] COMMAND [flags] [args]\n\nCommands:\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, c := range commands {
@@ -138,11 +99,14 @@ func printCommandHelp(w io.Writer, c *command, fs *pflag.FlagSet) {
 	fmt.Fprint(w, "\n"+globalFlagsHelp)
 }
 
-var cmdHelp = &command{
-	name:    "help",
-	args:    "[COMMAND]",
-	summary: "show help for gpm or one command",
-	example: "gpm help install",
+func helpCmd() *command {
+	return &command{
+		name:    "help",
+		args:    "[COMMAND]",
+		summary: "show help for gpm or one command",
+		example: "gpm help install",
+		run:     runHelp,
+	}
 }
 
 // jsonCommand describes a command in gpm help --json.
@@ -159,7 +123,7 @@ type jsonCommand struct {
 func runHelp(c *cli, args []string) error {
 	if c.g.json && len(args) <= 1 {
 		var list []jsonCommand
-		for _, cmd := range commands {
+		for _, cmd := range c.commands {
 			if len(args) == 0 || cmd.name == args[0] {
 				list = append(list, jsonCommand{cmd.name, strings.TrimSpace("gpm " + cmd.name + " " + cmd.args), cmd.summary, cmd.example, true})
 			}
@@ -170,12 +134,12 @@ func runHelp(c *cli, args []string) error {
 	}
 	switch len(args) {
 	case 0:
-		printUsage(c.stdout)
+		printUsage(c.stdout, c.commands)
 		return nil
 	case 1:
-		cmd := lookupCommand(args[0])
+		cmd := lookupCommand(c.commands, args[0])
 		if cmd == nil {
-			return unknownCommand(args[0], "gpm help ")
+			return unknownCommand(c.commands, args[0], "gpm help ")
 		}
 		printCommandHelp(c.stdout, cmd, pflag.NewFlagSet("", pflag.ContinueOnError))
 		return nil
@@ -185,9 +149,9 @@ func runHelp(c *cli, args []string) error {
 
 // unknownCommand is the usage error for a command name gpm does not know,
 // with a hint: prefix and the closest command, or where the list is.
-func unknownCommand(name, prefix string) error {
+func unknownCommand(commands []*command, name, prefix string) error {
 	err := usageError("unknown command %q", name)
-	if s := suggest(name, commandNames()); s != "" {
+	if s := suggest(name, commandNames(commands)); s != "" {
 		return withHint(err, "did you mean '%s%s'?", prefix, s)
 	}
 	return withHint(err, "run 'gpm help' for the list of commands")

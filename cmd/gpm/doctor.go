@@ -9,8 +9,8 @@ import (
 	"github.com/gpmtool/gpm/internal/registry"
 )
 
-func init() {
-	lookupCommand("doctor").run = runDoctor
+func doctorCmd() *command {
+	return &command{name: "doctor", summary: "check configuration, credentials, access and the vendor directory", example: "gpm doctor", run: runDoctor}
 }
 
 // jsonDoctor is the --json document of gpm doctor.

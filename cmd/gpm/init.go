@@ -9,11 +9,8 @@ import (
 	"github.com/gpmtool/gpm/internal/manifest"
 )
 
-var cmdInit = &command{
-	name:    "init",
-	summary: "write a commented starter packages.toml",
-	example: "gpm init",
-	run:     runInit,
+func initCmd() *command {
+	return &command{name: "init", summary: "write a commented starter packages.toml", example: "gpm init", run: runInit}
 }
 
 // runInit writes the starter manifest. It never overwrites: O_EXCL makes the

@@ -14,32 +14,27 @@ import (
 	"github.com/gpmtool/gpm/internal/project"
 )
 
-type installFlags struct {
-	locked, offline, frozen bool
-}
-
-var instFlags installFlags
-
-func init() {
-	cmd := lookupCommand("install")
-	cmd.flags = func(fs *pflag.FlagSet) {
-		fs.BoolVar(&instFlags.locked, "locked", false, "fail (exit 3) if packages.lock is missing or would change; make no listing calls")
-		fs.BoolVar(&instFlags.offline, "offline", false, "use no network: install from the cache or fail (exit 3)")
-		fs.BoolVar(&instFlags.frozen, "frozen", false, "both --locked and --offline")
-	}
-	cmd.run = func(c *cli, args []string) error {
-		if len(args) > 0 {
-			return withHint(usageError("gpm install takes no arguments"), "to add a package, run 'gpm add NAME --project P' or edit packages.toml")
-		}
-		f := instFlags
-		if f.frozen {
-			f.locked, f.offline = true, true
-		}
-		p, err := c.loadProject()
-		if err != nil {
-			return err
-		}
-		return c.install(p, project.InstallOptions{Locked: f.locked, Offline: f.offline})
+func installCmd() *command {
+	var locked, offline, frozen bool
+	return &command{
+		name: "install", args: "[--locked] [--offline] [--frozen]",
+		summary: "resolve what changed, write packages.lock, install everything locked",
+		example: "gpm install --locked",
+		flags: func(fs *pflag.FlagSet) {
+			fs.BoolVar(&locked, "locked", false, "fail (exit 3) if packages.lock is missing or would change; make no listing calls")
+			fs.BoolVar(&offline, "offline", false, "use no network: install from the cache or fail (exit 3)")
+			fs.BoolVar(&frozen, "frozen", false, "both --locked and --offline")
+		},
+		run: func(c *cli, args []string) error {
+			if len(args) > 0 {
+				return withHint(usageError("gpm install takes no arguments"), "to add a package, run 'gpm add NAME --project P' or edit packages.toml")
+			}
+			p, err := c.loadProject()
+			if err != nil {
+				return err
+			}
+			return c.install(p, project.InstallOptions{Locked: locked || frozen, Offline: offline || frozen})
+		},
 	}
 }
 

@@ -5,8 +5,8 @@ import (
 	"text/tabwriter"
 )
 
-func init() {
-	lookupCommand("list").run = runList
+func listCmd() *command {
+	return &command{name: "list", summary: "show what packages.lock pins and whether it is installed", example: "gpm list --json", run: runList}
 }
 
 // listEntry is one locked package in gpm list.

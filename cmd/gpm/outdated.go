@@ -5,8 +5,8 @@ import (
 	"text/tabwriter"
 )
 
-func init() {
-	lookupCommand("outdated").run = runOutdated
+func outdatedCmd() *command {
+	return &command{name: "outdated", summary: "show locked, newest matching and newest versions", example: "gpm outdated", run: runOutdated}
 }
 
 // runOutdated lists, for every package, the locked version, the newest

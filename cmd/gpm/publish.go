@@ -14,20 +14,23 @@ import (
 	"github.com/gpmtool/gpm/internal/registry"
 )
 
-var pubFlags publish.Input
-
-func init() {
-	cmd := lookupCommand("publish")
+func publishCmd() *command {
+	var in publish.Input
 	var registryURL string
-	cmd.flags = func(fs *pflag.FlagSet) {
-		fs.StringVar(&pubFlags.Project, "project", "", "publisher project `P`: numeric ID or group/project path (default $CI_PROJECT_ID)")
-		fs.StringVar(&pubFlags.Package, "package", "", "package `NAME` (default in GitLab CI without --project: $CI_PROJECT_NAME)")
-		fs.StringVar(&pubFlags.Version, "version", "", "package `VERSION` (default $CI_COMMIT_TAG)")
-		fs.StringVar(&pubFlags.Status, "status", "", "set the package's `STATUS`: hidden (listed nowhere, still downloadable) or default")
-		fs.BoolVar(&pubFlags.AllowDuplicate, "allow-duplicate", false, "upload a file even when the version already has a different file of that name (GitLab keeps both and serves the newest)")
-		fs.StringVar(&registryURL, "registry", "", "GitLab instance `URL` (default: [registry] url of packages.toml, else $CI_SERVER_URL)")
+	return &command{
+		name: "publish", args: "[--project P] [--package N] [--version V] [--status hidden] [--allow-duplicate] [--registry URL] FILE...",
+		summary: "upload files to a generic package",
+		example: "gpm publish --project 12345 --package cli-tool --version 1.4.2 dist/*",
+		flags: func(fs *pflag.FlagSet) {
+			fs.StringVar(&in.Project, "project", "", "publisher project `P`: numeric ID or group/project path (default $CI_PROJECT_ID)")
+			fs.StringVar(&in.Package, "package", "", "package `NAME` (default in GitLab CI without --project: $CI_PROJECT_NAME)")
+			fs.StringVar(&in.Version, "version", "", "package `VERSION` (default $CI_COMMIT_TAG)")
+			fs.StringVar(&in.Status, "status", "", "set the package's `STATUS`: hidden (listed nowhere, still downloadable) or default")
+			fs.BoolVar(&in.AllowDuplicate, "allow-duplicate", false, "upload a file even when the version already has a different file of that name (GitLab keeps both and serves the newest)")
+			fs.StringVar(&registryURL, "registry", "", "GitLab instance `URL` (default: [registry] url of packages.toml, else $CI_SERVER_URL)")
+		},
+		run: func(c *cli, args []string) error { return runPublish(c, in, registryURL, args) },
 	}
-	cmd.run = func(c *cli, args []string) error { return runPublish(c, pubFlags, registryURL, args) }
 }
 
 // runPublish uploads files to a generic package (internal/publish):

@@ -48,6 +48,8 @@ type cli struct {
 	getenv func(string) string
 	g      globals
 	cmd    *command
+	// commands are this run's commands (newCommands).
+	commands []*command
 	// jsonWritten records that the command printed its --json document.
 	jsonWritten bool
 }
@@ -99,7 +101,7 @@ func (c *cli) warnf(format string, args ...any) {
 // run is gpm's entry point: it parses the command line, runs one command and
 // returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c := &cli{ctx: ctx, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	c := &cli{ctx: ctx, stdout: stdout, stderr: stderr, getenv: os.Getenv, commands: newCommands()}
 
 	top := pflag.NewFlagSet("gpm", pflag.ContinueOnError)
 	top.SetOutput(io.Discard)
@@ -126,7 +128,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return c.fail(hint.Wrap(usageError("no command given"), "run 'gpm help' for the list of commands"))
 	case len(rest) == 0:
-		printUsage(stdout)
+		printUsage(stdout, c.commands)
 		if c.g.help {
 			return exitOK
 		}
@@ -134,10 +136,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	name, cmdArgs := rest[0], rest[1:]
-	cmd := lookupCommand(name)
+	cmd := lookupCommand(c.commands, name)
 	if cmd == nil {
 		c.g.json = c.g.json || wantsJSON
-		return c.fail(unknownCommand(name, "gpm "))
+		return c.fail(unknownCommand(c.commands, name, "gpm "))
 	}
 	c.cmd = cmd
 

@@ -35,7 +35,7 @@ func TestExitCode(t *testing.T) {
 }
 
 func TestSuggest(t *testing.T) {
-	names := commandNames()
+	names := commandNames(newCommands())
 	for in, want := range map[string]string{
 		"instal":   "install",
 		"isntall":  "install",
@@ -65,24 +65,40 @@ func TestPrintErrorSanitizes(t *testing.T) {
 	}
 }
 
+// run keeps no state between calls (flags are locals of each command's
+// constructor), so calls run in parallel.
 func TestRunFlagsBeforeAndAfterCommand(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"--json", "version"},
 		{"version", "--json"},
 		{"-q", "version", "--json"},
+		{"verify", "--remote", "--json", "-C", "/nonexistent"},
+		{"verify", "--json", "-C", "/nonexistent"},
 	} {
-		var out, errb bytes.Buffer
-		if code := run(context.Background(), args, &out, &errb); code != 0 {
-			t.Fatalf("run(%q) = %d: %s", args, code, errb.String())
-		}
-		if !strings.HasPrefix(out.String(), "{") {
-			t.Errorf("run(%q) stdout = %q, want JSON", args, out.String())
-		}
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			t.Parallel()
+			var out, errb bytes.Buffer
+			code := run(context.Background(), args, &out, &errb)
+			if args[0] == "verify" {
+				// No manifest there: a usage error, as a JSON document.
+				if code != exitUsage || !strings.Contains(out.String(), `"exit_code": 2`) {
+					t.Errorf("run(%q) = %d, stdout %q", args, code, out.String())
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("run(%q) = %d: %s", args, code, errb.String())
+			}
+			if !strings.HasPrefix(out.String(), "{") {
+				t.Errorf("run(%q) stdout = %q, want JSON", args, out.String())
+			}
+		})
 	}
 }
 
 func TestEveryCommandHasHelp(t *testing.T) {
-	for _, c := range commands {
+	for _, c := range newCommands() {
 		if c.run == nil {
 			t.Errorf("command %q has no run function", c.name)
 		}
@@ -97,7 +113,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 
 func TestFlagUsages(t *testing.T) {
 	var c *command
-	for _, cmd := range commands {
+	for _, cmd := range newCommands() {
 		if cmd.name == "serve" {
 			c = cmd
 		}

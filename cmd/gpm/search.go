@@ -10,23 +10,29 @@ import (
 	"github.com/gpmtool/gpm/internal/project"
 )
 
-var searchFlags struct {
+// searchFlags are gpm search's own flags.
+type searchFlags struct {
 	group, project, registry string
 }
 
-func init() {
-	cmd := lookupCommand("search")
-	cmd.flags = func(fs *pflag.FlagSet) {
-		fs.StringVar(&searchFlags.group, "group", "", "search the group `G` and its subgroups: numeric ID or full path")
-		fs.StringVar(&searchFlags.project, "project", "", "search the project `P`: numeric ID or full path")
-		fs.StringVar(&searchFlags.registry, "registry", "", "GitLab instance `URL` (default: [registry] url of packages.toml, else $CI_SERVER_URL)")
+func searchCmd() *command {
+	var f searchFlags
+	return &command{
+		name: "search", args: "[QUERY] (--group G | --project P) [--registry URL]",
+		summary: "discover packages and their versions",
+		example: "gpm search cli --group acme",
+		flags: func(fs *pflag.FlagSet) {
+			fs.StringVar(&f.group, "group", "", "search the group `G` and its subgroups: numeric ID or full path")
+			fs.StringVar(&f.project, "project", "", "search the project `P`: numeric ID or full path")
+			fs.StringVar(&f.registry, "registry", "", "GitLab instance `URL` (default: [registry] url of packages.toml, else $CI_SERVER_URL)")
+		},
+		run: func(c *cli, args []string) error { return runSearch(c, args, f) },
 	}
-	cmd.run = runSearch
 }
 
 // runSearch lists the generic packages of a group or a project whose names
 // contain QUERY, one row per package with its newest version.
-func runSearch(c *cli, args []string) error {
+func runSearch(c *cli, args []string, f searchFlags) error {
 	if len(args) > 1 {
 		return withHint(usageError("gpm search takes at most one QUERY, got %d", len(args)),
 			"GitLab matches every word of the query; quote it: gpm search 'cli tool' --group G")
@@ -35,7 +41,6 @@ func runSearch(c *cli, args []string) error {
 	if len(args) == 1 {
 		query = args[0]
 	}
-	f := searchFlags
 	switch {
 	case f.group == "" && f.project == "":
 		return withHint(usageError("gpm search needs --group G or --project P"), "gpm search cli --group acme")

@@ -29,8 +29,10 @@ type serveFlags struct {
 
 var srvFlags serveFlags
 
-func init() {
-	cmd := lookupCommand("serve")
+func serveCmd() *command {
+	cmd := &command{name: "serve", args: "[--addr A] [--dir D] [--token T]... [--token-file F] [--redirect-downloads] [--addr-file F]",
+		summary: "run a local GitLab-compatible generic package registry",
+		example: "gpm serve --addr 127.0.0.1:8080 --dir ./.gpm-registry"}
 	cmd.flags = func(fs *pflag.FlagSet) {
 		fs.StringVar(&srvFlags.addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT` (port 0 picks a free one)")
 		fs.StringVar(&srvFlags.dir, "dir", ".gpm-registry", "keep the registry in `DIR`")
@@ -40,6 +42,7 @@ func init() {
 		fs.StringVar(&srvFlags.addrFile, "addr-file", "", "write the registry's URL to `FILE` once it accepts connections (removed on exit)")
 	}
 	cmd.run = runServe
+	return cmd
 }
 
 // serveUser is the one user of gpm serve: every token is hers, she owns

@@ -8,14 +8,17 @@ import (
 	"github.com/gpmtool/gpm/internal/project"
 )
 
-var verifyRemote bool
-
-func init() {
-	cmd := lookupCommand("verify")
-	cmd.flags = func(fs *pflag.FlagSet) {
-		fs.BoolVar(&verifyRemote, "remote", false, "also check that the registry still serves each locked file (no download)")
+func verifyCmd() *command {
+	var remote bool
+	return &command{
+		name: "verify", args: "[--remote]",
+		summary: "rehash the vendor directory against packages.lock",
+		example: "gpm verify --remote",
+		flags: func(fs *pflag.FlagSet) {
+			fs.BoolVar(&remote, "remote", false, "also check that the registry still serves each locked file (no download)")
+		},
+		run: func(c *cli, args []string) error { return runVerify(c, args, remote) },
 	}
-	cmd.run = runVerify
 }
 
 // jsonVerify is the --json document of gpm verify.
@@ -34,7 +37,7 @@ type staleEntry struct {
 
 // runVerify rehashes the vendor directory against the lock and, with
 // --remote, asks the registry whether it still serves the locked files.
-func runVerify(c *cli, args []string) error {
+func runVerify(c *cli, args []string, remote bool) error {
 	if len(args) > 0 {
 		return usageError("gpm verify takes no arguments")
 	}
@@ -73,7 +76,7 @@ func runVerify(c *cli, args []string) error {
 	}
 
 	var remoteErr error
-	if verifyRemote {
+	if remote {
 		out.Remote, remoteErr = p.VerifyRemote(c.ctx)
 		for _, rc := range out.Remote {
 			if rc.Status != project.RemoteOK {

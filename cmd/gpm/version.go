@@ -48,26 +48,28 @@ func readBuildInfo() buildInfo {
 // userAgent is sent with every request, so registry admins can tell gpm apart.
 func userAgent() string { return "gpm/" + readBuildInfo().Version }
 
-var cmdVersion = &command{
-	name:    "version",
-	summary: "print gpm's version, commit and Go version",
-	example: "gpm version",
-	run: func(c *cli, args []string) error {
-		if len(args) > 0 {
-			return usageError("gpm version takes no arguments")
-		}
-		b := readBuildInfo()
-		if c.g.json {
-			return writeJSON(c, b)
-		}
-		commit := b.Commit
-		if commit == "" {
-			commit = "unknown"
-		}
-		if b.Modified {
-			commit += " (modified)"
-		}
-		fmt.Fprintf(c.stdout, "gpm %s\ncommit %s\n%s %s\n", b.Version, commit, b.GoVersion, b.Platform)
-		return nil
-	},
+func versionCmd() *command {
+	return &command{
+		name:    "version",
+		summary: "print gpm's version, commit and Go version",
+		example: "gpm version",
+		run: func(c *cli, args []string) error {
+			if len(args) > 0 {
+				return usageError("gpm version takes no arguments")
+			}
+			b := readBuildInfo()
+			if c.g.json {
+				return writeJSON(c, b)
+			}
+			commit := b.Commit
+			if commit == "" {
+				commit = "unknown"
+			}
+			if b.Modified {
+				commit += " (modified)"
+			}
+			fmt.Fprintf(c.stdout, "gpm %s\ncommit %s\n%s %s\n", b.Version, commit, b.GoVersion, b.Platform)
+			return nil
+		},
+	}
 }
