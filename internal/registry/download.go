@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 )
@@ -70,92 +71,125 @@ func (c *Client) Download(ctx context.Context, f FileRef, want Expect, dst io.Wr
 	if want.Size < -1 {
 		want.Size = -1
 	}
-	resetter, canReset := dst.(Resetter)
-	hasher, _ := dst.(Hasher)
-	var (
-		res      Result
-		dirty    bool // dst holds bytes of a failed attempt
-		mismatch bool // an integrity mismatch was already retried
-	)
-	integrity := func(ie *IntegrityError) error {
-		if mismatch || dirty && !canReset {
-			return ie
-		}
-		mismatch = true
-		return &retryOnce{ie}
-	}
+	d := &download{c: c, f: f, u: u, want: want, dst: dst}
+	d.resetter, d.canReset = dst.(Resetter)
+	d.hasher, _ = dst.(Hasher)
+	var res Result
 	err = c.do(ctx, "GET "+c.redact(u), func(n int) error {
-		if dirty {
-			if err := resetter.Reset(); err != nil {
-				return &permanent{fmt.Errorf("download %s: resetting destination: %w", f, err)}
-			}
-			dirty = false
-		}
-		req, err := newRequest(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := c.send(c.hc, req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return c.newHTTPError(resp, OpDownload)
-		}
-		if want.Size >= 0 && resp.ContentLength >= 0 && resp.ContentLength != want.Size {
-			return integrity(&IntegrityError{Ref: f, WantSize: want.Size, GotSize: resp.ContentLength})
-		}
-		var body io.Reader = resp.Body
-		if want.Size >= 0 {
-			body = io.LimitReader(resp.Body, want.Size+1)
-		}
-		var h hash.Hash
-		if hasher == nil {
-			h = sha256.New()
-		}
-		written, rerr, werr := copyHashed(dst, h, body)
-		if written > 0 {
-			dirty = true
-		}
-		if werr != nil {
-			return &permanent{fmt.Errorf("download %s: writing: %w", f, werr)}
-		}
-		if rerr != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			e := &requestError{method: http.MethodGet, url: c.redact(resp.Request.URL), err: rerr, msg: "reading body: " + c.scrub(rerr.Error())}
-			if dirty && !canReset && transientNetError(rerr) {
-				return &TransientError{Attempts: n, Err: e}
-			}
-			return e
-		}
-		if want.Size >= 0 && written != want.Size {
-			return integrity(&IntegrityError{Ref: f, WantSize: want.Size, GotSize: written})
-		}
-		var sum string
-		if hasher != nil {
-			sum = strings.ToLower(hasher.SHA256())
-		} else {
-			sum = hex.EncodeToString(h.Sum(nil))
-		}
-		expect := want.SHA256
-		if expect == "" && sameOrigin(resp.Request.URL, c.api) {
-			if hs := strings.ToLower(strings.TrimSpace(resp.Header.Get("X-Checksum-SHA256"))); isSHA256(hs) {
-				expect = hs
-			}
-		}
-		if expect != "" && sum != expect {
-			return integrity(&IntegrityError{Ref: f, WantSize: want.Size, GotSize: written, WantSHA256: expect, GotSHA256: sum})
-		}
-		res = Result{Size: written, SHA256: sum}
-		return nil
+		var err error
+		res, err = d.attempt(ctx, n)
+		return err
 	})
 	if err != nil {
 		return Result{}, err
 	}
 	return res, nil
+}
+
+// download is one Download, across its attempts.
+type download struct {
+	c        *Client
+	f        FileRef
+	u        *url.URL
+	want     Expect
+	dst      io.Writer
+	resetter Resetter
+	canReset bool
+	hasher   Hasher // dst hashes what it is given; nil when it does not
+
+	dirty    bool // dst holds bytes of a failed attempt
+	mismatch bool // an integrity mismatch was already retried
+}
+
+// integrity returns an integrity mismatch, marked to be retried once: a
+// corrupted transfer is worth one more try, a second mismatch is final, and
+// so is one whose bytes cannot be taken back from dst.
+func (d *download) integrity(ie *IntegrityError) error {
+	if d.mismatch || d.dirty && !d.canReset {
+		return ie
+	}
+	d.mismatch = true
+	return &retryOnce{ie}
+}
+
+// attempt is try n of the download: it resets dst after a failed try,
+// streams the body into it while hashing, and checks size and checksum.
+func (d *download) attempt(ctx context.Context, n int) (Result, error) {
+	if d.dirty {
+		if err := d.resetter.Reset(); err != nil {
+			return Result{}, &permanent{fmt.Errorf("download %s: resetting destination: %w", d.f, err)}
+		}
+		d.dirty = false
+	}
+	req, err := newRequest(ctx, http.MethodGet, d.u, nil)
+	if err != nil {
+		return Result{}, err
+	}
+	resp, err := d.c.send(d.c.hc, req)
+	if err != nil {
+		return Result{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return Result{}, d.c.newHTTPError(resp, OpDownload)
+	}
+	want := d.want
+	if want.Size >= 0 && resp.ContentLength >= 0 && resp.ContentLength != want.Size {
+		return Result{}, d.integrity(&IntegrityError{Ref: d.f, WantSize: want.Size, GotSize: resp.ContentLength})
+	}
+	var body io.Reader = resp.Body
+	if want.Size >= 0 {
+		body = io.LimitReader(resp.Body, want.Size+1)
+	}
+	var h hash.Hash
+	if d.hasher == nil {
+		h = sha256.New()
+	}
+	written, rerr, werr := copyHashed(d.dst, h, body)
+	if written > 0 {
+		d.dirty = true
+	}
+	if werr != nil {
+		return Result{}, &permanent{fmt.Errorf("download %s: writing: %w", d.f, werr)}
+	}
+	if rerr != nil {
+		if ctx.Err() != nil {
+			return Result{}, ctx.Err()
+		}
+		e := &requestError{method: http.MethodGet, url: d.c.redact(resp.Request.URL), err: rerr, msg: "reading body: " + d.c.scrub(rerr.Error())}
+		if d.dirty && !d.canReset && transientNetError(rerr) {
+			return Result{}, &TransientError{Attempts: n, Err: e}
+		}
+		return Result{}, e
+	}
+	if want.Size >= 0 && written != want.Size {
+		return Result{}, d.integrity(&IntegrityError{Ref: d.f, WantSize: want.Size, GotSize: written})
+	}
+	var sum string
+	if d.hasher != nil {
+		sum = strings.ToLower(d.hasher.SHA256())
+	} else {
+		sum = hex.EncodeToString(h.Sum(nil))
+	}
+	if expect := d.expected(resp); expect != "" && sum != expect {
+		return Result{}, d.integrity(&IntegrityError{Ref: d.f, WantSize: want.Size, GotSize: written, WantSHA256: expect, GotSHA256: sum})
+	}
+	return Result{Size: written, SHA256: sum}, nil
+}
+
+// expected is the SHA-256 the body must have: the caller's, else the one
+// GitLab sends with a download it serves itself (never one from another
+// host, such as object storage after a redirect).
+func (d *download) expected(resp *http.Response) string {
+	if d.want.SHA256 != "" {
+		return d.want.SHA256
+	}
+	if sameOrigin(resp.Request.URL, d.c.api) {
+		if hs := strings.ToLower(strings.TrimSpace(resp.Header.Get("X-Checksum-SHA256"))); isSHA256(hs) {
+			return hs
+		}
+	}
+	return ""
 }
 
 // copyHashed copies r to dst and h (unless nil) through a pooled buffer,
