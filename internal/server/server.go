@@ -90,7 +90,7 @@ type Server struct {
 	mu           sync.Mutex // guards the fields below
 	users        map[string]bool
 	members      map[int64]map[string]Role
-	tokens       map[string]Token
+	tokens       []storedToken
 	allowed      map[int64]map[int64]bool
 	allowlistOff map[int64]bool
 	dups         map[int64]dupSetting
@@ -129,7 +129,6 @@ func New(opts Options) *Server {
 		signKey:      key,
 		users:        map[string]bool{},
 		members:      map[int64]map[string]Role{},
-		tokens:       map[string]Token{},
 		allowed:      map[int64]map[int64]bool{},
 		allowlistOff: map[int64]bool{},
 		dups:         map[int64]dupSetting{},
