@@ -60,6 +60,12 @@ type Token struct {
 	Expired bool
 	// Revoked is like Expired with GitLab's "revoked" description.
 	Revoked bool
+	// DeployHeader makes a private token count in the Deploy-Token header
+	// too, on the routes that take deploy tokens (generic upload and
+	// download), where it acts as its user with its scopes. GitLab has no
+	// such token: it is for gpm serve, whose tokens are of no one GitLab
+	// type and which consumers may send the way they send deploy tokens.
+	DeployHeader bool
 }
 
 // storedToken is a registered token with the SHA-256 of its value, which is
@@ -200,8 +206,13 @@ func (s *Server) identifyToken(r *http.Request, ra routeAuth) (ident, *authError
 		if hasBasic {
 			v = basicPass
 		}
-		if t, ok := s.lookupToken(v); ok && t.Type == TokenDeploy && !t.Expired && !t.Revoked {
-			return ident{kind: deployIdent, token: t}, nil
+		if t, ok := s.lookupToken(v); ok && !t.Expired && !t.Revoked {
+			switch {
+			case t.Type == TokenDeploy:
+				return ident{kind: deployIdent, token: t}, nil
+			case t.Type == TokenPrivate && t.DeployHeader:
+				return ident{kind: userIdent, user: t.User, token: t}, nil
+			}
 		}
 	}
 	if ra.job && bearer != "" {
