@@ -372,10 +372,7 @@ type diskFile struct {
 func (d *DiskStore) CreateProject(p Project) (Project, error) {
 	err := d.change(func() (func(), error) {
 		if p.ID == 0 {
-			for id := range d.projects {
-				p.ID = max(p.ID, id)
-			}
-			p.ID++
+			p.ID = nextID(d.projects)
 		}
 		if _, ok := d.projects[p.ID]; ok {
 			return nil, fmt.Errorf("project %d: %w", p.ID, ErrExist)

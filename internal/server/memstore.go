@@ -38,10 +38,7 @@ func (m *MemStore) CreateProject(p Project) (Project, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if p.ID == 0 {
-		for id := range m.projects {
-			p.ID = max(p.ID, id)
-		}
-		p.ID++
+		p.ID = nextID(m.projects)
 	}
 	if _, ok := m.projects[p.ID]; ok {
 		return Project{}, fmt.Errorf("project %d: %w", p.ID, ErrExist)

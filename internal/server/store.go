@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"io"
+	"math"
 	"strings"
 	"time"
 )
@@ -99,7 +100,7 @@ type PackageFile struct {
 // caller may keep.
 type Store interface {
 	// CreateProject stores a new project. A zero ID is replaced by the next
-	// free one. It fails with ErrExist if the ID or the path (ignoring case)
+	// free one (see nextID). It fails with ErrExist if the ID or the path (ignoring case)
 	// is taken.
 	CreateProject(p Project) (Project, error)
 	// Project returns the project with the given ID, or ErrNotExist.
@@ -135,6 +136,25 @@ type Store interface {
 	NewBlob() (BlobWriter, error)
 	// OpenBlob opens a committed blob, or fails with ErrNotExist.
 	OpenBlob(key string) (Blob, error)
+}
+
+// nextID is the ID a store gives a new record when taken holds the IDs in
+// use: one more than the highest, or, once the highest is math.MaxInt64
+// (a client may create a project with any positive ID), the lowest free
+// one, so that an ID never wraps around to a negative number.
+func nextID[T any](taken map[int64]T) int64 {
+	var top int64
+	for id := range taken {
+		top = max(top, id)
+	}
+	if top < math.MaxInt64 {
+		return top + 1
+	}
+	for id := int64(1); ; id++ {
+		if _, ok := taken[id]; !ok {
+			return id
+		}
+	}
 }
 
 // BlobWriter streams the bytes of a new blob.
