@@ -100,8 +100,11 @@ type PackageFile struct {
 // caller may keep.
 type Store interface {
 	// CreateProject stores a new project. A zero ID is replaced by the next
-	// free one (see nextID). It fails with ErrExist if the ID or the path (ignoring case)
-	// is taken.
+	// free one (see nextID). It fails with ErrExist if the ID or the path
+	// (ignoring case) is taken. Each parent group of the path that is not
+	// stored yet ("acme" and "acme/tools" for "acme/tools/cli") is stored
+	// with it, under the next free group ID, so that groups have stable
+	// numeric IDs.
 	CreateProject(p Project) (Project, error)
 	// Project returns the project with the given ID, or ErrNotExist.
 	Project(id int64) (Project, error)
@@ -110,6 +113,9 @@ type Store interface {
 	ProjectByPath(path string) (Project, error)
 	// Projects returns every project.
 	Projects() ([]Project, error)
+	// Groups returns every group CreateProject stored. A stored group has
+	// an ID and a path, no visibility of its own.
+	Groups() ([]Group, error)
 
 	// CreatePackage stores a new package together with its first file, so
 	// that no package is ever visible without the file that created it. It
@@ -155,6 +161,39 @@ func nextID[T any](taken map[int64]T) int64 {
 			return id
 		}
 	}
+}
+
+// parentGroups returns the full paths of the groups above a project path,
+// outermost first: "acme", "acme/tools" for "acme/tools/cli".
+func parentGroups(projectPath string) []string {
+	var out []string
+	for i := 0; i < len(projectPath); i++ {
+		if projectPath[i] == '/' && i > 0 {
+			out = append(out, projectPath[:i])
+		}
+	}
+	return out
+}
+
+// addParentGroups stores in groups each parent group of projectPath that it
+// does not hold yet (ignoring case) and returns the IDs it added.
+func addParentGroups(groups map[int64]Group, projectPath string) []int64 {
+	var added []int64
+	for _, gp := range parentGroups(projectPath) {
+		found := false
+		for _, g := range groups {
+			if strings.EqualFold(g.Path, gp) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			id := nextID(groups)
+			groups[id] = Group{ID: id, Path: gp}
+			added = append(added, id)
+		}
+	}
+	return added
 }
 
 // BlobWriter streams the bytes of a new blob.

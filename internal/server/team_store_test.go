@@ -3,8 +3,59 @@ package server
 import (
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 )
+
+// Groups are addressed by numeric ID as well as by path, with IDs that stay
+// what they were across restarts, and that stores written before groups
+// had IDs get when opened.
+func TestGroupsByID(t *testing.T) {
+	dir := t.TempDir()
+	d, err := NewDiskStore(dir)
+	must(t, err)
+	f := serveLike(t, Options{Store: d})
+	for _, pid := range []string{"acme%2Ftools%2Fcli", "acme%2Fweb", "7"} {
+		if res := f.put(genericPath(pid, "tool/1.0.0/a.bin"), pid, rw...); res.status != 201 {
+			t.Fatalf("publish to %s: %d %s", pid, res.status, res.body)
+		}
+	}
+	want := map[string]int{"acme": 2, "acme%2Ftools": 1, "local": 1, "1": 2, "2": 1, "3": 1}
+	check := func(f *fixture) {
+		t.Helper()
+		for seg, n := range want {
+			if got := listPackages(t, f, "/api/v4/groups/"+seg+"/packages", ro...); len(got) != n {
+				t.Errorf("group %s holds %d packages, want %d", seg, len(got), n)
+			}
+		}
+		if res := f.get("/api/v4/groups/4/packages", ro...); res.status != 404 || string(res.body) != `{"message":"404 Group Not Found"}` {
+			t.Errorf("group 4: %d %s", res.status, res.body)
+		}
+	}
+	check(f)
+	gs, _ := d.Groups()
+	if fmt.Sprint(gs) != "[{1 acme } {2 acme/tools } {3 local }]" {
+		t.Errorf("stored groups %v", gs)
+	}
+	must(t, d.Close())
+	check(serveLike(t, Options{Store: openDisk(t, dir)}))
+
+	// A store written before groups were stored gets them when opened,
+	// and keeps them.
+	old := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(old, "meta.json"), []byte(`{"format":1,"projects":[{"id":5,"path":"b/x"},{"id":9,"path":"a/y/z"}]}`), 0o666))
+	d = openDisk(t, old)
+	gs, _ = d.Groups()
+	if fmt.Sprint(gs) != "[{1 b } {2 a } {3 a/y }]" {
+		t.Errorf("groups of an older store %v", gs)
+	}
+	must(t, d.Close())
+	d = openDisk(t, old)
+	if gs2, _ := d.Groups(); fmt.Sprint(gs2) != fmt.Sprint(gs) {
+		t.Errorf("groups after reopening %v, want %v", gs2, gs)
+	}
+}
 
 // No sequence of accepted requests leaves a store that cannot start: a
 // project created at the largest ID does not make the next one wrap around
