@@ -50,7 +50,9 @@ const diskFormat = 1
 //
 // Only one DiskStore may have a directory open at a time, across processes:
 // NewDiskStore fails with ErrLocked while another has it. Whatever a crash
-// left in DIR/tmp is removed when the store is opened.
+// left behind is removed when the store is opened: DIR/tmp, and blobs that
+// no package file names (committed by an upload whose metadata was never
+// written).
 type DiskStore struct {
 	dir    string
 	unlock func()
@@ -209,6 +211,30 @@ func (d *DiskStore) open() error {
 		d.files[f.ID] = PackageFile{
 			ID: f.ID, PackageID: f.PackageID, FileName: f.FileName, Size: f.Size, SHA256: f.SHA256, Status: f.Status,
 			CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt,
+		}
+	}
+	return d.removeOrphanBlobs()
+}
+
+// removeOrphanBlobs removes the blobs no package file names: an upload whose
+// blob was committed but whose metadata was never written, because the
+// process died in between. It runs only while opening, under the
+// directory lock, when no upload can be between the two steps.
+func (d *DiskStore) removeOrphanBlobs() error {
+	used := make(map[string]bool, len(d.files))
+	for _, f := range d.files {
+		used[f.SHA256] = true
+	}
+	dir := filepath.Join(d.dir, "blobs", "sha256")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if name := e.Name(); validBlobKey(name) && !used[name] && e.Type().IsRegular() {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove unused blob: %w", err)
+			}
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -106,5 +107,30 @@ func TestStoreNextID(t *testing.T) {
 				t.Errorf("%s: next ID after the largest: %+v %v, want %d", name, p, err, want)
 			}
 		}
+	}
+}
+
+// Blobs left by a crash between committing an upload's blob and writing
+// its metadata are removed when the store is opened; referenced ones stay.
+func TestDiskStoreRemovesOrphanBlobs(t *testing.T) {
+	dir := t.TempDir()
+	d, err := NewDiskStore(dir)
+	must(t, err)
+	_, _, files := seedDisk(t, d)
+	orphan := writeBlob(t, d, "committed, never recorded")
+	must(t, os.WriteFile(filepath.Join(dir, "blobs", "sha256", "README"), []byte("not a blob"), 0o666))
+	d.unlock() // crash
+
+	d = openDisk(t, dir)
+	if _, err := d.OpenBlob(orphan); !errors.Is(err, ErrNotExist) {
+		t.Errorf("orphan blob after reopening: %v", err)
+	}
+	for _, f := range files {
+		if got := readBlob(t, d, f.SHA256); sum(got) != f.SHA256 {
+			t.Errorf("blob of file %d: %q", f.ID, got)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "blobs", "sha256", "README")); err != nil {
+		t.Errorf("a file that is not a blob was removed: %v", err)
 	}
 }
