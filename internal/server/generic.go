@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -81,6 +82,7 @@ func (s *Server) livePackage(projectID int64, name, version string) (Package, bo
 }
 
 var errTooLarge = errors.New("file is too large")
+var errStalled = errors.New("upload body stalled")
 var errDuplicate = errors.New("duplicate package is not allowed")
 var errInCreation = errors.New("package is being created by a concurrent upload")
 
@@ -125,16 +127,20 @@ func (s *Server) addFile(projectID int64, name, version, storedName string, body
 	size, err := io.Copy(io.MultiWriter(bw, h), body)
 	if err != nil {
 		bw.Abort()
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return PackageFile{}, errTooLarge
+		case errors.Is(err, errStalled):
+			return PackageFile{}, errStalled
+		}
 		return PackageFile{}, fmt.Errorf("read upload: %w", err)
 	}
 	if conflict {
 		bw.Abort()
 		return PackageFile{}, errInCreation
 	}
-	s.mu.Lock()
-	limit := s.maxFileSize
-	s.mu.Unlock()
-	if limit > 0 && size > limit {
+	if limit := s.fileSizeLimit(); limit > 0 && size > limit {
 		bw.Abort()
 		return PackageFile{}, errTooLarge
 	}
@@ -213,8 +219,16 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, pid, rest string
 		return
 	}
 
+	// A Content-Length over the limit is refused before anything is read
+	// or stored, even a project; a body without one is cut at the limit.
+	limit := s.fileSizeLimit()
+	tooLarge := limit > 0 && r.ContentLength > limit
 	p, found := s.lookupProject(pid)
 	if !found && s.opts.AutoCreateProjects && id.kind == userIdent {
+		if _, ok := autoProject(pid); ok && tooLarge {
+			writeJSON(w, http.StatusBadRequest, message("400 Bad request - File is too large"))
+			return
+		}
 		p, found = s.autoCreate(pid, id.user)
 	}
 	if !found || !s.canReadProject(id, p, authGenericPut) {
@@ -225,11 +239,26 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, pid, rest string
 		writeJSON(w, http.StatusForbidden, message("403 Forbidden"))
 		return
 	}
+	if tooLarge {
+		writeJSON(w, http.StatusBadRequest, message("400 Bad request - File is too large"))
+		return
+	}
+	body := io.Reader(r.Body)
+	if limit > 0 {
+		body = http.MaxBytesReader(w, r.Body, limit)
+	}
+	if d := s.opts.UploadIdleTimeout; d > 0 {
+		body = &idleReader{r: body, rc: http.NewResponseController(w), d: d, deadlines: true}
+	}
 
-	file, err := s.addFile(p.ID, g.name, g.version, g.storedName(), r.Body, status, true)
+	file, err := s.addFile(p.ID, g.name, g.version, g.storedName(), body, status, true)
 	switch {
 	case errors.Is(err, errTooLarge):
 		writeJSON(w, http.StatusBadRequest, message("400 Bad request - File is too large"))
+		return
+	case errors.Is(err, errStalled):
+		w.Header().Set("Connection", "close")
+		writeJSON(w, http.StatusRequestTimeout, message("408 Request Timeout"))
 		return
 	case errors.Is(err, errDuplicate):
 		writeJSON(w, http.StatusBadRequest, message("400 Bad request - Duplicate package is not allowed"))
@@ -292,6 +321,44 @@ func (s *Server) autoCreate(seg, user string) (Project, bool) {
 	}
 	s.AddMember(p.ID, user, Owner)
 	return p, true
+}
+
+// fileSizeLimit is the upload size limit; negative means none.
+func (s *Server) fileSizeLimit() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxFileSize
+}
+
+// idleReader reads an upload body with a read deadline d ahead of every
+// read, so a body that stops arriving fails with errStalled after d of
+// silence while one that keeps moving is never cut, however long it takes.
+// Where the ResponseWriter has no read deadlines it reads without them.
+type idleReader struct {
+	r         io.Reader
+	rc        *http.ResponseController
+	d         time.Duration
+	deadlines bool
+}
+
+func (ir *idleReader) Read(p []byte) (int, error) {
+	if ir.deadlines && ir.rc.SetReadDeadline(time.Now().Add(ir.d)) != nil {
+		ir.deadlines = false
+	}
+	n, err := ir.r.Read(p)
+	if err != nil && ir.deadlines {
+		ir.deadlines = false
+		if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+			// The deadline stays: net/http then gives up at once on
+			// the rest of the body instead of waiting to discard it,
+			// and closes the connection.
+			return n, errStalled
+		}
+		// The connection may serve further requests: no deadline for
+		// them.
+		ir.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 // fileRow is the raw package-file record GitLab returns for

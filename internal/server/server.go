@@ -65,10 +65,20 @@ type Options struct {
 	// DisallowDuplicates sets the default duplicate setting of projects
 	// without SetDuplicates: GitLab's default (false) allows duplicates.
 	DisallowDuplicates bool
-	// MaxFileSize is the upload size limit in bytes, checked after the body
-	// has been read, as GitLab does. 0 means DefaultMaxFileSize; negative
-	// means unlimited.
+	// MaxFileSize is the upload size limit in bytes. GitLab checks it after
+	// the whole body has arrived; this server refuses an upload whose
+	// Content-Length is over it before reading the body, and stops reading
+	// a body without Content-Length (chunked) at the limit. Either way the
+	// answer is GitLab's 400 "File is too large" and nothing is stored.
+	// 0 means DefaultMaxFileSize; negative means unlimited.
 	MaxFileSize int64
+	// UploadIdleTimeout abandons an upload whose body delivers no byte for
+	// this long, with 408 and nothing stored, so that stalled clients do
+	// not hold connections and temp files forever. The clock restarts with
+	// every read, so a slow but moving upload is never cut. It needs a
+	// ResponseWriter that supports read deadlines (net/http's does). 0
+	// means no limit.
+	UploadIdleTimeout time.Duration
 	// ObjectStorageURL, when set, turns on object-storage mode: downloads
 	// answer 302 to signed URLs under it, served by ObjectStorageHandler.
 	// EnableRedirects sets it later.
