@@ -38,10 +38,12 @@ type Options struct {
 	// AutoCreateProjects creates a missing project on the first upload by
 	// an authenticated user (for `gpm serve`). A numeric ID creates that ID
 	// with path "local/project-<id>"; a URL-encoded path creates that path
-	// with the next free ID. The project is public and the uploading user
-	// becomes its Owner (membership lives in memory, not in the Store).
-	// Until then, such a project reads as an empty public project for
-	// authenticated users, so that a publisher may list it first.
+	// with the next free ID, and is refused with 400 unless it follows
+	// GitLab's rules for project and group paths. The project is public and
+	// the uploading user becomes its Owner (membership lives in memory, not
+	// in the Store). Until then, such a project reads as an empty public
+	// project for authenticated users, so that a publisher may list it
+	// first.
 	AutoCreateProjects bool
 	// AnonymousUser, when set, turns authentication off: requests without
 	// credentials, and requests whose credentials are unknown, expired or

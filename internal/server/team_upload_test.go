@@ -144,3 +144,44 @@ func TestUploadIdleTimeout(t *testing.T) {
 		t.Errorf("download after the slow upload: %d, %d bytes", res.status, len(res.body))
 	}
 }
+
+func TestProjectPathRules(t *testing.T) {
+	f := serveLike(t, Options{})
+	for _, tc := range []struct {
+		pid  string
+		want string // "" for accepted
+	}{
+		{"acme%2Ftools", ""},
+		{"Acme.Corp%2Fsub_group%2Fmy-tool.v2", ""},
+		{"a%2F.hidden", ""},
+		{"acme%2Ftool%0Aname", "can contain only"},
+		{"acme%2Ftool%09", "can contain only"},
+		{"acme%2Ftool%7F", "can contain only"},
+		{"acme%2Ftool%20x", "can contain only"},
+		{"acme%2Ft%C3%B6%C3%B6l", "can contain only"},
+		{"acme%2F..%2Ftools", "'.' or '..'"},
+		{"acme%2F..", "'.' or '..'"},
+		{"..%2Ftools", "'.' or '..'"},
+		{"acme%2F.", "'.' or '..'"},
+		{"acme%2F%2Ftools", "empty segment"},
+		{"%2Facme%2Ftools", "empty segment"},
+		{"acme%2Ftools%2F", "empty segment"},
+		{"acme%2F-tools", "starts with '-'"},
+		{"acme%2Ftools.git", "'.git' or '.atom'"},
+		{"acme.atom%2Ftools", "'.git' or '.atom'"},
+		{"acme.%2Ftools", "group that ends in '.'"},
+		{"acme%2F" + strings.Repeat("x", 256), "longer than 255"},
+		{strings.Repeat("g%2F", 21) + "p", "more than 20 levels"},
+	} {
+		res := f.put(genericPath(tc.pid, "tool/1.0.0/a.bin"), "x", rw...)
+		switch {
+		case tc.want == "" && res.status != 201:
+			t.Errorf("%s: %d %s, want 201", tc.pid, res.status, res.body)
+		case tc.want != "" && (res.status != 400 || !strings.Contains(string(res.body), `"400 Bad request - Project path `) || !strings.Contains(string(res.body), tc.want)):
+			t.Errorf("%s: %d %s, want 400 with %q", tc.pid, res.status, res.body, tc.want)
+		}
+	}
+	if ps, _ := f.srv.Store().Projects(); len(ps) != 3 {
+		t.Errorf("projects %+v, want only the three valid ones", ps)
+	}
+}
