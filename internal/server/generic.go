@@ -361,6 +361,12 @@ func pathChar(r rune) bool {
 	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-' || r == '.'
 }
 
+// mayPublish reports whether id could create a project by publishing to
+// it: a user whose credential allows writes, not a job token.
+func (s *Server) mayPublish(id ident) bool {
+	return id.kind == userIdent && !id.isJob() && checkScope(id, http.MethodPut) == nil
+}
+
 // autoCreate creates p, a project from autoProject, with the uploading
 // user as its Owner, or returns the project that took its ID or path
 // meanwhile.

@@ -41,9 +41,13 @@ type Options struct {
 	// with the next free ID, and is refused with 400 unless it follows
 	// GitLab's rules for project and group paths. The project is public and
 	// the uploading user becomes its Owner (membership lives in memory, not
-	// in the Store). Until then, such a project reads as an empty public
-	// project for authenticated users, so that a publisher may list it
-	// first.
+	// in the Store).
+	//
+	// Until then the project does not exist, and the packages API answers
+	// 404 "Project Not Found" for it, with one exception: a caller who may
+	// publish, and so create it (a user whose token has the api scope, not
+	// a job token), sees it as an empty project, because gpm publish lists
+	// a version before it uploads and stops at a 404.
 	AutoCreateProjects bool
 	// AnonymousUser, when set, turns authentication off: requests without
 	// credentials, and requests whose credentials are unknown, expired or

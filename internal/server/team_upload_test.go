@@ -10,6 +10,43 @@ import (
 	"time"
 )
 
+// A project that does not exist is 404 on every read to anyone who could
+// not create it by publishing; only a publish creates it.
+func TestMissingProjectNotFound(t *testing.T) {
+	f := serveLike(t, Options{})
+	for _, pid := range []string{"42", "team%2Fapp", "nopath"} {
+		for _, path := range []string{"/packages", "/packages/1", "/packages/1/package_files", "/packages/1/package_files/1/download"} {
+			res := f.get("/api/v4/projects/"+pid+path, ro...)
+			if res.status != 404 || string(res.body) != `{"message":"404 Project Not Found"}` {
+				t.Errorf("read token, %s%s: %d %s", pid, path, res.status, res.body)
+			}
+		}
+		if res := f.get(genericPath(pid, "tool/1.0.0/a.bin"), ro...); res.status != 404 {
+			t.Errorf("read token, download from %s: %d %s", pid, res.status, res.body)
+		}
+	}
+	// A caller who may publish sees the project its upload would create
+	// as empty, so that gpm publish may look first; nothing is created.
+	if res := f.get("/api/v4/projects/team%2Fapp/packages", rw...); res.status != 200 || string(res.body) != "[]" {
+		t.Errorf("full token, list of a missing project: %d %s", res.status, res.body)
+	}
+	if res := f.get("/api/v4/projects/team%2F..%2Fapp/packages", rw...); res.status != 404 {
+		t.Errorf("full token, list of a project that cannot exist: %d %s", res.status, res.body)
+	}
+	if res := f.get("/api/v4/groups/team/packages", rw...); res.status != 404 {
+		t.Errorf("group of a missing project: %d %s", res.status, res.body)
+	}
+	if ps, _ := f.srv.Store().Projects(); len(ps) != 0 {
+		t.Errorf("reads created projects: %+v", ps)
+	}
+	if res := f.put(genericPath("team%2Fapp", "tool/1.0.0/a.bin"), "x", rw...); res.status != 201 {
+		t.Fatalf("publish: %d %s", res.status, res.body)
+	}
+	if pkgs := listPackages(t, f, "/api/v4/projects/team%2Fapp/packages", ro...); len(pkgs) != 1 {
+		t.Errorf("list after the publish: %+v", pkgs)
+	}
+}
+
 // countingStore counts the blobs an upload starts, to prove that a refused
 // upload stores nothing.
 type countingStore struct {
