@@ -58,7 +58,7 @@ var commands = []*command{
 	{name: "doctor", args: "",
 		summary: "check configuration, credentials, access and the vendor directory",
 		example: "gpm doctor"},
-	{name: "serve", args: "[--addr A] [--dir D] [--token T]... [--token-file F] [--redirect-downloads] [--addr-file F]",
+	{name: "serve", args: "[--addr A] [--dir D] [--token T]... [--read-token T]... [--token-file F] [--max-file-size BYTES] [--redirect-downloads] [--addr-file F]",
 		summary: "run a local GitLab-compatible generic package registry",
 		example: "gpm serve --addr 127.0.0.1:8080 --dir ./.gpm-registry"},
 	cmdVersion,
