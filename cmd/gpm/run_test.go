@@ -122,8 +122,8 @@ func TestFlagUsages(t *testing.T) {
 	c.flags(fs)
 	got := flagUsages(fs)
 	for _, want := range []string{
-		"      --redirect-downloads   ",
-		"      --addr HOST:PORT       listen on HOST:PORT (port 0 picks a free one) (default 127.0.0.1:8080)\n",
+		"      --redirect-downloads    ",
+		"      --addr HOST:PORT        listen on HOST:PORT (port 0 picks a free one) (default 127.0.0.1:8080)\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("flagUsages lacks %q:\n%s", want, got)

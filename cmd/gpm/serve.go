@@ -23,25 +23,27 @@ import (
 // serveFlags are gpm serve's own flags.
 type serveFlags struct {
 	addr, dir, tokenFile, addrFile string
-	tokens                         []string
+	tokens, readTokens             []string
+	maxFileSize                    int64
 	redirect                       bool
 }
 
-var srvFlags serveFlags
-
 func serveCmd() *command {
-	cmd := &command{name: "serve", args: "[--addr A] [--dir D] [--token T]... [--token-file F] [--redirect-downloads] [--addr-file F]",
+	var f serveFlags
+	cmd := &command{name: "serve", args: "[--addr A] [--dir D] [--token T]... [--read-token T]... [--token-file F] [--max-file-size BYTES] [--redirect-downloads] [--addr-file F]",
 		summary: "run a local GitLab-compatible generic package registry",
 		example: "gpm serve --addr 127.0.0.1:8080 --dir ./.gpm-registry"}
 	cmd.flags = func(fs *pflag.FlagSet) {
-		fs.StringVar(&srvFlags.addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT` (port 0 picks a free one)")
-		fs.StringVar(&srvFlags.dir, "dir", ".gpm-registry", "keep the registry in `DIR`")
-		fs.StringArrayVar(&srvFlags.tokens, "token", nil, "accept `TOKEN` as a private token (repeatable); without any, only loopback is served and anyone there may publish")
-		fs.StringVar(&srvFlags.tokenFile, "token-file", "", "accept the tokens in `FILE`, one per line (# starts a comment)")
-		fs.BoolVar(&srvFlags.redirect, "redirect-downloads", false, "redirect downloads to a second, object-storage listener, as GitLab with object storage does")
-		fs.StringVar(&srvFlags.addrFile, "addr-file", "", "write the registry's URL to `FILE` once it accepts connections (removed on exit)")
+		fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT` (port 0 picks a free one)")
+		fs.StringVar(&f.dir, "dir", ".gpm-registry", "keep the registry in `DIR`")
+		fs.StringArrayVar(&f.tokens, "token", nil, "accept `TOKEN` as a private token (repeatable); without any, only loopback is served and anyone there may publish")
+		fs.StringArrayVar(&f.readTokens, "read-token", nil, "accept `TOKEN` for listing and downloading only: publishing and deleting answer 403 (repeatable)")
+		fs.StringVar(&f.tokenFile, "token-file", "", "accept the tokens in `FILE`, one per line, \"read TOKEN\" for a read-only one (# starts a comment)")
+		fs.Int64Var(&f.maxFileSize, "max-file-size", server.DefaultMaxFileSize, "refuse uploads over `BYTES` with 400 \"File is too large\", before storing anything (0: no limit)")
+		fs.BoolVar(&f.redirect, "redirect-downloads", false, "redirect downloads to a second, object-storage listener, as GitLab with object storage does")
+		fs.StringVar(&f.addrFile, "addr-file", "", "write the registry's URL to `FILE` once it accepts connections (removed on exit)")
 	}
-	cmd.run = runServe
+	cmd.run = func(c *cli, args []string) error { return runServe(c, args, f) }
 	return cmd
 }
 
@@ -52,6 +54,17 @@ const serveUser = "gpm"
 // serveShutdownTimeout bounds how long a stopping server waits for requests
 // in flight before it cuts their connections.
 const serveShutdownTimeout = 10 * time.Second
+
+// serveUploadIdleTimeout is how long an upload body may deliver nothing
+// before gpm serve gives up on it (408). It is not a limit on the whole
+// upload, which may take as long as it needs while bytes arrive.
+const serveUploadIdleTimeout = time.Minute
+
+// serveToken is a token gpm serve accepts.
+type serveToken struct {
+	value    string
+	readOnly bool // list and download only
+}
 
 // jsonServe is the --json document of gpm serve, printed once it listens.
 type jsonServe struct {
@@ -64,8 +77,7 @@ type jsonServe struct {
 // runServe serves internal/server's GitLab-compatible API over a DiskStore
 // until the context is cancelled (SIGINT, SIGTERM), then shuts down
 // gracefully.
-func runServe(c *cli, args []string) error {
-	f := srvFlags
+func runServe(c *cli, args []string, f serveFlags) error {
 	// Access-log lines come from the servers' goroutines.
 	c.stderr = &lockedWriter{w: c.stderr}
 	if len(args) > 0 {
@@ -74,6 +86,13 @@ func runServe(c *cli, args []string) error {
 	tokens, err := serveTokens(c, f)
 	if err != nil {
 		return err
+	}
+	maxFileSize := f.maxFileSize
+	switch {
+	case maxFileSize < 0:
+		return withHint(usageError("--max-file-size %d: want a size in bytes, or 0 for no limit", maxFileSize), "GitLab's default is %d (5 GiB)", server.DefaultMaxFileSize)
+	case maxFileSize == 0:
+		maxFileSize = -1 // server.Options: negative is no limit
 	}
 
 	ln, err := net.Listen("tcp", f.addr)
@@ -103,7 +122,8 @@ func runServe(c *cli, args []string) error {
 	}()
 
 	logf, logger := serveLogger(c)
-	opts := server.Options{Store: store, AutoCreateProjects: true, Logf: logf}
+	opts := server.Options{Store: store, AutoCreateProjects: true, Logf: logf,
+		MaxFileSize: maxFileSize, UploadIdleTimeout: serveUploadIdleTimeout}
 	auth := "token"
 	if len(tokens) == 0 {
 		opts.AnonymousUser, auth = serveUser, "anonymous"
@@ -112,8 +132,17 @@ func runServe(c *cli, args []string) error {
 	}
 	srv := server.New(opts)
 	srv.AddUser(serveUser)
+	readers := 0
 	for _, t := range tokens {
-		srv.AddToken(server.Token{Value: t, Type: server.TokenPrivate, User: serveUser})
+		// Every token also works in the Deploy-Token header, where
+		// consumers send deploy tokens. A read-only token is a token with
+		// GitLab's read_api scope: anything but GET and HEAD answers 403.
+		tok := server.Token{Value: t.value, Type: server.TokenPrivate, User: serveUser, DeployHeader: true}
+		if t.readOnly {
+			tok.Scopes = []string{server.ScopeReadAPI}
+			readers++
+		}
+		srv.AddToken(tok)
 	}
 	// Membership lives in memory: give the user back every stored project.
 	projects, err := store.Projects()
@@ -146,7 +175,7 @@ func runServe(c *cli, args []string) error {
 			return err
 		}
 	}
-	serveAnnounce(c, info, len(projects))
+	serveAnnounce(c, info, len(projects), len(tokens)-readers, readers)
 	errc := make(chan error, len(servers))
 	for i, s := range servers {
 		go func() { errc <- s.Serve(listeners[i]) }()
@@ -177,36 +206,56 @@ func runServe(c *cli, args []string) error {
 	return nil
 }
 
-// serveTokens gathers the tokens of --token and --token-file.
-func serveTokens(c *cli, f serveFlags) ([]string, error) {
-	var tokens []string
-	for _, t := range f.tokens {
-		if t == "" || strings.ContainsFunc(t, isSpaceOrControl) {
-			return nil, usageError("--token: a token is a non-empty word without spaces")
+// serveTokens gathers the tokens of --token, --read-token and --token-file,
+// where a line is a token, or "read" and a token for a read-only one. A
+// token given both ways is an error, since one of the two would be
+// ignored.
+func serveTokens(c *cli, f serveFlags) ([]serveToken, error) {
+	var tokens []serveToken
+	for _, flag := range []struct {
+		name     string
+		values   []string
+		readOnly bool
+	}{{"--token", f.tokens, false}, {"--read-token", f.readTokens, true}} {
+		for _, t := range flag.values {
+			if t == "" || strings.ContainsFunc(t, isSpaceOrControl) {
+				return nil, usageError("%s: a token is a non-empty word without spaces", flag.name)
+			}
+			tokens = append(tokens, serveToken{t, flag.readOnly})
 		}
-		tokens = append(tokens, t)
 	}
-	if f.tokenFile == "" {
-		return tokens, nil
-	}
-	data, err := os.ReadFile(c.path(f.tokenFile))
-	if err != nil {
-		return nil, fmt.Errorf("--token-file: %w", err)
-	}
-	n := 0
-	for i, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
+	if f.tokenFile != "" {
+		data, err := os.ReadFile(c.path(f.tokenFile))
+		if err != nil {
+			return nil, fmt.Errorf("--token-file: %w", err)
 		}
-		if strings.ContainsFunc(line, isSpaceOrControl) {
-			return nil, usageError("%s:%d: a token is one word without spaces", f.tokenFile, i+1)
+		n := 0
+		for i, line := range strings.Split(string(data), "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			t := serveToken{value: line}
+			if rest, ok := strings.CutPrefix(line, "read"); ok && rest != "" && isSpaceOrControl(rune(rest[0])) {
+				t = serveToken{value: strings.TrimSpace(rest), readOnly: true}
+			}
+			if strings.ContainsFunc(t.value, isSpaceOrControl) {
+				return nil, withHint(usageError("%s:%d: a line is a token, one word without spaces, or \"read\" and a token", f.tokenFile, i+1),
+					"write a read-only token as: read TOKEN")
+			}
+			tokens = append(tokens, t)
+			n++
 		}
-		tokens = append(tokens, line)
-		n++
+		if n == 0 {
+			return nil, withHint(usageError("--token-file %q holds no token", f.tokenFile), "put one token per line, \"read TOKEN\" for a read-only one; lines starting with # are comments")
+		}
 	}
-	if n == 0 {
-		return nil, withHint(usageError("--token-file %q holds no token", f.tokenFile), "put one token per line; lines starting with # are comments")
+	seen := map[string]bool{}
+	for _, t := range tokens {
+		if ro, ok := seen[t.value]; ok && ro != t.readOnly {
+			return nil, usageError("a token is given both as a read-only token and as one that may publish")
+		}
+		seen[t.value] = t.readOnly
 	}
 	return tokens, nil
 }
@@ -230,12 +279,12 @@ func serveLogger(c *cli) (func(string, ...any), *log.Logger) {
 }
 
 // serveAnnounce says where the registry listens and who may use it.
-func serveAnnounce(c *cli, info jsonServe, projects int) {
+func serveAnnounce(c *cli, info jsonServe, projects, writers, readers int) {
 	if c.g.quiet {
 		return
 	}
 	if c.g.json {
-		slog.New(slog.NewJSONHandler(c.stderr, nil)).Info("serving", "url", info.URL, "object_storage_url", info.ObjectStorageURL, "dir", info.Dir, "auth", info.Auth, "projects", projects)
+		slog.New(slog.NewJSONHandler(c.stderr, nil)).Info("serving", "url", info.URL, "object_storage_url", info.ObjectStorageURL, "dir", info.Dir, "auth", info.Auth, "projects", projects, "tokens", writers, "read_tokens", readers)
 		return
 	}
 	c.printf("gpm: serving %s (storage %s)\n", info.URL, info.Dir)
@@ -245,7 +294,7 @@ func serveAnnounce(c *cli, info jsonServe, projects int) {
 	if info.Auth == "anonymous" {
 		c.printf("gpm: no token set: anyone on this machine may read and publish, whatever credentials they send; projects are created on first publish\n")
 	} else {
-		c.printf("gpm: every request needs one of the tokens; projects are created on first publish\n")
+		c.printf("gpm: every request needs one of the tokens (%d may publish, %d may only read); projects are created on first publish\n", writers, readers)
 	}
 	c.printf("gpm: use it with [registry] url = %q in packages.toml; stop with Ctrl-C\n", info.URL)
 }

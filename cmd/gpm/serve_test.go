@@ -398,12 +398,17 @@ func TestServeTokensJSON(t *testing.T) {
 	dir := t.TempDir()
 	tokenFile := filepath.Join(t.TempDir(), "tokens")
 	must(t, os.WriteFile(tokenFile, []byte("# serve tokens\n\n  other-token  \n"), 0o666))
-	url, stop := serveInProcess(t, "--json", "serve", "--dir", dir, "--token", secret, "--token-file", tokenFile)
+	url, stop := serveInProcess(t, "--json", "serve", "--dir", dir, "--token", secret, "--token-file", tokenFile, "--read-token", "reader-token")
 
 	put(t, url, "7", "tool", "1.0.0", "a.txt", "a\n", "Private-Token", secret)
 	put(t, url, "7", "tool", "1.0.1", "a.txt", "b\n", "Private-Token", "other-token")
 	if err := tryPut(url, "7", "tool", "1.0.2", "a.txt", "c\n"); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("anonymous upload: %v, want 401", err)
+	}
+	for _, hdr := range []string{"Private-Token", "Deploy-Token"} {
+		if err := tryPut(url, "7", "tool", "1.0.2", "a.txt", "c\n", hdr, "reader-token"); err == nil || !strings.Contains(err.Error(), "403") {
+			t.Errorf("upload with the read-only token in %s: %v, want 403", hdr, err)
+		}
 	}
 	for _, tc := range []struct {
 		hdr  []string
@@ -413,6 +418,9 @@ func TestServeTokensJSON(t *testing.T) {
 		{[]string{"Private-Token", "wrong"}, 401},
 		{[]string{"Private-Token", secret}, 200},
 		{[]string{"Private-Token", "other-token"}, 200},
+		{[]string{"Private-Token", "reader-token"}, 200},
+		{[]string{"Deploy-Token", "reader-token"}, 200},
+		{[]string{"Deploy-Token", secret}, 200},
 	} {
 		if code, _, err := httpGet(url, "/api/v4/projects/7/packages/generic/tool/1.0.0/a.txt", tc.hdr...); err != nil || code != tc.want {
 			t.Errorf("download with %v: %d %v, want %d", tc.hdr, code, err, tc.want)
@@ -446,7 +454,10 @@ func TestServeTokensJSON(t *testing.T) {
 			t.Errorf("stderr has no %q:\n%s", want, stderr)
 		}
 	}
-	if strings.Contains(stdout+stderr, secret) || strings.Contains(stdout+stderr, "other-token") {
+	if !strings.Contains(stderr, `"tokens":2,"read_tokens":1`) {
+		t.Errorf("the serving line does not count 2 tokens and 1 read-only one:\n%s", stderr)
+	}
+	if strings.Contains(stdout+stderr, secret) || strings.Contains(stdout+stderr, "other-token") || strings.Contains(stdout+stderr, "reader-token") {
 		t.Errorf("a token value was printed:\n%s\n%s", stdout, stderr)
 	}
 }
@@ -504,10 +515,14 @@ func TestServeErrors(t *testing.T) {
 	must(t, os.WriteFile(empty, []byte("# no tokens here\n\n"), 0o666))
 	spaced := filepath.Join(dir, "spaced")
 	must(t, os.WriteFile(spaced, []byte("good\nbad token\n"), 0o666))
+	readSpaced := filepath.Join(dir, "readspaced")
+	must(t, os.WriteFile(readSpaced, []byte("read bad token\n"), 0o666))
+	both := filepath.Join(dir, "both")
+	must(t, os.WriteFile(both, []byte("bad\nread bad\n"), 0o666))
 	locked := filepath.Join(dir, "locked")
 	held, err := server.NewDiskStore(locked)
 	must(t, err)
-	defer held.Close()
+	t.Cleanup(func() { held.Close() }) // after the parallel subtests, not before them
 	badMeta := filepath.Join(dir, "badmeta")
 	must(t, os.MkdirAll(badMeta, 0o777))
 	must(t, os.WriteFile(filepath.Join(badMeta, "meta.json"), []byte("{"), 0o666))
@@ -522,13 +537,19 @@ func TestServeErrors(t *testing.T) {
 		{"not loopback", []string{"--addr", "0.0.0.0:0"}, 2, `refusing to serve on "0.0.0.0:0" without a token`},
 		{"empty token file", []string{"--token-file", empty}, 2, "holds no token"},
 		{"token with a space", []string{"--token", "bad token"}, 2, "without spaces"},
-		{"token file with a space", []string{"--token-file", spaced}, 2, "spaced:2: a token is one word"},
+		{"token file with a space", []string{"--token-file", spaced}, 2, "spaced:2: a line is a token, one word without spaces, or \"read\" and a token"},
+		{"read token file line with a space", []string{"--token-file", readSpaced}, 2, "readspaced:1: a line is a token"},
+		{"read token with a space", []string{"--read-token", "bad token"}, 2, "--read-token: a token is a non-empty word without spaces"},
+		{"token both ways", []string{"--token", "bad", "--read-token", "bad"}, 2, "a token is given both as a read-only token and as one that may publish"},
+		{"token both ways in a file", []string{"--token-file", both}, 2, "a token is given both as a read-only token and as one that may publish"},
+		{"negative size limit", []string{"--max-file-size", "-1"}, 2, "--max-file-size -1: want a size in bytes, or 0 for no limit"},
 		{"missing token file", []string{"--token-file", filepath.Join(dir, "nope")}, 1, "--token-file"},
 		{"bad address", []string{"--addr", "127.0.0.1:notaport"}, 1, `listen on "127.0.0.1:notaport"`},
 		{"locked", []string{"--dir", locked}, 1, "in use by another process"},
 		{"bad meta.json", []string{"--dir", badMeta}, 1, "meta.json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // run keeps no state between calls
 			args := append([]string{"serve", "--addr", "127.0.0.1:0", "--dir", filepath.Join(t.TempDir(), "reg")}, tc.args...)
 			var stdout, stderr bytes.Buffer
 			code := run(context.Background(), args, &stdout, &stderr)

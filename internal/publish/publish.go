@@ -171,6 +171,9 @@ type publisher struct {
 	listed    bool     // the version was visible to the last listing
 	packageID int64    // the version's package ID, once known
 	before    snapshot // the version before this run uploaded anything
+	// hidden is the listing's 404 for a project that does not exist or is
+	// hidden from the credential; an upload's 404 then means the same.
+	hidden error
 }
 
 func (p *publisher) label() string { return p.req.Package + "@" + p.req.Version }
@@ -318,6 +321,11 @@ func (p *publisher) uploadOne(ctx context.Context, f *File) (pf registry.Package
 		return registry.PackageFile{}, false, ctx.Err()
 	case err != nil && err == checkErr:
 		return registry.PackageFile{}, false, err
+	case err != nil && p.hidden != nil && errors.Is(err, registry.ErrNotFound):
+		// The project the listing could not see was not created by the
+		// upload either (GitLab creates no project on upload): report it
+		// as the listing did, an access problem.
+		return registry.PackageFile{}, false, fmt.Errorf("%s: checking what project %s already holds: %w", p.label(), p.req.Project, p.hidden)
 	case err != nil:
 		return registry.PackageFile{}, false, fmt.Errorf("%s: uploading %s: %w", p.label(), f.Name, err)
 	case found:
@@ -515,6 +523,13 @@ func (p *publisher) lookup(ctx context.Context, names []string, hashUnknown bool
 			p.listOK = false
 			p.warnf("GitLab does not let %s list the packages of project %s (%s); checking for existing files through downloads instead",
 				p.cl.Credential(), p.req.Project, statusText(err))
+		case errors.Is(err, registry.ErrHiddenProject):
+			// No such project, or one hidden from this credential: there
+			// is nothing of the version to see. gpm serve creates a
+			// project with its first upload; GitLab refuses that upload
+			// with the same 404, which then says what to do.
+			p.listed, p.hidden = false, err
+			return snapshot{newest: map[string]remoteFile{}, all: map[string][]remoteFile{}}, nil
 		default:
 			return snapshot{}, err
 		}

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"net/http"
 	"slices"
 	"strings"
@@ -58,6 +60,40 @@ type Token struct {
 	Expired bool
 	// Revoked is like Expired with GitLab's "revoked" description.
 	Revoked bool
+	// DeployHeader makes a private token count in the Deploy-Token header
+	// too, on the routes that take deploy tokens (generic upload and
+	// download), where it acts as its user with its scopes. GitLab has no
+	// such token: it is for gpm serve, whose tokens are of no one GitLab
+	// type and which consumers may send the way they send deploy tokens.
+	DeployHeader bool
+}
+
+// storedToken is a registered token with the SHA-256 of its value, which is
+// what requests are compared against.
+type storedToken struct {
+	digest [sha256.Size]byte
+	token  Token
+}
+
+// lookupToken finds the token whose value is v. It compares the SHA-256 of
+// v with that of every registered token in constant time and never stops
+// early, so how long it takes says nothing about how much of a token a
+// guess got right, nor which token matched.
+func (s *Server) lookupToken(v string) (Token, bool) {
+	if v == "" {
+		return Token{}, false
+	}
+	d := sha256.Sum256([]byte(v))
+	var found Token
+	ok := 0
+	for _, st := range s.tokens {
+		eq := subtle.ConstantTimeCompare(d[:], st.digest[:])
+		if eq == 1 {
+			found = st.token
+		}
+		ok |= eq
+	}
+	return found, ok == 1
 }
 
 func (t Token) scopes() []string {
@@ -170,12 +206,17 @@ func (s *Server) identifyToken(r *http.Request, ra routeAuth) (ident, *authError
 		if hasBasic {
 			v = basicPass
 		}
-		if t, ok := s.tokens[v]; ok && v != "" && t.Type == TokenDeploy && !t.Expired && !t.Revoked {
-			return ident{kind: deployIdent, token: t}, nil
+		if t, ok := s.lookupToken(v); ok && !t.Expired && !t.Revoked {
+			switch {
+			case t.Type == TokenDeploy:
+				return ident{kind: deployIdent, token: t}, nil
+			case t.Type == TokenPrivate && t.DeployHeader:
+				return ident{kind: userIdent, user: t.User, token: t}, nil
+			}
 		}
 	}
 	if ra.job && bearer != "" {
-		if t, ok := s.tokens[bearer]; ok && t.Type == TokenJob && !t.Expired && !t.Revoked {
+		if t, ok := s.lookupToken(bearer); ok && t.Type == TokenJob && !t.Expired && !t.Revoked {
 			return s.jobIdent(t), nil
 		}
 	}
@@ -193,7 +234,7 @@ func (s *Server) identifyToken(r *http.Request, ra routeAuth) (ident, *authError
 		access, fromBasic = basicPass, true
 	}
 	if access != "" {
-		t, ok := s.tokens[access]
+		t, ok := s.lookupToken(access)
 		fromBearer := access == bearer && bearer != ""
 		valid := ok && (t.Type == TokenPrivate || (t.Type == TokenOAuth && fromBearer))
 		switch {
@@ -219,7 +260,7 @@ func (s *Server) identifyToken(r *http.Request, ra routeAuth) (ident, *authError
 			v = basicPass
 		}
 		if v != "" {
-			t, ok := s.tokens[v]
+			t, ok := s.lookupToken(v)
 			if !ok || t.Type != TokenJob || t.Expired || t.Revoked {
 				return ident{}, unauthorized()
 			}
@@ -388,7 +429,14 @@ func (s *Server) AddToken(t Token) {
 	if t.User != "" {
 		s.users[t.User] = true
 	}
-	s.tokens[t.Value] = t
+	st := storedToken{digest: sha256.Sum256([]byte(t.Value)), token: t}
+	for i := range s.tokens {
+		if s.tokens[i].digest == st.digest {
+			s.tokens[i] = st
+			return
+		}
+	}
+	s.tokens = append(s.tokens, st)
 }
 
 // AllowJobToken adds sourceProjectID to the inbound job token allowlist of

@@ -36,7 +36,7 @@ const diskFormat = 1
 // registry survives restarts and crashes:
 //
 //	DIR/lock                 cross-process lock held while the store is open
-//	DIR/meta.json            projects, packages, files and ID counters
+//	DIR/meta.json            projects, groups, packages, files and ID counters
 //	DIR/blobs/sha256/<hex>   file contents, named by their SHA-256
 //	DIR/tmp/                 blobs and metadata being written
 //
@@ -50,13 +50,16 @@ const diskFormat = 1
 //
 // Only one DiskStore may have a directory open at a time, across processes:
 // NewDiskStore fails with ErrLocked while another has it. Whatever a crash
-// left in DIR/tmp is removed when the store is opened.
+// left behind is removed when the store is opened: DIR/tmp, and blobs that
+// no package file names (committed by an upload whose metadata was never
+// written).
 type DiskStore struct {
 	dir    string
 	unlock func()
 
 	mu         sync.RWMutex // guards the fields below and meta.json
 	projects   map[int64]Project
+	groups     map[int64]Group
 	packages   map[int64]Package
 	files      map[int64]PackageFile
 	lastPkgID  int64
@@ -88,6 +91,7 @@ func NewDiskStore(dir string) (*DiskStore, error) {
 		dir:      abs,
 		unlock:   unlock,
 		projects: map[int64]Project{},
+		groups:   map[int64]Group{},
 		packages: map[int64]Package{},
 		files:    map[int64]PackageFile{},
 	}
@@ -169,6 +173,19 @@ func (d *DiskStore) open() error {
 		}
 		d.projects[p.ID] = Project{ID: p.ID, Path: p.Path, Visibility: p.Visibility, PackageRegistryPublic: p.PackageRegistryPublic}
 	}
+	for _, g := range m.Groups {
+		if _, dup := d.groups[g.ID]; dup || g.ID <= 0 || g.Path == "" {
+			return fmt.Errorf("%s: bad or duplicate group id %d", d.metaPath(), g.ID)
+		}
+		d.groups[g.ID] = Group{ID: g.ID, Path: g.Path}
+	}
+	// Stores written before groups were stored get them now, in the order
+	// their projects were created.
+	for _, p := range sortedByID(d.projects, func(p Project) int64 { return p.ID }) {
+		if len(addParentGroups(d.groups, p.Path)) > 0 {
+			d.dirty = true
+		}
+	}
 	for _, p := range m.Packages {
 		if _, dup := d.packages[p.ID]; dup || p.ID <= 0 || p.ID > d.lastPkgID {
 			return fmt.Errorf("%s: bad or duplicate package id %d", d.metaPath(), p.ID)
@@ -194,6 +211,30 @@ func (d *DiskStore) open() error {
 		d.files[f.ID] = PackageFile{
 			ID: f.ID, PackageID: f.PackageID, FileName: f.FileName, Size: f.Size, SHA256: f.SHA256, Status: f.Status,
 			CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt,
+		}
+	}
+	return d.removeOrphanBlobs()
+}
+
+// removeOrphanBlobs removes the blobs no package file names: an upload whose
+// blob was committed but whose metadata was never written, because the
+// process died in between. It runs only while opening, under the
+// directory lock, when no upload can be between the two steps.
+func (d *DiskStore) removeOrphanBlobs() error {
+	used := make(map[string]bool, len(d.files))
+	for _, f := range d.files {
+		used[f.SHA256] = true
+	}
+	dir := filepath.Join(d.dir, "blobs", "sha256")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if name := e.Name(); validBlobKey(name) && !used[name] && e.Type().IsRegular() {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove unused blob: %w", err)
+			}
 		}
 	}
 	return nil
@@ -252,6 +293,9 @@ func (d *DiskStore) write() error {
 		Projects: []diskProject{}, Packages: []diskPackage{}, Files: []diskFile{}}
 	for _, p := range sortedByID(d.projects, func(p Project) int64 { return p.ID }) {
 		m.Projects = append(m.Projects, diskProject{ID: p.ID, Path: p.Path, Visibility: p.Visibility, PackageRegistryPublic: p.PackageRegistryPublic})
+	}
+	for _, g := range sortedByID(d.groups, func(g Group) int64 { return g.ID }) {
+		m.Groups = append(m.Groups, diskGroup{ID: g.ID, Path: g.Path})
 	}
 	for _, p := range sortedByID(d.packages, func(p Package) int64 { return p.ID }) {
 		m.Packages = append(m.Packages, diskPackage{
@@ -328,14 +372,21 @@ func syncDir(dir string) error {
 }
 
 // diskMeta is the layout of meta.json. Its field names are a file format:
-// change them only together with diskFormat.
+// change them only together with diskFormat. Groups came later within
+// format 1: a store without them gets them when it is opened.
 type diskMeta struct {
 	Format        int           `json:"format"`
 	LastPackageID int64         `json:"last_package_id"`
 	LastFileID    int64         `json:"last_file_id"`
 	Projects      []diskProject `json:"projects"`
+	Groups        []diskGroup   `json:"groups,omitempty"`
 	Packages      []diskPackage `json:"packages"`
 	Files         []diskFile    `json:"files"`
+}
+
+type diskGroup struct {
+	ID   int64  `json:"id"`
+	Path string `json:"path"`
 }
 
 type diskProject struct {
@@ -372,10 +423,7 @@ type diskFile struct {
 func (d *DiskStore) CreateProject(p Project) (Project, error) {
 	err := d.change(func() (func(), error) {
 		if p.ID == 0 {
-			for id := range d.projects {
-				p.ID = max(p.ID, id)
-			}
-			p.ID++
+			p.ID = nextID(d.projects)
 		}
 		if _, ok := d.projects[p.ID]; ok {
 			return nil, fmt.Errorf("project %d: %w", p.ID, ErrExist)
@@ -386,12 +434,25 @@ func (d *DiskStore) CreateProject(p Project) (Project, error) {
 			}
 		}
 		d.projects[p.ID] = p
-		return func() { delete(d.projects, p.ID) }, nil
+		groups := addParentGroups(d.groups, p.Path)
+		return func() {
+			delete(d.projects, p.ID)
+			for _, id := range groups {
+				delete(d.groups, id)
+			}
+		}, nil
 	})
 	if err != nil {
 		return Project{}, err
 	}
 	return p, nil
+}
+
+// Groups implements Store.
+func (d *DiskStore) Groups() ([]Group, error) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return sortedByID(d.groups, func(g Group) int64 { return g.ID }), nil
 }
 
 // Project implements Store.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -81,6 +82,7 @@ func (s *Server) livePackage(projectID int64, name, version string) (Package, bo
 }
 
 var errTooLarge = errors.New("file is too large")
+var errStalled = errors.New("upload body stalled")
 var errDuplicate = errors.New("duplicate package is not allowed")
 var errInCreation = errors.New("package is being created by a concurrent upload")
 
@@ -125,16 +127,20 @@ func (s *Server) addFile(projectID int64, name, version, storedName string, body
 	size, err := io.Copy(io.MultiWriter(bw, h), body)
 	if err != nil {
 		bw.Abort()
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return PackageFile{}, errTooLarge
+		case errors.Is(err, errStalled):
+			return PackageFile{}, errStalled
+		}
 		return PackageFile{}, fmt.Errorf("read upload: %w", err)
 	}
 	if conflict {
 		bw.Abort()
 		return PackageFile{}, errInCreation
 	}
-	s.mu.Lock()
-	limit := s.maxFileSize
-	s.mu.Unlock()
-	if limit > 0 && size > limit {
+	if limit := s.fileSizeLimit(); limit > 0 && size > limit {
 		bw.Abort()
 		return PackageFile{}, errTooLarge
 	}
@@ -213,9 +219,23 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, pid, rest string
 		return
 	}
 
+	// A Content-Length over the limit is refused before anything is read
+	// or stored, even a project; a body without one is cut at the limit.
+	limit := s.fileSizeLimit()
+	tooLarge := limit > 0 && r.ContentLength > limit
 	p, found := s.lookupProject(pid)
 	if !found && s.opts.AutoCreateProjects && id.kind == userIdent {
-		p, found = s.autoCreate(pid, id.user)
+		np, invalid, ok := autoProject(pid)
+		switch {
+		case invalid != "":
+			writeJSON(w, http.StatusBadRequest, message("400 Bad request - Project path "+invalid))
+			return
+		case ok && tooLarge:
+			writeJSON(w, http.StatusBadRequest, message("400 Bad request - File is too large"))
+			return
+		case ok:
+			p, found = s.autoCreate(np, id.user)
+		}
 	}
 	if !found || !s.canReadProject(id, p, authGenericPut) {
 		writeJSON(w, http.StatusNotFound, message("404 Not Found"))
@@ -225,11 +245,26 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, pid, rest string
 		writeJSON(w, http.StatusForbidden, message("403 Forbidden"))
 		return
 	}
+	if tooLarge {
+		writeJSON(w, http.StatusBadRequest, message("400 Bad request - File is too large"))
+		return
+	}
+	body := io.Reader(r.Body)
+	if limit > 0 {
+		body = http.MaxBytesReader(w, r.Body, limit)
+	}
+	if d := s.opts.UploadIdleTimeout; d > 0 {
+		body = &idleReader{r: body, rc: http.NewResponseController(w), d: d, deadlines: true}
+	}
 
-	file, err := s.addFile(p.ID, g.name, g.version, g.storedName(), r.Body, status, true)
+	file, err := s.addFile(p.ID, g.name, g.version, g.storedName(), body, status, true)
 	switch {
 	case errors.Is(err, errTooLarge):
 		writeJSON(w, http.StatusBadRequest, message("400 Bad request - File is too large"))
+		return
+	case errors.Is(err, errStalled):
+		w.Header().Set("Connection", "close")
+		writeJSON(w, http.StatusRequestTimeout, message("408 Request Timeout"))
 		return
 	case errors.Is(err, errDuplicate):
 		writeJSON(w, http.StatusBadRequest, message("400 Bad request - Duplicate package is not allowed"))
@@ -254,44 +289,135 @@ func joinMsg(a, b string) string {
 
 // autoProject is the project that Options.AutoCreateProjects would create
 // for a project path segment, not yet stored: a path's ID is 0 until then.
-func autoProject(seg string) (Project, bool) {
+// ok is false when the segment names nothing a publish could create (as
+// GitLab's find_project, which takes only digits or a path with a slash);
+// invalid says why a path with a slash breaks GitLab's path rules.
+func autoProject(seg string) (p Project, invalid string, ok bool) {
 	raw, err := url.PathUnescape(seg)
 	if err != nil {
-		return Project{}, false
+		return Project{}, "", false
 	}
-	p := Project{Visibility: Public}
+	p = Project{Visibility: Public}
 	switch {
 	case isDigits(raw):
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || n <= 0 {
-			return Project{}, false
+			return Project{}, "", false
 		}
 		p.ID, p.Path = n, fmt.Sprintf("local/project-%d", n)
-	case strings.Contains(raw, "/") && !strings.HasPrefix(raw, "/") && !strings.HasSuffix(raw, "/") && !strings.Contains(raw, "//"):
+	case strings.Contains(raw, "/"):
+		if msg := checkProjectPath(raw); msg != "" {
+			return Project{}, msg, false
+		}
 		p.Path = raw
 	default:
-		return Project{}, false
+		return Project{}, "", false
 	}
-	return p, true
+	return p, "", true
 }
 
-// autoCreate creates a missing project for Options.AutoCreateProjects.
-func (s *Server) autoCreate(seg, user string) (Project, bool) {
-	p, ok := autoProject(seg)
-	if !ok {
-		return Project{}, false
+// Limits of GitLab's paths: Namespace::URL_MAX_LENGTH characters a segment
+// and Namespace::NUMBER_OF_ANCESTORS_ALLOWED groups above a project.
+const (
+	maxPathSegment = 255
+	maxGroupDepth  = 20
+)
+
+// checkProjectPath applies GitLab's rules for a project's full path
+// (Gitlab::PathRegex): every segment is ASCII letters, digits, '_', '-' and
+// '.', does not start with '-' and does not end in '.git' or '.atom'; a
+// group's segment does not end in '.' either. On top of them, '.' and '..'
+// are refused as segments. It returns what is wrong, or "" when the path
+// is valid. Reserved names (GitLab's TOP_LEVEL_ROUTES and the like) are not
+// checked: no route of this server can be masked by a project.
+func checkProjectPath(path string) string {
+	segs := strings.Split(path, "/")
+	if len(segs) > maxGroupDepth+1 {
+		return fmt.Sprintf("has more than %d levels of groups", maxGroupDepth)
 	}
+	for i, seg := range segs {
+		group := i < len(segs)-1
+		switch {
+		case seg == "":
+			return "has an empty segment"
+		case seg == "." || seg == "..":
+			return "has a '.' or '..' segment"
+		case len(seg) > maxPathSegment:
+			return fmt.Sprintf("has a segment longer than %d characters", maxPathSegment)
+		case strings.IndexFunc(seg, func(r rune) bool { return !pathChar(r) }) >= 0:
+			return "can contain only letters, digits, '_', '-', '.' and '/' between groups"
+		case seg[0] == '-':
+			return "has a segment that starts with '-'"
+		case strings.HasSuffix(seg, ".git") || strings.HasSuffix(seg, ".atom"):
+			return "has a segment that ends in '.git' or '.atom'"
+		case group && strings.HasSuffix(seg, "."):
+			return "has a group that ends in '.'"
+		}
+	}
+	return ""
+}
+
+func pathChar(r rune) bool {
+	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-' || r == '.'
+}
+
+// autoCreate creates p, a project from autoProject, with the uploading
+// user as its Owner, or returns the project that took its ID or path
+// meanwhile.
+func (s *Server) autoCreate(p Project, user string) (Project, bool) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	if q, ok := s.lookupProject(seg); ok {
+	q, err := s.store.ProjectByPath(p.Path)
+	if p.ID != 0 {
+		q, err = s.store.Project(p.ID)
+	}
+	if err == nil {
 		return q, true
 	}
-	p, err := s.store.CreateProject(p)
+	p, err = s.store.CreateProject(p)
 	if err != nil {
 		return Project{}, false
 	}
 	s.AddMember(p.ID, user, Owner)
 	return p, true
+}
+
+// fileSizeLimit is the upload size limit; negative means none.
+func (s *Server) fileSizeLimit() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxFileSize
+}
+
+// idleReader reads an upload body with a read deadline d ahead of every
+// read, so a body that stops arriving fails with errStalled after d of
+// silence while one that keeps moving is never cut, however long it takes.
+// Where the ResponseWriter has no read deadlines it reads without them.
+type idleReader struct {
+	r         io.Reader
+	rc        *http.ResponseController
+	d         time.Duration
+	deadlines bool
+}
+
+func (ir *idleReader) Read(p []byte) (int, error) {
+	if ir.deadlines && ir.rc.SetReadDeadline(time.Now().Add(ir.d)) != nil {
+		ir.deadlines = false
+	}
+	n, err := ir.r.Read(p)
+	if err != nil && ir.deadlines {
+		ir.deadlines = false
+		if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+			// The deadline stays: net/http then gives up at once on
+			// the rest of the body instead of waiting to discard it,
+			// and closes the connection.
+			return n, errStalled
+		}
+		// The connection may serve further requests: no deadline for
+		// them.
+		ir.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 // fileRow is the raw package-file record GitLab returns for

@@ -515,10 +515,9 @@ func TestAutoCreateProjects(t *testing.T) {
 	f := newFixture(t, Options{AutoCreateProjects: true})
 	f.srv.AddToken(Token{Value: "tok", Type: TokenPrivate, User: "me"})
 	me := []string{"PRIVATE-TOKEN", "tok"}
-	// Before its first upload, a project reads as empty for users, so
-	// that a publisher may look first; it is not created by that.
+	// Before its first upload, a project does not exist, to anyone.
 	for _, pid := range []string{"42", "team%2Fapp"} {
-		if res := f.get("/api/v4/projects/"+pid+"/packages", me...); res.status != 200 || string(res.body) != "[]" {
+		if res := f.get("/api/v4/projects/"+pid+"/packages", me...); res.status != 404 || string(res.body) != `{"message":"404 Project Not Found"}` {
 			t.Errorf("list of the missing project %s: %d %s", pid, res.status, res.body)
 		}
 		if res := f.get("/api/v4/projects/" + pid + "/packages"); res.status != 404 {

@@ -10,8 +10,10 @@ import (
 
 // Group is a GitLab group. Groups exist implicitly as every parent path of
 // a project ("acme" and "acme/tools" for "acme/tools/cli"), with the most
-// open visibility of the projects below them; AddGroup gives a group a
-// numeric ID (needed to address it by ID) and its own visibility.
+// open visibility of the projects below them. The Store gives each a
+// numeric ID when its first project is created, by which it can be
+// addressed too; AddGroup gives a group an ID of the test's choosing and
+// its own visibility, and wins over the Store's where both name a group.
 type Group struct {
 	ID         int64
 	Path       string // full path, e.g. "acme/tools"
@@ -35,8 +37,9 @@ func (s *Server) AddGroup(g Group) error {
 	return nil
 }
 
-// findGroup resolves a group segment: digits are an ID of an added group,
-// anything else a full path of an added or implicit group.
+// findGroup resolves a group segment as GitLab's find_group does: digits
+// are an ID of an added or stored group, anything else a full path of an
+// added or implicit group.
 func (s *Server) findGroup(seg string, projects []Project) (Group, bool) {
 	raw, err := url.PathUnescape(seg)
 	if err != nil || raw == "" {
@@ -45,22 +48,47 @@ func (s *Server) findGroup(seg string, projects []Project) (Group, bool) {
 	s.mu.Lock()
 	groups := append([]Group(nil), s.groups...)
 	s.mu.Unlock()
+	stored, err := s.store.Groups()
+	if err != nil {
+		return Group{}, false
+	}
+	var id int64
 	if isDigits(raw) {
-		n, _ := strconv.ParseInt(raw, 10, 64)
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return Group{}, false
+		}
 		for _, g := range groups {
 			if g.ID == n {
 				return g, true
 			}
 		}
-		return Group{}, false
+		found := false
+		for _, g := range stored {
+			if g.ID == n {
+				raw, id, found = g.Path, g.ID, true
+				break
+			}
+		}
+		if !found {
+			return Group{}, false
+		}
 	}
 	for _, g := range groups {
 		if strings.EqualFold(g.Path, raw) {
 			return g, true
 		}
 	}
+	if id == 0 {
+		for _, g := range stored {
+			if strings.EqualFold(g.Path, raw) {
+				id = g.ID
+				break
+			}
+		}
+	}
 	rank := map[string]int{Private: 0, Internal: 1, Public: 2}
-	g, found := Group{Path: raw, Visibility: Private}, false
+	g, found := Group{ID: id, Path: raw, Visibility: Private}, false
 	for _, p := range projects {
 		if inGroup(p, raw, false) {
 			if !found {

@@ -14,6 +14,7 @@ import (
 type MemStore struct {
 	mu         sync.RWMutex
 	projects   map[int64]Project
+	groups     map[int64]Group
 	packages   map[int64]Package
 	files      map[int64]PackageFile
 	blobs      map[string][]byte
@@ -25,6 +26,7 @@ type MemStore struct {
 func NewMemStore() *MemStore {
 	return &MemStore{
 		projects: map[int64]Project{},
+		groups:   map[int64]Group{},
 		packages: map[int64]Package{},
 		files:    map[int64]PackageFile{},
 		blobs:    map[string][]byte{},
@@ -38,10 +40,7 @@ func (m *MemStore) CreateProject(p Project) (Project, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if p.ID == 0 {
-		for id := range m.projects {
-			p.ID = max(p.ID, id)
-		}
-		p.ID++
+		p.ID = nextID(m.projects)
 	}
 	if _, ok := m.projects[p.ID]; ok {
 		return Project{}, fmt.Errorf("project %d: %w", p.ID, ErrExist)
@@ -52,7 +51,20 @@ func (m *MemStore) CreateProject(p Project) (Project, error) {
 		}
 	}
 	m.projects[p.ID] = p
+	addParentGroups(m.groups, p.Path)
 	return p, nil
+}
+
+// Groups implements Store.
+func (m *MemStore) Groups() ([]Group, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]Group, 0, len(m.groups))
+	for _, g := range m.groups {
+		out = append(out, g)
+	}
+	slices.SortFunc(out, func(a, b Group) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 // Project implements Store.

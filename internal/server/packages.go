@@ -56,11 +56,6 @@ func (s *Server) projectCall(w http.ResponseWriter, r *http.Request, pid string,
 		return nil
 	}
 	p, ok := s.lookupProject(pid)
-	if !ok && s.opts.AutoCreateProjects && id.kind == userIdent {
-		// The project a first upload would create reads as empty, so
-		// that a publisher may look before it uploads.
-		p, ok = autoProject(pid)
-	}
 	if !ok {
 		writeJSON(w, http.StatusNotFound, message("404 Project Not Found"))
 		return nil

@@ -38,10 +38,13 @@ type Options struct {
 	// AutoCreateProjects creates a missing project on the first upload by
 	// an authenticated user (for `gpm serve`). A numeric ID creates that ID
 	// with path "local/project-<id>"; a URL-encoded path creates that path
-	// with the next free ID. The project is public and the uploading user
-	// becomes its Owner (membership lives in memory, not in the Store).
-	// Until then, such a project reads as an empty public project for
-	// authenticated users, so that a publisher may list it first.
+	// with the next free ID, and is refused with 400 unless it follows
+	// GitLab's rules for project and group paths. The project is public and
+	// the uploading user becomes its Owner (membership lives in memory, not
+	// in the Store).
+	//
+	// Until then the project does not exist, and the packages API answers
+	// 404 "Project Not Found" for it, to every caller.
 	AutoCreateProjects bool
 	// AnonymousUser, when set, turns authentication off: requests without
 	// credentials, and requests whose credentials are unknown, expired or
@@ -65,10 +68,20 @@ type Options struct {
 	// DisallowDuplicates sets the default duplicate setting of projects
 	// without SetDuplicates: GitLab's default (false) allows duplicates.
 	DisallowDuplicates bool
-	// MaxFileSize is the upload size limit in bytes, checked after the body
-	// has been read, as GitLab does. 0 means DefaultMaxFileSize; negative
-	// means unlimited.
+	// MaxFileSize is the upload size limit in bytes. GitLab checks it after
+	// the whole body has arrived; this server refuses an upload whose
+	// Content-Length is over it before reading the body, and stops reading
+	// a body without Content-Length (chunked) at the limit. Either way the
+	// answer is GitLab's 400 "File is too large" and nothing is stored.
+	// 0 means DefaultMaxFileSize; negative means unlimited.
 	MaxFileSize int64
+	// UploadIdleTimeout abandons an upload whose body delivers no byte for
+	// this long, with 408 and nothing stored, so that stalled clients do
+	// not hold connections and temp files forever. The clock restarts with
+	// every read, so a slow but moving upload is never cut. It needs a
+	// ResponseWriter that supports read deadlines (net/http's does). 0
+	// means no limit.
+	UploadIdleTimeout time.Duration
 	// ObjectStorageURL, when set, turns on object-storage mode: downloads
 	// answer 302 to signed URLs under it, served by ObjectStorageHandler.
 	// EnableRedirects sets it later.
@@ -90,7 +103,7 @@ type Server struct {
 	mu           sync.Mutex // guards the fields below
 	users        map[string]bool
 	members      map[int64]map[string]Role
-	tokens       map[string]Token
+	tokens       []storedToken
 	allowed      map[int64]map[int64]bool
 	allowlistOff map[int64]bool
 	dups         map[int64]dupSetting
@@ -129,7 +142,6 @@ func New(opts Options) *Server {
 		signKey:      key,
 		users:        map[string]bool{},
 		members:      map[int64]map[string]Role{},
-		tokens:       map[string]Token{},
 		allowed:      map[int64]map[int64]bool{},
 		allowlistOff: map[int64]bool{},
 		dups:         map[int64]dupSetting{},

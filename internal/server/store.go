@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"io"
+	"math"
 	"strings"
 	"time"
 )
@@ -99,8 +100,11 @@ type PackageFile struct {
 // caller may keep.
 type Store interface {
 	// CreateProject stores a new project. A zero ID is replaced by the next
-	// free one. It fails with ErrExist if the ID or the path (ignoring case)
-	// is taken.
+	// free one (see nextID). It fails with ErrExist if the ID or the path
+	// (ignoring case) is taken. Each parent group of the path that is not
+	// stored yet ("acme" and "acme/tools" for "acme/tools/cli") is stored
+	// with it, under the next free group ID, so that groups have stable
+	// numeric IDs.
 	CreateProject(p Project) (Project, error)
 	// Project returns the project with the given ID, or ErrNotExist.
 	Project(id int64) (Project, error)
@@ -109,6 +113,9 @@ type Store interface {
 	ProjectByPath(path string) (Project, error)
 	// Projects returns every project.
 	Projects() ([]Project, error)
+	// Groups returns every group CreateProject stored. A stored group has
+	// an ID and a path, no visibility of its own.
+	Groups() ([]Group, error)
 
 	// CreatePackage stores a new package together with its first file, so
 	// that no package is ever visible without the file that created it. It
@@ -135,6 +142,58 @@ type Store interface {
 	NewBlob() (BlobWriter, error)
 	// OpenBlob opens a committed blob, or fails with ErrNotExist.
 	OpenBlob(key string) (Blob, error)
+}
+
+// nextID is the ID a store gives a new record when taken holds the IDs in
+// use: one more than the highest, or, once the highest is math.MaxInt64
+// (a client may create a project with any positive ID), the lowest free
+// one, so that an ID never wraps around to a negative number.
+func nextID[T any](taken map[int64]T) int64 {
+	var top int64
+	for id := range taken {
+		top = max(top, id)
+	}
+	if top < math.MaxInt64 {
+		return top + 1
+	}
+	for id := int64(1); ; id++ {
+		if _, ok := taken[id]; !ok {
+			return id
+		}
+	}
+}
+
+// parentGroups returns the full paths of the groups above a project path,
+// outermost first: "acme", "acme/tools" for "acme/tools/cli".
+func parentGroups(projectPath string) []string {
+	var out []string
+	for i := 0; i < len(projectPath); i++ {
+		if projectPath[i] == '/' && i > 0 {
+			out = append(out, projectPath[:i])
+		}
+	}
+	return out
+}
+
+// addParentGroups stores in groups each parent group of projectPath that it
+// does not hold yet (ignoring case) and returns the IDs it added.
+func addParentGroups(groups map[int64]Group, projectPath string) []int64 {
+	var added []int64
+	for _, gp := range parentGroups(projectPath) {
+		found := false
+		for _, g := range groups {
+			if strings.EqualFold(g.Path, gp) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			id := nextID(groups)
+			groups[id] = Group{ID: id, Path: gp}
+			added = append(added, id)
+		}
+	}
+	return added
 }
 
 // BlobWriter streams the bytes of a new blob.
