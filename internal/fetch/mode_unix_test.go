@@ -16,7 +16,7 @@ import (
 // get the mode a plain mkdir gives under the umask, so other users (a job
 // step that is not root, a web server, an image built from vendor/) can
 // read what root installed; an archive's directory modes are limited by
-// the umask too. A directory of the user's carried into a new version
+// the umask too, and the state file is not private either. A directory of the user's carried into a new version
 // keeps its mode. It sets the process umask, so it must not run in
 // parallel with other tests.
 func TestDirModesFollowUmask(t *testing.T) {
@@ -55,6 +55,8 @@ func TestDirModesFollowUmask(t *testing.T) {
 			} {
 				checkMode(t, filepath.Join(e.dir, rel), want)
 			}
+			// The state too, which gpm verify run by another user reads.
+			checkMode(t, statePath(e.dir), 0o666&^fs.FileMode(tt.umask))
 
 			// A new version swaps in a new directory: the same modes, and a
 			// private directory of the user's stays private.
