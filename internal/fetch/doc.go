@@ -8,7 +8,7 @@
 // Layout of a vendor directory DIR:
 //
 //	DIR/NAME/...        one directory per locked package
-//	DIR/.gpm/lock       cross-process lock (LockDir)
+//	DIR/.gpm/lock       cross-process lock (LockDir; RLockDir for readers)
 //	DIR/.gpm/state      JSON record of what gpm placed: per package, the lock
 //	                    identity and every path with its size, mtime, sha256, mode
 //	DIR/.gpm/tmp-*      staging and download temporaries of a running install
