@@ -16,5 +16,6 @@
 // gpm only ever removes what the state says it placed and what is still
 // unchanged; other files in a package directory are carried over to its new
 // version (see carryOver), and nothing outside DIR/NAME and DIR/.gpm is
-// touched.
+// touched but the empty DIR/.gpm-probe-* directories that check for write
+// permission (see checkPlaceable), which only a crash leaves behind.
 package fetch

@@ -86,8 +86,16 @@ func makeMeta(dir string) error {
 
 // removeTemps removes what an interrupted install left in DIR/.gpm: staging
 // directories, swapped-out package trees, downloads and state temporaries,
-// all named tmp-*. It must run under the directory lock.
+// all named tmp-*; and in DIR, the directories of probeWrite. It must run
+// under the directory lock.
 func removeTemps(dir string) error {
+	if ents, err := os.ReadDir(dir); err == nil {
+		for _, e := range ents {
+			if p := filepath.Join(dir, e.Name()); isProbe(p, e) {
+				os.Remove(p)
+			}
+		}
+	}
 	meta := filepath.Join(dir, metaDir)
 	ents, err := os.ReadDir(meta)
 	if err != nil {

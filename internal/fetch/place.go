@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 )
 
 // Carrying user files over.
@@ -63,6 +64,9 @@ func (in *installer) carryOver(ctx context.Context, s *stager, stagedDir, oldDir
 			return nil
 		}
 		k := known[rel]
+		if !strings.Contains(rel, "/") && isProbe(p, d) {
+			return filepath.SkipDir // left by a crashed gpm, not the user's
+		}
 		if d.IsDir() {
 			if k != nil && k.Type == typeDir || implicit[rel] {
 				return nil // gpm's own directory; user files inside are carried one by one
