@@ -41,11 +41,12 @@ func LockDir(dir string) (unlock func(), err error) {
 // A reader must work where it cannot write, e.g. in a container whose
 // vendor directory is read-only: an existing lock file is only opened for
 // reading, and it is created (with DIR/.gpm) only in a vendor directory
-// that exists. When the lock file neither exists nor can be created (no
-// vendor directory, a read-only one, .gpm not a directory) or cannot be
-// opened, RLockDir returns an unlock that does nothing: there is no lock
-// to share, and an install creates the lock file before it changes
-// anything, so none had begun.
+// that exists. Where the lock file cannot be opened or created (no vendor
+// directory, a read-only one, .gpm not a directory, no permission),
+// RLockDir returns an unlock that does nothing and the reader goes on
+// without the lock: an install creates the lock file before it changes
+// anything, so where there is none no install had begun, and where this
+// user cannot create it, this user cannot install either.
 func RLockDir(dir string) (unlock func(), err error) {
 	p := lockPath(dir)
 	f, err := lockedfile.OpenFile(p, os.O_RDONLY, 0)
