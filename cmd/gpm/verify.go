@@ -56,6 +56,16 @@ func runVerify(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Read the lock and the vendor directory under the vendor lock, shared:
+	// an install running now is waited for, and may have changed the lock.
+	unlock, err := fetch.RLockDir(p.dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := p.readLock(); err != nil {
+		return err
+	}
 	if p.lock == nil {
 		return withHint(usageError("no %s to verify against", p.lockPath), "run 'gpm install' first")
 	}
@@ -68,7 +78,10 @@ func runVerify(c *cli, args []string) error {
 		}
 	}
 
-	rep, verr := fetch.Verify(c.ctx, p.dir, p.lock, 0)
+	rep, verr := fetch.VerifyLocked(c.ctx, p.dir, p.lock, 0)
+	// The registry is asked without the vendor lock: an install need not
+	// wait for the network.
+	unlock()
 	if verr != nil && !errors.Is(verr, fetch.ErrIntegrity) {
 		return verr
 	}
