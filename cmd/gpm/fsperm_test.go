@@ -209,6 +209,37 @@ func TestPermissionFaults(t *testing.T) {
 		}
 	})
 
+	t.Run("other users read", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("installing as one user and reading as another needs root")
+		}
+		// What root installs under umask 022, other users can read and
+		// verify: package directories are not 0700, the state is not 0600,
+		// and verify, which takes the vendor lock shared, works in a vendor
+		// directory it cannot write, with the lock file there or not.
+		old := syscall.Umask(0o022)
+		defer syscall.Umask(old)
+		pe := newPermEnv(t, hs.URL)
+		dir := filepath.Join(pe.base, "project") // root's
+		writeFiles(t, dir, manifest("~1.0.0"))
+		mustGPM(t, dir, hermeticEnv(t, hs.URL, filepath.Join(pe.base, "cache")), "install")
+		lockFile := filepath.Join(dir, "vendor", ".gpm", "lock")
+		for _, withLock := range []bool{true, false} {
+			if !withLock {
+				if err := os.Remove(lockFile); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p := pe.must(dir, nil, "verify")
+			if !strings.Contains(p.stderr, "verified 2 files of 2 packages") || strings.Contains(p.stderr, "warning") {
+				t.Errorf("verify by another user (lock file there: %v):\n%s", withLock, p.stderr)
+			}
+		}
+		if _, err := os.Lstat(lockFile); !os.IsNotExist(err) {
+			t.Errorf("verify created %s in a directory it cannot write: %v", lockFile, err)
+		}
+	})
+
 	t.Run("read-only cache", func(t *testing.T) {
 		pe := newPermEnv(t, hs.URL)
 		// A shared cache that holds a 1.0.0, filled by its owner, which

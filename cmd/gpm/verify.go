@@ -48,15 +48,14 @@ func runVerify(c *cli, args []string, remote bool) error {
 	if p.Lock == nil {
 		return withHint(usageError("no %s to verify against", p.LockPath), "run 'gpm install' first")
 	}
+	rep, verr := p.Verify(c.ctx)
+	if verr != nil && !errors.Is(verr, project.ErrIntegrity) {
+		return verr
+	}
 	out := jsonVerify{OK: true}
 	for _, s := range p.Stale() {
 		out.Stale = append(out.Stale, staleEntry{s.Name, s.Reason})
 		c.warnf("%s: lock is out of date: %s", s.Name, s.Reason)
-	}
-
-	rep, verr := p.Verify(c.ctx)
-	if verr != nil && !errors.Is(verr, project.ErrIntegrity) {
-		return verr
 	}
 	out.Packages = rep.Packages
 	if out.Packages == nil {

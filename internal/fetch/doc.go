@@ -8,7 +8,7 @@
 // Layout of a vendor directory DIR:
 //
 //	DIR/NAME/...        one directory per locked package
-//	DIR/.gpm/lock       cross-process lock (LockDir)
+//	DIR/.gpm/lock       cross-process lock (LockDir; RLockDir for readers)
 //	DIR/.gpm/state      JSON record of what gpm placed: per package, the lock
 //	                    identity and every path with its size, mtime, sha256, mode
 //	DIR/.gpm/tmp-*      staging and download temporaries of a running install
@@ -16,5 +16,6 @@
 // gpm only ever removes what the state says it placed and what is still
 // unchanged; other files in a package directory are carried over to its new
 // version (see carryOver), and nothing outside DIR/NAME and DIR/.gpm is
-// touched.
+// touched but the empty DIR/.gpm-probe-* directories that check for write
+// permission (see checkPlaceable), which only a crash leaves behind.
 package fetch

@@ -301,10 +301,12 @@ func (a *archive) dir(raw string, mode fs.FileMode) error {
 	if err != nil || p == "." {
 		return err
 	}
-	if err := a.s.root.MkdirAll(p, 0o755); err != nil {
+	if err := a.s.root.MkdirAll(p, 0o777); err != nil {
 		return a.fail(raw, "cannot create directory: %v", errors.Unwrap(err))
 	}
-	if err := a.s.root.Chmod(p, mode.Perm()&0o755|0o700); err != nil {
+	// Chmod ignores the umask: limit the archive's mode to what a plain
+	// mkdir gives here, as tar does for a user who is not root.
+	if err := a.s.root.Chmod(p, mode.Perm()&0o755&a.s.dirPerm|0o700); err != nil {
 		return a.fail(raw, "cannot set mode: %v", errors.Unwrap(err))
 	}
 	return a.s.record(p, typeDir, "", "")

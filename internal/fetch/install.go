@@ -857,7 +857,7 @@ func (in *installer) stage(ctx context.Context, w *work, blobs map[string]*blob)
 		return err
 	}
 
-	dir, err := os.MkdirTemp(in.meta, "tmp-"+p.Name+"-")
+	dir, err := mkdirTemp(in.meta, "tmp-"+p.Name+"-")
 	if err != nil {
 		return err
 	}

@@ -7,21 +7,74 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 
 	"github.com/rogpeppe/go-internal/lockedfile"
 )
 
 // LockDir takes the cross-process lock of the vendor directory dir, a file
 // lock on DIR/.gpm/lock, creating DIR/.gpm when needed. It blocks while
-// another gpm holds the lock. Call unlock to release it.
+// another gpm holds the lock, exclusively or shared (RLockDir). Call unlock
+// to release it.
 //
 // The lock is not reentrant, not even within one process: a caller that
 // holds it across resolve, install and the lock-file write passes
 // Options.Locked to Install, which then does not take it again.
 func LockDir(dir string) (unlock func(), err error) {
+	if err := makeMeta(dir); err != nil {
+		return nil, fmt.Errorf("lock vendor directory: %w", err)
+	}
+	unlock, err = lockedfile.MutexAt(lockPath(dir)).Lock()
+	if err != nil {
+		return nil, fmt.Errorf("lock vendor directory: %w", err)
+	}
+	return unlock, nil
+}
+
+// RLockDir takes the lock of the vendor directory dir shared, for readers
+// such as Verify: readers do not wait for one another, and LockDir waits
+// for them as they wait for it, so a reader never sees a package directory
+// while an install swaps it. Call unlock to release it; a second call does
+// nothing. Like LockDir, it is not reentrant.
+//
+// A reader must work where it cannot write, e.g. in a container whose
+// vendor directory is read-only: an existing lock file is only opened for
+// reading, and it is created (with DIR/.gpm) only in a vendor directory
+// that exists. Where the lock file cannot be opened or created (no vendor
+// directory, a read-only one, .gpm not a directory, no permission),
+// RLockDir returns an unlock that does nothing and the reader goes on
+// without the lock: an install creates the lock file before it changes
+// anything, so where there is none no install had begun, and where this
+// user cannot create it, this user cannot install either.
+func RLockDir(dir string) (unlock func(), err error) {
+	p := lockPath(dir)
+	f, err := lockedfile.OpenFile(p, os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		if fi, serr := os.Stat(dir); serr != nil || !fi.IsDir() {
+			return func() {}, nil // no vendor directory: nothing is installed
+		}
+		if err = makeMeta(dir); err == nil {
+			f, err = lockedfile.OpenFile(p, os.O_RDONLY|os.O_CREATE, 0o666)
+		}
+	}
+	switch {
+	case err == nil:
+		return sync.OnceFunc(func() { f.Close() }), nil
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission),
+		errors.Is(err, syscall.EROFS), errors.Is(err, syscall.ENOTDIR):
+		return func() {}, nil
+	}
+	return nil, fmt.Errorf("lock vendor directory: %w", err)
+}
+
+func lockPath(dir string) string { return filepath.Join(dir, metaDir, "lock") }
+
+// makeMeta creates DIR/.gpm, and DIR when needed.
+func makeMeta(dir string) error {
 	meta := filepath.Join(dir, metaDir)
 	if err := os.MkdirAll(meta, 0o777); err != nil {
-		return nil, fmt.Errorf("lock vendor directory: %w", err)
+		return err
 	}
 	// Keep gpm's bookkeeping out of version control even when the vendor
 	// directory is committed: the state records local modification times.
@@ -29,17 +82,21 @@ func LockDir(dir string) (unlock func(), err error) {
 	if _, err := os.Lstat(ignore); errors.Is(err, fs.ErrNotExist) {
 		os.WriteFile(ignore, []byte("# Created by gpm: this directory is local bookkeeping.\n*\n"), 0o666)
 	}
-	unlock, err = lockedfile.MutexAt(filepath.Join(meta, "lock")).Lock()
-	if err != nil {
-		return nil, fmt.Errorf("lock vendor directory: %w", err)
-	}
-	return unlock, nil
+	return nil
 }
 
 // removeTemps removes what an interrupted install left in DIR/.gpm: staging
 // directories, swapped-out package trees, downloads and state temporaries,
-// all named tmp-*. It must run under the directory lock.
+// all named tmp-*; and in DIR, the directories of probeWrite. It must run
+// under the directory lock.
 func removeTemps(dir string) error {
+	if ents, err := os.ReadDir(dir); err == nil {
+		for _, e := range ents {
+			if p := filepath.Join(dir, e.Name()); isProbe(p, e) {
+				os.Remove(p)
+			}
+		}
+	}
 	meta := filepath.Join(dir, metaDir)
 	ents, err := os.ReadDir(meta)
 	if err != nil {

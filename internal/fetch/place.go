@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 )
 
 // Carrying user files over.
@@ -63,11 +64,18 @@ func (in *installer) carryOver(ctx context.Context, s *stager, stagedDir, oldDir
 			return nil
 		}
 		k := known[rel]
+		if !strings.Contains(rel, "/") && isProbe(p, d) {
+			return filepath.SkipDir // left by a crashed gpm, not the user's
+		}
 		if d.IsDir() {
 			if k != nil && k.Type == typeDir || implicit[rel] {
 				return nil // gpm's own directory; user files inside are carried one by one
 			}
-			return c.dir(rel)
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			return c.dir(rel, fi.Mode().Perm())
 		}
 		fi, err := d.Info()
 		if err != nil {
@@ -140,12 +148,21 @@ func (c *carrier) asideName(q string) string {
 	return alt
 }
 
-func (c *carrier) dir(rel string) error {
+// dir carries the user's directory rel, keeping its mode (a private
+// directory stays private), made writable by its owner so that what is
+// inside can be carried too.
+func (c *carrier) dir(rel string, perm fs.FileMode) error {
 	if c.conflict(rel, true) != "" {
 		return nil // an empty directory in the way; files inside are kept aside one by one
 	}
+	if c.s.entries[rel] != 0 {
+		return nil // the new version has this directory: its mode stays
+	}
 	c.mark(rel, kindDir)
-	return c.s.root.MkdirAll(rel, 0o755)
+	if err := c.s.root.MkdirAll(rel, 0o777); err != nil {
+		return err
+	}
+	return c.s.root.Chmod(rel, perm|0o700)
 }
 
 func (c *carrier) file(rel string, fi fs.FileInfo) error {
@@ -158,7 +175,7 @@ func (c *carrier) file(rel string, fi fs.FileInfo) error {
 	}
 	c.mark(dst, kindFile)
 	if d := path.Dir(dst); d != "." {
-		if err := c.s.root.MkdirAll(d, 0o755); err != nil {
+		if err := c.s.root.MkdirAll(d, 0o777); err != nil {
 			return err
 		}
 	}

@@ -3,9 +3,11 @@ package fetch
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/gpmtool/gpm/internal/hint"
 )
@@ -39,9 +41,31 @@ func (in *installer) checkPlaceable(changed []*work) error {
 	return nil
 }
 
+// probePrefix starts the names of probeWrite's directories. One that a
+// crash left behind (an empty directory) is recognised by it: removed from
+// the vendor directory by the next install (removeTemps), never carried
+// into a package's new version (carryOver).
+const probePrefix = ".gpm-probe-"
+
+// isProbe reports whether the directory entry d at p is one that
+// probeWrite left: an empty directory (not a symlink) with its prefix.
+// Anything else is not gpm's.
+func isProbe(p string, d fs.DirEntry) bool {
+	if !d.IsDir() || !strings.HasPrefix(d.Name(), probePrefix) {
+		return false
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, err = f.ReadDir(1)
+	return err == io.EOF
+}
+
 // probeWrite reports whether entries can be created and removed in dir.
 func probeWrite(dir string) error {
-	p, err := os.MkdirTemp(dir, ".gpm-probe-")
+	p, err := os.MkdirTemp(dir, probePrefix)
 	if err == nil {
 		err = os.Remove(p)
 	}

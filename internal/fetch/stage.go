@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -62,6 +65,10 @@ type stager struct {
 	maxBytes   int64
 	maxEntries int
 	warnf      func(string, ...any)
+	// dirPerm is the mode of the staging directory: what a plain mkdir
+	// gives here, under the umask. Directory modes from archives are
+	// limited to it.
+	dirPerm fs.FileMode
 
 	entries map[string]entryKind
 	placed  map[string]*placed
@@ -79,9 +86,33 @@ type pendingLink struct {
 	walk           []string // the paths the target passes through, relative to the root
 }
 
+// mkdirTemp creates a new directory in parent, named prefix and a random
+// number, like os.MkdirTemp but with the mode a plain mkdir gives (0777
+// less the umask) rather than 0700: a staging directory becomes a package
+// directory, which other users (a job step that is not root, a web server,
+// an image built from it) must be able to read.
+func mkdirTemp(parent, prefix string) (string, error) {
+	for try := 0; ; try++ {
+		p := filepath.Join(parent, prefix+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		err := os.Mkdir(p, 0o777)
+		if err == nil {
+			return p, nil
+		}
+		if !errors.Is(err, fs.ErrExist) || try == 1000 {
+			return "", err
+		}
+	}
+}
+
+// newStager stages into dir, which mkdirTemp made.
 func newStager(ctx context.Context, dir string, maxBytes int64, maxEntries int, warnf func(string, ...any)) (*stager, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
+		return nil, err
+	}
+	fi, err := root.Stat(".")
+	if err != nil {
+		root.Close()
 		return nil, err
 	}
 	if maxBytes <= 0 {
@@ -92,6 +123,7 @@ func newStager(ctx context.Context, dir string, maxBytes int64, maxEntries int, 
 	}
 	return &stager{
 		ctx: ctx, root: root, maxBytes: maxBytes, maxEntries: maxEntries, warnf: warnf,
+		dirPerm: fi.Mode().Perm(),
 		entries: map[string]entryKind{},
 		placed:  map[string]*placed{},
 	}, nil
@@ -145,10 +177,11 @@ func (s *stager) claim(p string, k entryKind) string {
 	return ""
 }
 
-// mkParent creates the parent directories of p.
+// mkParent creates the parent directories of p, with the mode a plain
+// mkdir gives.
 func (s *stager) mkParent(p string) error {
 	if d := path.Dir(p); d != "." {
-		return s.root.MkdirAll(d, 0o755)
+		return s.root.MkdirAll(d, 0o777)
 	}
 	return nil
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gpmtool/gpm/internal/lock"
@@ -159,7 +161,7 @@ func writeState(dir string, s *state, durable bool) error {
 		return fmt.Errorf("write install state: %w", err)
 	}
 	data = append(data, '\n')
-	f, err := os.CreateTemp(filepath.Join(dir, metaDir), "tmp-state-*")
+	f, err := createTemp(filepath.Join(dir, metaDir), "tmp-state-")
 	if err != nil {
 		return fmt.Errorf("write install state: %w", err)
 	}
@@ -178,6 +180,23 @@ func writeState(dir string, s *state, durable bool) error {
 		return fmt.Errorf("write install state: %w", err)
 	}
 	return nil
+}
+
+// createTemp creates a new file in dir, named prefix and a random number,
+// like os.CreateTemp but with the mode a plain create gives (0666 less the
+// umask) rather than 0600: the state must be readable by whoever can read
+// the vendor directory, for gpm verify run by another user.
+func createTemp(dir, prefix string) (*os.File, error) {
+	for try := 0; ; try++ {
+		p := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, fs.ErrExist) || try == 1000 {
+			return nil, err
+		}
+	}
 }
 
 // checkPackageName rejects a package name that is not one plain directory

@@ -169,7 +169,22 @@ func (e *VerifyError) Hints() []string {
 //
 // When the vendor directory does not match, Verify returns the report and a
 // *VerifyError (errors.Is ErrIntegrity). Other errors are failures to read.
+//
+// Verify holds RLockDir(dir) while it reads, so an install running at the
+// same time is waited for, never seen half done.
 func Verify(ctx context.Context, dir string, l *lock.File, jobs int) (*VerifyReport, error) {
+	unlock, err := RLockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return VerifyLocked(ctx, dir, l, jobs)
+}
+
+// VerifyLocked is Verify for a caller that holds RLockDir(dir) or
+// LockDir(dir) already, e.g. to read packages.lock under it: an install
+// may change the lock file while a verify waits for it.
+func VerifyLocked(ctx context.Context, dir string, l *lock.File, jobs int) (*VerifyReport, error) {
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
 	}

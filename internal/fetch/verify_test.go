@@ -2,8 +2,10 @@ package fetch
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,5 +133,86 @@ func TestHashFile(t *testing.T) {
 	got, n, err := hashFile(p)
 	if err != nil || got != sum(data) || n != int64(len(data)) {
 		t.Errorf("hashFile = %s, %d, %v", got, n, err)
+	}
+}
+
+// TestVerifyWhileInstalling: Verify shares the vendor lock that Install
+// takes, so it never sees a package directory while an install swaps it.
+// Installs alternate between two versions of a package with the same paths
+// and other contents while verifies run; a verify may find the other
+// version installed (outdated), but never a modified, missing or
+// unexpected file.
+func TestVerifyWhileInstalling(t *testing.T) {
+	e := newEnv(t)
+	var files1, files2 []file
+	for i := range 16 {
+		name := fmt.Sprintf("sub%d/f%02d.bin", i%4, i)
+		files1 = append(files1, file{name, bytes.Repeat([]byte{'1'}, 32<<10)})
+		files2 = append(files2, file{name, bytes.Repeat([]byte{'2'}, 32<<10)})
+	}
+	v1 := e.pkg("app", "1.0.0", false, files1...)
+	v2 := e.pkg("app", "2.0.0", false, files2...)
+	e.mustInstall(v1)
+
+	const installs, maxVerifies = 20, 400
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range installs {
+			p := v2
+			if i%2 == 1 {
+				p = v1
+			}
+			if _, err := Install(context.Background(), lockOf(p), e.opts()); err != nil {
+				t.Errorf("install %d: %v", i, err)
+				return
+			}
+		}
+	}()
+	verifies := 0
+	for running := true; running && verifies < maxVerifies; verifies++ {
+		select {
+		case <-done:
+			running = false // one more verify, after the last install
+		default:
+		}
+		rep, err := Verify(context.Background(), e.dir, lockOf(v1), 0)
+		if err != nil && !errors.Is(err, ErrIntegrity) {
+			t.Fatalf("verify %d: %v", verifies, err)
+		}
+		for _, p := range rep.Packages {
+			if (p.Status != PackageOK && p.Status != PackageOutdated) || len(p.Files) > 0 {
+				t.Fatalf("verify %d during installs: %s %s %+v", verifies, p.Name, p.Status, p.Files)
+			}
+		}
+	}
+	<-done
+	if rep, err := Verify(context.Background(), e.dir, lockOf(v1), 0); err != nil || rep.Files != 16 {
+		t.Errorf("after the installs: %v", err)
+	}
+}
+
+// TestVerifyReadsWithoutWriting: Verify takes no lock and creates nothing
+// where there is no vendor directory, and works where .gpm cannot hold a
+// lock file.
+func TestVerifyReadsWithoutWriting(t *testing.T) {
+	e := newEnv(t)
+	p := e.pkg("app", "1.0.0", false, f("a.txt", "a"))
+	rep, err := Verify(context.Background(), e.dir, lockOf(p), 0)
+	if !errors.Is(err, ErrIntegrity) || rep.Packages[0].Status != PackageNotInstalled {
+		t.Fatalf("no vendor directory: %v", err)
+	}
+	if _, err := os.Lstat(e.dir); !os.IsNotExist(err) {
+		t.Errorf("verify created the vendor directory: %v", err)
+	}
+
+	e.mustInstall(p)
+	// .gpm is a file: no lock, no state, and the files still verify.
+	if err := os.RemoveAll(filepath.Join(e.dir, metaDir)); err != nil {
+		t.Fatal(err)
+	}
+	e.write(metaDir, "not a directory")
+	if _, err := Verify(context.Background(), e.dir, lockOf(p), 0); err != nil {
+		t.Errorf(".gpm is a file: %v", err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -108,7 +110,11 @@ func quote(b *bytes.Buffer, s string) {
 // are not checked: nothing is written, and Parse gives the same answer on
 // the same bytes to whoever reads the file (a no-op install, which writes
 // the lock it read, parses it once less).
+//
+// Write also removes temporary files that an earlier writer of path left
+// behind when it crashed, once they are staleTempAge old.
 func Write(path string, f *File) (changed bool, err error) {
+	removeStaleTemps(path)
 	data := f.Encode()
 	perm := fs.FileMode(0o644)
 	switch old, err := os.ReadFile(path); {
@@ -149,6 +155,31 @@ func sameText(old, data []byte) bool {
 	}
 	old = bytes.TrimPrefix(old, []byte("\ufeff"))
 	return bytes.Equal(bytes.ReplaceAll(old, []byte("\r\n"), []byte("\n")), data)
+}
+
+// staleTempAge is how old a temporary file beside the lock must be for
+// Write to remove it. Writing one takes milliseconds, but another gpm may
+// be writing its own at this moment: only a crash leaves one for an hour
+// (or a gpm stopped that long in the middle of writing, whose rename then
+// fails, and says so, before it changes the vendor directory).
+const staleTempAge = time.Hour
+
+// removeStaleTemps removes the temporary files of writeAtomic for path
+// (.NAME.tmp-*) that are older than staleTempAge. It is best effort.
+func removeStaleTemps(path string) {
+	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".tmp-"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), prefix) || !e.Type().IsRegular() {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleTempAge {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // writeAtomic replaces path with data via a synced temporary file in the

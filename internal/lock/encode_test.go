@@ -373,3 +373,60 @@ func decodeTOML(data []byte, v any) error {
 	_, err := toml.Decode(string(data), v)
 	return err
 }
+
+// TestWriteRemovesStaleTemps: a temporary file that a crashed writer left
+// beside the lock is removed by a later Write, changed or not, once it is
+// an hour old; a newer one may be another gpm's write in progress and is
+// kept, and so is everything else.
+func TestWriteRemovesStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "packages.lock")
+	long := time.Now().Add(-2 * staleTempAge)
+	mk := func(name string, mtime time.Time) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk(".packages.lock.tmp-1", long)       // a crash's
+	mk(".packages.lock.tmp-2", time.Now()) // another gpm's write, in progress
+	mk(".packages.toml.tmp-3", long)       // not the lock's
+	mk("packages.lock.tmp-4", long)        // not gpm's name
+	// Not a file gpm writes.
+	if err := os.Mkdir(filepath.Join(dir, ".packages.lock.tmp-5"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := Write(path, golden); err != nil || !changed {
+		t.Fatalf("Write = %v, %v", changed, err)
+	}
+	ls := func() []string {
+		t.Helper()
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	want := []string{".packages.lock.tmp-2", ".packages.lock.tmp-5", ".packages.toml.tmp-3", "packages.lock", "packages.lock.tmp-4"}
+	if got := ls(); !slices.Equal(got, want) {
+		t.Errorf("after Write: %q, want %q", got, want)
+	}
+
+	// A Write that changes nothing cleans up too: a no-op install is the
+	// usual next run after a crash.
+	mk(".packages.lock.tmp-6", long)
+	if changed, err := Write(path, golden); err != nil || changed {
+		t.Fatalf("Write(unchanged) = %v, %v", changed, err)
+	}
+	if got := ls(); !slices.Equal(got, want) {
+		t.Errorf("after an unchanged Write: %q, want %q", got, want)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"golang.org/x/sync/errgroup"
 
@@ -12,12 +13,26 @@ import (
 	"github.com/gpmtool/gpm/internal/registry"
 )
 
-// Verify rehashes the vendor directory against the lock. Integrity
-// problems are in the report, and the error then matches ErrIntegrity; any
-// other error means the directory could not be checked. The lock must be
-// loaded (p.Lock != nil).
+// Verify rehashes the vendor directory against the lock. It holds the
+// vendor directory's lock shared, so an install running now is waited for,
+// and re-reads the lock under it (that install may have changed it).
+// Integrity problems are in the report, and the error then matches
+// ErrIntegrity; any other error means the directory could not be checked.
+// A lock that is missing (or vanished meanwhile) is an error matching
+// fs.ErrNotExist.
 func (p *Project) Verify(ctx context.Context) (*VerifyReport, error) {
-	return fetch.Verify(ctx, p.Dir, p.Lock, 0)
+	unlock, err := fetch.RLockDir(p.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if err := p.readLock(); err != nil {
+		return nil, err
+	}
+	if p.Lock == nil {
+		return nil, fmt.Errorf("%s: %w", p.LockPath, fs.ErrNotExist)
+	}
+	return fetch.VerifyLocked(ctx, p.Dir, p.Lock, 0)
 }
 
 // Installed reports, for each locked package, whether it is in place as
