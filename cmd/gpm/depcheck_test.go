@@ -17,13 +17,16 @@ import (
 // registry knows nothing of manifests or vendor directories, manifest and
 // lock do no network I/O, and server is an independent reading of GitLab's
 // API that imports no client package. atomicfile is a leaf like hint and
-// version: the one way gpm replaces a file whole.
+// version: the one way gpm replaces a file whole. tomlpos is a leaf too:
+// the one reading of TOML source for the line of a key, which manifest and
+// lock errors both cite.
 var allowedImports = map[string][]string{
 	"version":    {},
 	"hint":       {},
 	"atomicfile": {},
-	"manifest":   {"registry", "version", "hint"},
-	"lock":       {"manifest", "version", "hint", "atomicfile"},
+	"tomlpos":    {},
+	"manifest":   {"registry", "version", "hint", "tomlpos"},
+	"lock":       {"manifest", "version", "hint", "atomicfile", "tomlpos"},
 	"registry":   {"version", "hint"},
 	"resolve":    {"registry", "lock", "manifest", "version", "hint"},
 	"fetch":      {"registry", "lock", "manifest", "version", "hint", "atomicfile"},

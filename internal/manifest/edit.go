@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/gpmtool/gpm/internal/tomlpos"
 )
 
 // Editing works on the text of packages.toml, not on a re-encoded document,
@@ -96,7 +98,8 @@ func Remove(path string, data []byte, name string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: package %q is not declared", path, name)
 	}
 	lines := strings.SplitAfter(string(data), "\n")
-	header := locate(data).explicit[pathKey([]string{"packages", name})] - 1
+	n, _ := tomlpos.Scan(data).Line("packages", name)
+	header := n - 1
 	if header < 0 || header >= len(lines) || !strings.HasPrefix(strings.TrimSpace(lines[header]), "[") {
 		return nil, fmt.Errorf("%w: [packages.%s] is not written as its own table; remove it by hand", ErrCannotEdit, tomlKey(name))
 	}

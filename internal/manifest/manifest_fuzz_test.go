@@ -21,7 +21,7 @@ func FuzzManifest(f *testing.F) {
 	for _, seed := range []string{
 		fullManifest,
 		starter,
-		locateDoc,
+		trickyDoc,
 		"[packages.a]\nproject = 1\n",
 		"packages = { a = { project = \"g/p\", files = [\"*\"] } }",
 		"[registry]\ntoken = \"glpat-x\"\n",
@@ -166,3 +166,47 @@ func TestFuzzCorpus(t *testing.T) {
 		}
 	}
 }
+
+// trickyDoc writes keys and values every way TOML allows, with headers
+// and keys in strings and comments; not every key is one the manifest knows.
+const trickyDoc = `# [commented] = 1
+top = 1 # [not.a.table]
+
+[registry]
+url = "https://gitlab.example.com" # a # inside a comment
+token = { env = "T", type = "job" }
+
+[registries . "my mirror"]
+url = 'https://mirror.example/#not-a-comment'
+token = {
+  env = "M",   # TOML 1.1: newlines and comments in inline tables
+  type = "deploy",
+}
+
+[packages.cli-tool]
+project = 12345
+description = """
+[packages.fake]
+version = "^9"
+"""
+version = "^1.2"
+files = [
+  "a-*.tgz",  # first
+  'b.zip',
+]
+extract = true
+
+[packages."tool.v2"]
+project = "g/p"
+when = 1979-05-27 07:32:00Z
+nested.deep.key = "x"
+
+[packages."esc\u0041ped"]
+project = 1
+
+[[arrays]]
+x = 1
+
+[[arrays]]
+y = 2
+`

@@ -14,6 +14,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/gpmtool/gpm/internal/tomlpos"
 	"github.com/gpmtool/gpm/internal/version"
 )
 
@@ -37,7 +38,7 @@ func Parse(path string, data []byte) (*Manifest, error) {
 	if _, err := toml.Decode(string(data), &raw); err != nil {
 		return nil, syntaxError(path, data, err)
 	}
-	c := &checker{file: path, loc: locate(data)}
+	c := &checker{file: path, loc: tomlpos.Scan(data)}
 	m := c.manifest(raw)
 	if err := c.err(); err != nil {
 		return nil, err
@@ -113,11 +114,10 @@ func syntaxError(file string, data []byte, err error) error {
 				p.Key = rest[:i]
 			}
 		}
-		// The document is not valid, but the locator copes, and it keeps the
+		// The document is not valid, but the index copes, and it keeps the
 		// first definition of each key.
-		ks := &scanner{src: p.Key}
-		if key, ok := ks.key(); ok && ks.eof() {
-			if n, ok := locate(data).exact(key...); ok && n < p.Line {
+		if key, ok := tomlpos.SplitKey(p.Key); ok {
+			if n, ok := tomlpos.Scan(data).Line(key...); ok && n < p.Line {
 				p.Msg += fmt.Sprintf(" (first defined on line %d)", n)
 			}
 		}
@@ -156,14 +156,14 @@ func sourceLine(data []byte, n int) string {
 // checker converts the decoded TOML into a Manifest, collecting problems.
 type checker struct {
 	file  string
-	loc   *locator
+	loc   *tomlpos.Index
 	probs []Problem
 }
 
 func (c *checker) addf(path []string, format string, args ...any) {
 	c.probs = append(c.probs, Problem{
 		File: c.file,
-		Line: c.loc.line(path...),
+		Line: c.loc.Nearest(path...),
 		Key:  formatKey(path),
 		Msg:  fmt.Sprintf(format, args...),
 	})
@@ -189,8 +189,8 @@ func (c *checker) err() error {
 func formatKey(path []string) string {
 	var b strings.Builder
 	for i, s := range path {
-		if n, ok := strings.CutPrefix(s, "\x00"); ok {
-			b.WriteString("[" + n + "]")
+		if n, ok := tomlpos.ElemIndex(s); ok {
+			b.WriteString("[" + strconv.Itoa(n) + "]")
 			continue
 		}
 		if i > 0 {
@@ -501,7 +501,7 @@ var tokenTypes = []string{TokenPrivate, TokenJob, TokenDeploy, TokenBearer}
 // pkg converts one [packages.NAME] table. It returns false when the entry
 // is too broken to convert; its problems are recorded either way.
 func (c *checker) pkg(path []string, name string, v any, m *Manifest) (Package, bool) {
-	p := Package{Name: name, Line: c.loc.line(path...)}
+	p := Package{Name: name, Line: c.loc.Nearest(path...)}
 	t, ok := v.(map[string]any)
 	if !ok {
 		c.addf(path, "expected table, got %s; declare the package as [packages.%s] with project = ... and version = \"...\"",
@@ -597,7 +597,7 @@ func (c *checker) files(path []string, v any) []string {
 	seen := map[string]int{}
 	var out []string
 	for i, e := range list {
-		epath := join(path, []string{indexSeg(i)})
+		epath := join(path, []string{tomlpos.Elem(i)})
 		s, ok := c.str(epath, e)
 		if !ok {
 			continue

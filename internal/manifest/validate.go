@@ -92,6 +92,11 @@ func validRegistryName(name string) error {
 	return nil
 }
 
+// isBare reports whether c may appear in a bare TOML key.
+func isBare(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
 // validProject reports why s is neither a project ID nor a full project path.
 func validProject(s string) error {
 	if s == "" {

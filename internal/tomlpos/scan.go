@@ -1,83 +1,14 @@
-package manifest
+package tomlpos
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 )
 
-// BurntSushi/toml records where each key was defined but does not export it,
-// so the locator re-reads the source to find the line of every key path.
-// It runs only on input the TOML parser has accepted, which lets it skip
-// validation; it must still never panic or loop on anything else.
-
-// locator maps key paths to the line (1-based) where they are defined.
-type locator struct {
-	// explicit holds keys written out: `key = ...`, `[table]`, inline-table
-	// keys and array elements.
-	explicit map[string]int
-	// implicit holds the prefixes that a dotted key or header creates, such
-	// as "packages" in [packages.cli-tool]: their first mention.
-	implicit map[string]int
-}
-
-// indexSeg returns the path segment naming element i of an array.
-func indexSeg(i int) string { return "\x00" + strconv.Itoa(i) }
-
-// pathKey encodes a key path injectively.
-func pathKey(path []string) string {
-	var b strings.Builder
-	for _, s := range path {
-		b.WriteString(encSeg(s))
-	}
-	return b.String()
-}
-
-func encSeg(s string) string { return strconv.Itoa(len(s)) + ":" + s }
-
-// exact returns the line where path itself is defined or first mentioned.
-func (l *locator) exact(path ...string) (int, bool) {
-	k := pathKey(path)
-	if n, ok := l.explicit[k]; ok {
-		return n, true
-	}
-	n, ok := l.implicit[k]
-	return n, ok
-}
-
-// line returns the line of path, else of its longest located prefix (the
-// table it is in), else 0.
-func (l *locator) line(path ...string) int {
-	for i := len(path); i > 0; i-- {
-		if n, ok := l.exact(path[:i]...); ok {
-			return n
-		}
-	}
-	return 0
-}
-
-// define records that key, under the path whose encoding is base (already
-// recorded), is defined at line: the key explicitly, its prefixes
-// implicitly. It returns the encoding of the full path. Working from the
-// parent's encoding keeps deeply nested values linear.
-func (l *locator) define(base string, key []string, line int) string {
-	for i, seg := range key {
-		base += encSeg(seg)
-		m := l.implicit
-		if i == len(key)-1 {
-			m = l.explicit
-		}
-		if _, ok := m[base]; !ok {
-			m[base] = line
-		}
-	}
-	return base
-}
-
-// locate scans TOML source for key definitions.
-func locate(src []byte) *locator {
-	// Skip a byte order mark as the TOML parser does; it is not a key.
+// Scan indexes the keys of the TOML document src.
+func Scan(src []byte) *Index {
+	// Skip a byte order mark as the decoder does; it is not a key.
 	text := string(src)
 	for _, bom := range []string{"\xef\xbb\xbf", "\xff\xfe", "\xfe\xff"} {
 		if t, ok := strings.CutPrefix(text, bom); ok {
@@ -86,19 +17,73 @@ func locate(src []byte) *locator {
 		}
 	}
 	s := &scanner{
-		src:  text,
-		line: 1,
-		loc:  &locator{explicit: map[string]int{}, implicit: map[string]int{}},
+		src:    text,
+		line:   1,
+		ix:     &Index{explicit: map[string]int{}, implicit: map[string]int{}},
+		arrays: map[string]int{},
 	}
 	s.document()
-	return s.loc
+	return s.ix
 }
 
 type scanner struct {
 	src  string
 	pos  int
 	line int
-	loc  *locator
+	ix   *Index
+	// arrays counts the elements of each array of tables so far, by the
+	// encoding of its path.
+	arrays map[string]int
+}
+
+// first records line for the path encoded as k in m, unless it has one.
+func first(m map[string]int, k string, line int) {
+	if _, ok := m[k]; !ok {
+		m[k] = line
+	}
+}
+
+// define records that key, under the path whose encoding is base (already
+// recorded), is defined at line: the key explicitly, its prefixes
+// implicitly. It returns the encoding of the full path. Working from the
+// parent's encoding keeps deeply nested values linear.
+func (s *scanner) define(base string, key []string, line int) string {
+	for i, seg := range key {
+		base += encSeg(seg)
+		if i == len(key)-1 {
+			first(s.ix.explicit, base, line)
+		} else {
+			first(s.ix.implicit, base, line)
+		}
+	}
+	return base
+}
+
+// header records a [table] header, or an [[array.of.tables]] one when
+// array, at line. It returns the encoding of the table the header opens. As
+// in the decoder, a prefix that is an array of tables stands for its last
+// element so far.
+func (s *scanner) header(key []string, array bool, line int) string {
+	base := ""
+	for i, seg := range key {
+		base += encSeg(seg)
+		last := i == len(key)-1
+		if last {
+			first(s.ix.explicit, base, line)
+		} else {
+			first(s.ix.implicit, base, line)
+		}
+		if n, ok := s.arrays[base]; ok && !(last && array) {
+			base += encSeg(Elem(n - 1))
+		}
+	}
+	if array {
+		n := s.arrays[base]
+		s.arrays[base] = n + 1
+		base += encSeg(Elem(n))
+		first(s.ix.explicit, base, line)
+	}
+	return base
 }
 
 func (s *scanner) eof() bool { return s.pos >= len(s.src) }
@@ -161,11 +146,12 @@ func (s *scanner) document() {
 		if s.peek() == '[' {
 			line := s.line
 			s.advance()
-			if s.peek() == '[' {
+			array := s.peek() == '['
+			if array {
 				s.advance()
 			}
 			if key, ok := s.key(); ok {
-				table = s.loc.define("", key, line)
+				table = s.header(key, array, line)
 			}
 			s.skipLine()
 			continue
@@ -181,15 +167,15 @@ func (s *scanner) document() {
 			continue
 		}
 		s.advance()
-		s.value(s.loc.define(table, key, line), 0)
+		s.value(s.define(table, key, line), 0)
 		if s.pos == start {
 			s.advance()
 		}
 	}
 }
 
-// maxDepth bounds nesting of arrays and inline tables; the TOML parser has
-// its own limit, this one only keeps the scanner safe on its own.
+// maxDepth bounds nesting of arrays and inline tables; the decoder has no
+// such limit, this one only keeps the scanner safe on its own.
 const maxDepth = 1000
 
 // value skips one value, defining the keys and elements inside it; path is
@@ -225,7 +211,7 @@ func (s *scanner) value(path string, depth int) {
 				continue
 			}
 			s.advance()
-			s.value(s.loc.define(path, key, line), depth+1)
+			s.value(s.define(path, key, line), depth+1)
 		}
 	case '[':
 		s.advance()
@@ -240,7 +226,7 @@ func (s *scanner) value(path string, depth int) {
 				continue
 			}
 			start := s.pos
-			s.value(s.loc.define(path, []string{indexSeg(i)}, s.line), depth+1)
+			s.value(s.define(path, []string{Elem(i)}, s.line), depth+1)
 			i++
 			if s.pos == start {
 				s.advance()
@@ -342,8 +328,8 @@ func (s *scanner) str() {
 }
 
 // unquote decodes a quoted single-line key. Literal strings are taken as
-// they are; basic strings with escapes are decoded by the TOML parser itself,
-// so a key decodes exactly as it did when the document was parsed.
+// they are; basic strings with escapes are decoded by the decoder itself,
+// so a key decodes exactly as it did when the document was decoded.
 func unquote(q string) (string, bool) {
 	if len(q) < 2 || q[len(q)-1] != q[0] {
 		return "", false
