@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
 	"github.com/gpmtool/gpm/internal/hint"
+	"github.com/gpmtool/gpm/internal/tomlpos"
 	"github.com/gpmtool/gpm/internal/version"
 )
 
@@ -52,31 +52,26 @@ func regenerateHint(path string) string {
 type parser struct {
 	path  string
 	data  []byte
-	lines map[string]int // keyLines(data), built when an error needs a line
+	index *tomlpos.Index // of data, built when an error needs a line
 }
 
-// errorf returns an *Error at the line of the key seg (see keyLines) with a
-// regenerate hint attached.
+// errorf returns an *Error at the line of the key path seg (see tomlpos)
+// with a regenerate hint attached.
 func (p *parser) errorf(seg []string, key, format string, args ...any) error {
 	return hint.Wrap(&Error{Path: p.path, Line: p.line(seg), Key: key, Msg: fmt.Sprintf(format, args...)}, regenerateHint(p.path))
 }
 
 // line returns the line of seg, or of its nearest ancestor with a known line.
 func (p *parser) line(seg []string) int {
-	if p.lines == nil {
-		p.lines = keyLines(p.data)
+	if p.index == nil {
+		p.index = tomlpos.Scan(p.data)
 	}
-	for i := len(seg); i > 0; i-- {
-		if l, ok := p.lines[strings.Join(seg[:i], "")]; ok {
-			return l
-		}
-	}
-	return 0
+	return p.index.Nearest(seg...)
 }
 
 // child returns seg extended by a key or an array index.
-func child(seg []string, key string) []string { return append(slices.Clip(seg), keySeg(key)) }
-func elem(seg []string, i int) []string       { return append(slices.Clip(seg), indexSeg(i)) }
+func child(seg []string, key string) []string { return append(slices.Clip(seg), key) }
+func elem(seg []string, i int) []string       { return append(slices.Clip(seg), tomlpos.Elem(i)) }
 
 // keys returns the keys of t ordered by their line, then by name, so the
 // first error reported is the topmost one.
@@ -120,7 +115,7 @@ func (p *parser) file(doc map[string]any) (*File, error) {
 	if !ok {
 		return nil, p.errorf(nil, "", "missing required key %q", "lock_version")
 	}
-	seg := []string{keySeg("lock_version")}
+	seg := []string{"lock_version"}
 	n, ok := lv.(int64)
 	if !ok {
 		return nil, p.errorf(seg, "", "lock_version must be an integer, not %s", typeName(lv))
@@ -140,7 +135,7 @@ func (p *parser) file(doc map[string]any) (*File, error) {
 	if !ok {
 		return f, nil
 	}
-	seg = []string{keySeg("package")}
+	seg = []string{"package"}
 	tables, ok := tableArray(v)
 	if !ok {
 		return nil, p.errorf(seg, "", "package must be an array of tables ([[package]]), not %s", typeName(v))
@@ -482,10 +477,6 @@ func validSHA256(s string) bool {
 	return true
 }
 
-// keySeg and indexSeg build the keys of keyLines: a table key is quoted, an
-// array element is "[i]", so paths are unambiguous whatever the key text.
-func keySeg(k string) string { return "." + strconv.Quote(k) }
-func indexSeg(i int) string  { return "[" + strconv.Itoa(i) + "]" }
 func sortPackages(p []Package) {
 	slices.SortFunc(p, func(a, b Package) int { return strings.Compare(a.Name, b.Name) })
 }
