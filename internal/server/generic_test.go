@@ -465,11 +465,19 @@ func TestConcurrentFirstUploads(t *testing.T) {
 }
 
 func TestPartialUploadInvisible(t *testing.T) {
-	f := newSeeded(t, Options{})
+	// The test waits on the server's own progress, never on time: the
+	// store reports each write of the upload's blob, and the access log
+	// reports the end of each PUT.
+	store := &writeReportingStore{Store: NewMemStore(), wrote: make(chan int, 64)}
+	putDone := make(chan struct{}, 8)
+	logf := func(format string, args ...any) {
+		if strings.HasPrefix(fmt.Sprintf(format, args...), "PUT ") {
+			putDone <- struct{}{}
+		}
+	}
+	f := newSeeded(t, Options{Store: store, Logf: logf})
 	pr, pw := io.Pipe()
-	done := make(chan struct{})
 	go func() {
-		defer close(done)
 		req, _ := http.NewRequest(http.MethodPut, f.ts.URL+genericPath("2", "tool/1.0.0/a.bin"), pr)
 		req.Header.Set("PRIVATE-TOKEN", "dev-pat")
 		req.ContentLength = 100
@@ -477,13 +485,21 @@ func TestPartialUploadInvisible(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	pw.Write([]byte("only a part"))
-	time.Sleep(5 * time.Millisecond)
+	const part = "only a part"
+	pw.Write([]byte(part))
+	// The server has stored the part (if it never does, the test hangs
+	// until go test's -timeout names this line).
+	for n := 0; n < len(part); {
+		n = <-store.wrote
+	}
 	if pkgs := listPackages(t, f, "/api/v4/projects/2/packages", dev...); len(pkgs) != 0 {
 		t.Errorf("package visible during upload: %+v", pkgs)
 	}
+	if res := f.get(genericPath("2", "tool/1.0.0/a.bin"), dev...); res.status != 404 {
+		t.Errorf("file downloadable during upload: %d %s", res.status, res.body)
+	}
 	pw.CloseWithError(io.ErrUnexpectedEOF)
-	<-done
+	<-putDone // the aborted upload's handler has returned
 	if pkgs := listPackages(t, f, "/api/v4/projects/2/packages", dev...); len(pkgs) != 0 {
 		t.Errorf("package visible after an aborted upload: %+v", pkgs)
 	}
@@ -491,6 +507,37 @@ func TestPartialUploadInvisible(t *testing.T) {
 	if res := f.put(genericPath("2", "tool/1.0.0/a.bin"), "whole", dev...); res.status != 201 {
 		t.Errorf("upload after an aborted one: %d %s", res.status, res.body)
 	}
+}
+
+// writeReportingStore is a Store whose blob writers send, after each
+// write, the number of bytes their blob holds so far.
+type writeReportingStore struct {
+	Store
+	wrote chan int
+}
+
+func (s *writeReportingStore) NewBlob() (BlobWriter, error) {
+	bw, err := s.Store.NewBlob()
+	if err != nil {
+		return nil, err
+	}
+	return &reportingBlob{BlobWriter: bw, wrote: s.wrote}, nil
+}
+
+type reportingBlob struct {
+	BlobWriter
+	n     int
+	wrote chan int
+}
+
+func (b *reportingBlob) Write(p []byte) (int, error) {
+	n, err := b.BlobWriter.Write(p)
+	b.n += n
+	select {
+	case b.wrote <- b.n:
+	default: // nobody is counting any more
+	}
+	return n, err
 }
 
 func TestProjectByPath(t *testing.T) {
