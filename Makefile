@@ -2,13 +2,16 @@
 
 GO       ?= go
 BIN      := bin/gpm
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The release version: the tag on a tagged commit, else a Go pseudo-version
+# (v1.2.4-0.20261201093000-abcdef123456 after v1.2.3), "+dirty" for changes.
+# Recursive (=) so that only the targets that link gpm compute it.
+VERSION  ?= $(shell $(GO) run ./scripts/release version 2>/dev/null || echo devel)
 COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
-LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+LDFLAGS   = -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 10s
 BENCH_MICRO ?= $(or $(TMPDIR),/tmp)/gpm-bench-micro.txt
 
-.PHONY: all build test unit lint fuzz bench demo clean
+.PHONY: all build test unit lint fuzz bench demo dist release-test clean
 
 all: build
 
@@ -50,5 +53,14 @@ bench:
 demo: build
 	./scripts/demo.sh $(BIN)
 
+## dist: reproducible release archives for every platform, and dist/SHA256SUMS (scripts/release)
+dist:
+	rm -rf dist
+	GO=$(GO) $(GO) run ./scripts/release dist -o dist
+
+## release-test: check dist (reproducible from a fresh clone, every archive runs or is the right binary) and scripts/install.sh against gpm serve
+release-test: build dist
+	GO=$(GO) ./scripts/release-test.sh $(BIN) dist
+
 clean:
-	rm -rf bin
+	rm -rf bin dist
