@@ -51,6 +51,8 @@ version=$(sed -n 's/^[0-9a-f]*  gpm-\(.*\)-linux-amd64\.tar\.gz$/\1/p' "$dist/SH
 $(cat "$dist/SHA256SUMS")"
 (cd "$dist" && sha256sum -c --quiet SHA256SUMS) || fail "dist/ does not match its SHA256SUMS"
 
+[ "$($GO run ./scripts/release version)" = "$version" ] || fail "dist/ holds $version, not the checked-out commit: run make dist"
+
 # 1. Reproducible: another clone, another path, same bytes.
 case $version in
 *+dirty)
