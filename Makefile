@@ -11,7 +11,7 @@ LDFLAGS   = -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 10s
 BENCH_MICRO ?= $(or $(TMPDIR),/tmp)/gpm-bench-micro.txt
 
-.PHONY: all build test unit lint fuzz bench demo dist release-test clean
+.PHONY: all build test unit lint fuzz bench demo dist release-test ci-test clean
 
 all: build
 
@@ -61,6 +61,10 @@ dist:
 ## release-test: check dist (reproducible from a fresh clone, every archive runs or is the right binary) and scripts/install.sh against gpm serve
 release-test: build dist
 	GO=$(GO) ./scripts/release-test.sh $(BIN) dist
+
+## ci-test: run the CI/CD components of templates/ (gitlab-ci-local, installed into .tools/) and gpm's publish job against gpm serve
+ci-test: build dist
+	GO=$(GO) ./scripts/ci-test.sh $(BIN) dist
 
 clean:
 	rm -rf bin dist
