@@ -1,4 +1,5 @@
-# gpm's build, test and tooling entry points. CI runs `make test` and `make demo` (.ci/run).
+# gpm's build, test and tooling entry points. CI runs .ci/run: make test, demo, fuzz,
+# release-test, ci-test and image.
 
 GO       ?= go
 BIN      := bin/gpm
@@ -11,7 +12,7 @@ LDFLAGS   = -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 10s
 BENCH_MICRO ?= $(or $(TMPDIR),/tmp)/gpm-bench-micro.txt
 
-.PHONY: all build test unit lint fuzz bench demo dist release-test ci-test clean
+.PHONY: all build test unit lint fuzz bench demo dist release-test ci-test image clean
 
 all: build
 
@@ -66,5 +67,12 @@ release-test: build dist
 ci-test: build dist
 	GO=$(GO) ./scripts/ci-test.sh $(BIN) dist
 
+## image: OCI layout archive gpm-image.tar (linux/amd64 + linux/arm64, the dist binaries, CA certificates, non-root), no daemon; then checks it by unpacking and running its gpm
+image: dist
+	@test -f /etc/ssl/certs/ca-certificates.crt || (apt-get update && apt-get install -y ca-certificates)
+	cd scripts/image && $(GO) run . -dist ../../dist -version '$(VERSION)' -commit '$(COMMIT)' \
+		-time $$(git log -1 --format=%ct) -o ../../gpm-image.tar
+	cd scripts/image && $(GO) run . -check ../../gpm-image.tar -version '$(VERSION)'
+
 clean:
-	rm -rf bin dist
+	rm -rf bin dist gpm-image.tar
