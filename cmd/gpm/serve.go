@@ -56,12 +56,6 @@ const serveShutdownTimeout = 10 * time.Second
 // upload, which may take as long as it needs while bytes arrive.
 const serveUploadIdleTimeout = time.Minute
 
-// serveToken is a token gpm serve accepts.
-type serveToken struct {
-	value    string
-	readOnly bool // list and download only
-}
-
 // jsonServe is the --json document of gpm serve, printed once it listens.
 type jsonServe struct {
 	URL              string `json:"url"`
@@ -106,11 +100,10 @@ func runServe(c *cli, args []string, f serveFlags) error {
 	}()
 
 	logf, logger := serveLogger(c)
-	team := server.Team{MaxFileSize: f.maxFileSize, UploadIdleTimeout: serveUploadIdleTimeout, Logf: logf}
+	team := server.Team{Tokens: tokens, MaxFileSize: f.maxFileSize, UploadIdleTimeout: serveUploadIdleTimeout, Logf: logf}
 	readers := 0
 	for _, t := range tokens {
-		team.Tokens = append(team.Tokens, server.TeamToken{Value: t.value, ReadOnly: t.readOnly})
-		if t.readOnly {
+		if t.ReadOnly {
 			readers++
 		}
 	}
@@ -208,8 +201,8 @@ func serveUntilDone(c *cli, servers []*http.Server, listeners []net.Listener, ad
 // where a line is a token, or "read" and a token for a read-only one. A
 // token given both ways is an error, since one of the two would be
 // ignored.
-func serveTokens(c *cli, f serveFlags) ([]serveToken, error) {
-	var tokens []serveToken
+func serveTokens(c *cli, f serveFlags) ([]server.TeamToken, error) {
+	var tokens []server.TeamToken
 	for _, flag := range []struct {
 		name     string
 		values   []string
@@ -219,7 +212,7 @@ func serveTokens(c *cli, f serveFlags) ([]serveToken, error) {
 			if t == "" || strings.ContainsFunc(t, isSpaceOrControl) {
 				return nil, usageError("%s: a token is a non-empty word without spaces", flag.name)
 			}
-			tokens = append(tokens, serveToken{t, flag.readOnly})
+			tokens = append(tokens, server.TeamToken{Value: t, ReadOnly: flag.readOnly})
 		}
 	}
 	if f.tokenFile != "" {
@@ -233,11 +226,11 @@ func serveTokens(c *cli, f serveFlags) ([]serveToken, error) {
 			if line == "" || strings.HasPrefix(line, "#") {
 				continue
 			}
-			t := serveToken{value: line}
+			t := server.TeamToken{Value: line}
 			if rest, ok := strings.CutPrefix(line, "read"); ok && rest != "" && isSpaceOrControl(rune(rest[0])) {
-				t = serveToken{value: strings.TrimSpace(rest), readOnly: true}
+				t = server.TeamToken{Value: strings.TrimSpace(rest), ReadOnly: true}
 			}
-			if strings.ContainsFunc(t.value, isSpaceOrControl) {
+			if strings.ContainsFunc(t.Value, isSpaceOrControl) {
 				return nil, withHint(usageError("%s:%d: a line is a token, one word without spaces, or \"read\" and a token", f.tokenFile, i+1),
 					"write a read-only token as: read TOKEN")
 			}
@@ -250,10 +243,10 @@ func serveTokens(c *cli, f serveFlags) ([]serveToken, error) {
 	}
 	seen := map[string]bool{}
 	for _, t := range tokens {
-		if ro, ok := seen[t.value]; ok && ro != t.readOnly {
+		if ro, ok := seen[t.Value]; ok && ro != t.ReadOnly {
 			return nil, usageError("a token is given both as a read-only token and as one that may publish")
 		}
-		seen[t.value] = t.readOnly
+		seen[t.Value] = t.ReadOnly
 	}
 	return tokens, nil
 }
