@@ -29,6 +29,10 @@ type InstallOptions struct {
 	Update []string
 	// All re-resolves every entry (gpm update).
 	All bool
+	// To pins the one entry named in Update to exactly this version (gpm
+	// update NAME --to VERSION, as cargo update --precise): it must
+	// satisfy the entry's constraint, which is left as written.
+	To string
 	// DryRun resolves and reports the changes; it writes nothing, not even
 	// the vendor directory's lock file.
 	DryRun bool
@@ -54,6 +58,9 @@ type Result struct {
 // the packages. A failed or interrupted install leaves the lock and the
 // vendor directory as they were.
 func (p *Project) Install(ctx context.Context, o InstallOptions) (*Result, error) {
+	if err := p.checkTo(o); err != nil {
+		return nil, err
+	}
 	// --locked and --offline refuse before anything is written, even the
 	// vendor directory's lock file.
 	if err := p.checkModes(o); err != nil {
@@ -81,7 +88,7 @@ func (p *Project) Install(ctx context.Context, o InstallOptions) (*Result, error
 // run, which writes nothing).
 func (p *Project) install(ctx context.Context, o InstallOptions) (*Result, error) {
 	pl := p.plan(o)
-	resolved, err := p.resolve(ctx, pl.resolve)
+	resolved, err := p.resolve(ctx, pl.resolve, o)
 	if err != nil {
 		return nil, err
 	}
@@ -147,8 +154,9 @@ func (p *Project) checkModes(o InstallOptions) error {
 	return nil
 }
 
-// resolve pins the given manifest entries.
-func (p *Project) resolve(ctx context.Context, pkgs []manifest.Package) ([]lock.Package, error) {
+// resolve pins the given manifest entries; o.To pins the one named in
+// o.Update exactly.
+func (p *Project) resolve(ctx context.Context, pkgs []manifest.Package, o InstallOptions) ([]lock.Package, error) {
 	if len(pkgs) == 0 {
 		return nil, nil
 	}
@@ -159,6 +167,9 @@ func (p *Project) resolve(ctx context.Context, pkgs []manifest.Package) ([]lock.
 			return nil, err
 		}
 		reqs[i] = resolve.Request{Pkg: mp, Source: cl}
+		if o.To != "" && slices.Contains(o.Update, mp.Name) {
+			reqs[i].Precise = o.To
+		}
 	}
 	return resolve.Resolve(ctx, reqs, resolve.Options{Jobs: p.env.Jobs, Warnf: p.env.Warnf})
 }

@@ -62,6 +62,12 @@ type AllLister interface {
 type Request struct {
 	Pkg    manifest.Package
 	Source Source
+	// Precise, when set, pins exactly this version (gpm update NAME --to
+	// VERSION, as cargo update --precise): the registry's version spelled
+	// the same, else a semver-equal one ("v1.2.0" for "1.2.0"). The caller
+	// has checked that Pkg's constraint allows it; Resolve checks it again
+	// so that a lock never pins what its constraint rejects.
+	Precise string
 }
 
 // Options tunes Resolve.
@@ -168,6 +174,12 @@ func (r *resolver) resolve(ctx context.Context) (lock.Package, error) {
 	}
 	cands, unavailable := candidates(listed, name)
 	best, ok := pick(cands, c)
+	if r.req.Precise != "" {
+		if c, err = preciseConstraint(r.req.Precise, c); err != nil {
+			return lock.Package{}, wrap(p.Name, "", err)
+		}
+		best, ok = pickPrecise(cands, r.req.Precise)
+	}
 	if !ok {
 		nm := noMatch(cands, c, p.Project, name, unavailable)
 		nm.entry = p.Name
@@ -264,6 +276,33 @@ func pick(cands []candidate, c version.Constraint) (candidate, bool) {
 	for _, cd := range cands {
 		if c.Match(cd.v) {
 			return cd, true
+		}
+	}
+	return candidate{}, false
+}
+
+// preciseConstraint checks that the constraint c allows the version
+// precise and returns the exact pin that reports a missing version.
+func preciseConstraint(precise string, c version.Constraint) (version.Constraint, error) {
+	if !c.Match(version.Parse(precise)) {
+		return c, fmt.Errorf("version %q does not satisfy %q", precise, c.String())
+	}
+	return version.ParseConstraint("=" + precise)
+}
+
+// pickPrecise returns the candidate spelled precise, else one equal to it
+// in semver ("v1.2.0" for "1.2.0", build metadata aside).
+func pickPrecise(cands []candidate, precise string) (candidate, bool) {
+	for _, cd := range cands {
+		if cd.v.Raw == precise {
+			return cd, true
+		}
+	}
+	if want := version.Parse(precise); want.Semver != nil {
+		for _, cd := range cands {
+			if cd.v.Semver != nil && cd.v.Semver.Equal(want.Semver) {
+				return cd, true
+			}
 		}
 	}
 	return candidate{}, false
