@@ -47,7 +47,7 @@ func runAdd(c *cli, args []string, e manifest.Entry) error {
 	}
 	e.Name = args[0]
 	if _, ok := p.Manifest.Lookup(e.Name); ok {
-		return withHint(usageError("package %q is already in %s", e.Name, c.g.manifest), "to change its version, edit %s and run 'gpm update %s'", c.g.manifest, e.Name)
+		return withHint(usageError("package %q is already in %s", e.Name, filepath.Base(c.manifestPath())), "to change its version, edit %s and run 'gpm update %s'", c.manifestPath(), e.Name)
 	}
 	_, err = c.installWith(p, project.InstallOptions{}, func(o project.InstallOptions) (*project.Result, error) {
 		var res *project.Result
@@ -90,7 +90,7 @@ func runRemove(c *cli, args []string) error {
 // unknownPackage is the usage error for a name the manifest does not
 // declare: its hint is the closest declared name, else fallback (if any).
 func (c *cli) unknownPackage(m *manifest.Manifest, name, fallback string) error {
-	err := usageError("package %q is not in %s", name, c.g.manifest)
+	err := usageError("package %q is not in %s", name, filepath.Base(c.manifestPath()))
 	var names []string
 	for _, p := range m.Packages {
 		names = append(names, p.Name)

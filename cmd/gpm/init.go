@@ -19,7 +19,7 @@ func runInit(c *cli, args []string) error {
 	if len(args) > 0 {
 		return usageError("gpm init takes no arguments")
 	}
-	path := c.manifestPath()
+	path := c.newManifestPath()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if errors.Is(err, fs.ErrExist) {
 		return withHint(fmt.Errorf("%s already exists; not overwriting it", path),

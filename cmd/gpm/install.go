@@ -55,7 +55,11 @@ func (c *cli) loadProject() (*project.Project, error) {
 	p, err := project.Load(c.manifestPath(), c.env())
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, serr := os.Stat(c.manifestPath()); errors.Is(serr, fs.ErrNotExist) {
-			return nil, hint.Wrap(usageError("no %s in %s", filepath.Base(c.manifestPath()), displayDir(filepath.Dir(c.manifestPath()))),
+			where := displayDir(filepath.Dir(c.manifestPath()))
+			if c.searchedParents() {
+				where += " or any parent directory"
+			}
+			return nil, hint.Wrap(usageError("no %s in %s", filepath.Base(c.manifestPath()), where),
 				"run 'gpm init' to create one, or pass -C DIR / --manifest FILE")
 		}
 	}
