@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/gpmtool/gpm/internal/lock"
 	"github.com/gpmtool/gpm/internal/manifest"
@@ -37,6 +38,9 @@ type Project struct {
 
 	env     Env
 	clients *clients
+	// fallbackWarned makes the warning about falling back to the public
+	// instance come once per run, across manifest reloads.
+	fallbackWarned sync.Once
 }
 
 // LockPath returns the lock file beside a manifest: packages.toml gives
