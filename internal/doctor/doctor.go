@@ -160,7 +160,7 @@ func (d *doctor) client(m *manifest.Manifest, name string) (*registry.Client, er
 	if reg.Token != nil {
 		spec = &registry.TokenSpec{Env: reg.Token.Env, Type: reg.Token.Type}
 	}
-	return registry.Open(reg.ResolvedURL(d.opts.Env.Getenv), label, spec, d.opts.Env)
+	return registry.Open(reg.ResolvedURL(d.opts.Env.Getenv), label, spec, name == "", d.opts.Env)
 }
 
 // checkLock reads the lock and checks that it is fresh; it returns the lock

@@ -342,7 +342,7 @@ func (t *clientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := req.Clone(ctx)
 	r.Header.Set("User-Agent", t.c.userAgent)
 	if sameOrigin(r.URL, t.c.api) {
-		t.c.cred.apply(r.Header)
+		t.c.cred.apply(r.Header, r.URL.Path)
 	} else {
 		stripCredentials(r.Header)
 	}
