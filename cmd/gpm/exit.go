@@ -18,7 +18,7 @@ const (
 	exitUsage     = 2 // usage error, invalid packages.toml or packages.lock
 	exitLock      = 3 // lock out of date under --locked, network needed under --offline
 	exitIntegrity = 4 // checksum or size mismatch, tampered or missing vendor files
-	exitDenied    = 5 // 401, 403, or a 404 that hides a project
+	exitDenied    = 5 // 401, 403, a 404 that hides a project, or no credential where one is needed
 	exitNotFound  = 6 // no such package, version or file; nothing satisfies a constraint
 	exitOutdated  = 7 // gpm outdated --exit-code found a newer version
 	// exitInterrupted is 128+SIGINT, what a shell reports for a process
@@ -60,6 +60,7 @@ var exitCodes = []struct {
 	{project.ErrIntegrity, exitIntegrity},
 	{project.ErrUnsafeArchive, exitIntegrity},
 	{registry.ErrUnauthorized, exitDenied},
+	{registry.ErrNoCredential, exitDenied},
 	{project.ErrNoMatch, exitNotFound},
 	{registry.ErrNotFound, exitNotFound},
 }

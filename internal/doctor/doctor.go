@@ -117,7 +117,7 @@ func (d *doctor) add(ch Check) {
 // kindOf classifies the error behind a problem.
 func kindOf(err error) Kind {
 	switch {
-	case errors.Is(err, registry.ErrUnauthorized), errors.Is(err, registry.ErrHiddenProject):
+	case errors.Is(err, registry.ErrUnauthorized), errors.Is(err, registry.ErrHiddenProject), errors.Is(err, registry.ErrNoCredential):
 		return Access
 	case errors.Is(err, manifest.ErrInvalid), errors.Is(err, lock.ErrInvalid):
 		return Invalid

@@ -170,7 +170,7 @@ func resolveCredential(apiOrInstanceURL string, spec *TokenSpec, defaultRegistry
 		tok := getenv(spec.Env)
 		if tok == "" {
 			return Credential{}, nil, hint.Wrap(
-				fmt.Errorf("environment variable %q named by the token in packages.toml is not set", spec.Env),
+				&noCredentialError{fmt.Sprintf("environment variable %q named by the token in packages.toml is not set", spec.Env)},
 				fmt.Sprintf("export %s=<your %s token>, or remove the token from packages.toml to use GPM_TOKEN", spec.Env, typ))
 		}
 		return Credential{Type: typ, Token: tok, Source: fmt.Sprintf("manifest token env %s (%s)", spec.Env, typ)}, nil, nil

@@ -17,6 +17,10 @@ import (
 var (
 	// ErrUnauthorized matches a 401 or 403 answer from the registry.
 	ErrUnauthorized = errors.New("access denied")
+	// ErrNoCredential matches a credential that is needed but missing: a
+	// token variable that packages.toml names and that is unset. Like a
+	// refused one, it is an access problem (exit 5).
+	ErrNoCredential = errors.New("no credential")
 	// ErrNotFound matches a 404 answer. GitLab also answers 404 when a
 	// project is hidden from the caller, so this may mean "no access".
 	ErrNotFound = errors.New("not found")
@@ -49,6 +53,13 @@ var (
 	// GPM_TOKEN_TYPE=secret or GPM_READ_TIMEOUT=30 (no unit).
 	ErrSetting = errors.New("invalid setting")
 )
+
+// noCredentialError is a needed credential that is missing; it matches
+// ErrNoCredential.
+type noCredentialError struct{ msg string }
+
+func (e *noCredentialError) Error() string        { return e.msg }
+func (e *noCredentialError) Is(target error) bool { return target == ErrNoCredential }
 
 // settingError is an invalid environment setting; it matches ErrSetting.
 type settingError struct{ msg string }
