@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -12,9 +13,9 @@ import (
 func addCmd() *command {
 	var e manifest.Entry
 	return &command{
-		name: "add", args: "NAME --project P [--version C] [--file GLOB]... [--package N] [--extract] [--registry R]",
+		name: "add", args: "NAME[@C] --project P [--version C] [--file GLOB]... [--package N] [--extract] [--registry R]",
 		summary: "add a package to packages.toml, lock and install it",
-		example: "gpm add cli-tool --project 12345 --version '^1.4'",
+		example: "gpm add cli-tool@^1.4 --project 12345",
 		flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&e.Project, "project", "", "publisher project `P`: numeric ID or group/sub/project (required)")
 			fs.StringVar(&e.Version, "version", "", "version constraint `C` (default: ^X.Y.Z of the newest version)")
@@ -37,6 +38,19 @@ func removeCmd() *command {
 func runAdd(c *cli, args []string, e manifest.Entry) error {
 	if len(args) != 1 {
 		return usageError("gpm add takes one package name, got %d arguments", len(args))
+	}
+	// NAME@CONSTRAINT, as cargo add foo@1.2 and npm i foo@^1 take it.
+	if name, constraint, ok := strings.Cut(args[0], "@"); ok {
+		if constraint == "" {
+			return withHint(usageError("gpm add %s: no version constraint after @", args[0]), "write NAME@CONSTRAINT such as %s@^1.2, or leave out the @ for ^X.Y.Z of the newest version", name)
+		}
+		if e.Version != "" && e.Version != constraint {
+			return usageError("gpm add %s: the constraint after @ and --version %q disagree; give one of them", args[0], e.Version)
+		}
+		args[0], e.Version = name, constraint
+	}
+	if err := manifest.ValidName(args[0]); err != nil {
+		return withHint(usageError("gpm add: invalid package name %q: %v", args[0], err), "the name is the directory under [install] dir; pass the registry's name with --package N when it differs")
 	}
 	if e.Project == "" {
 		return withHint(usageError("gpm add %s: --project is required", args[0]), "pass the publisher project's numeric ID or its path, e.g. --project acme/tools")
