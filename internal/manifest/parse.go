@@ -106,6 +106,15 @@ func syntaxError(file string, data []byte, err error) error {
 			break
 		}
 	}
+	if strings.Contains(pe.Message, "to end table name") {
+		// The parser reads past the line break of "[packages.x" and
+		// reports the next line, under the last key it had (often one of
+		// [registry]): point at the header the user left open instead.
+		if n, header, ok := openHeader(data, p.Line); ok {
+			p.Line, p.Key = n, ""
+			p.Msg = fmt.Sprintf("table header %s is not closed; write %s]", header, header)
+		}
+	}
 	if strings.Contains(pe.Message, "already been defined") || strings.Contains(pe.Message, "already created") {
 		p.Msg = "duplicate key"
 		// The message names the key; LastKey may be only its table.
@@ -123,6 +132,24 @@ func syntaxError(file string, data []byte, err error) error {
 		}
 	}
 	return &Error{Problems: []Problem{p}}
+}
+
+// openHeader finds the last line at or before line that opens a table
+// header ("[" or "[[") without closing it, and returns its number and its
+// text.
+func openHeader(data []byte, line int) (int, string, bool) {
+	lines := strings.Split(string(data), "\n")
+	for n := min(line, len(lines)); n >= 1; n-- {
+		text, _, _ := strings.Cut(lines[n-1], "#")
+		text = strings.TrimSpace(text)
+		if strings.HasPrefix(text, "[") {
+			if strings.Contains(text, "]") {
+				return 0, "", false
+			}
+			return n, text, true
+		}
+	}
+	return 0, "", false
 }
 
 // tidy makes a library message follow gpm's style: lowercase start, no

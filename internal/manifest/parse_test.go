@@ -169,6 +169,10 @@ func TestParseErrors(t *testing.T) {
 			[]string{"4: packages.a.project: duplicate key (first defined on line 2)"}},
 		{"duplicate table", "[packages.a]\nproject = 1\n\n[packages.a]\nproject = 2\n",
 			[]string{"4: packages.a: duplicate key (first defined on line 1)"}},
+		{"unterminated table header", "[registry]\nurl = \"https://gitlab.example.com\"\n\n[packages.x\nproject = 1\n",
+			[]string{"4: table header [packages.x is not closed; write [packages.x]"}},
+		{"latest is not a version alias", "[packages.a]\nproject = 1\nversion = \"latest\"\n",
+			[]string{`3: packages.a.version: invalid version constraint "latest": GitLab has no "latest" version alias; write "*" (or leave version out) for the newest stable version`}},
 		{"syntax error on a token line hides the text", "[registry]\ntoken = glpat-abcdef\n",
 			[]string{`2: registry.token: invalid TOML syntax (details not shown: the line may hold a secret); a token belongs in an environment variable: write token = { env = "NAME" }`}},
 

@@ -113,7 +113,11 @@ func (p *Project) VerifyRemote(ctx context.Context) ([]RemoteCheck, error) {
 		}
 	}
 	if bad > 0 {
-		return all, hint.Wrap(kindErrorf(ErrIntegrity, "%d locked files are no longer served as locked by the registry", bad),
+		files := fmt.Sprintf("%d locked files are", bad)
+		if bad == 1 {
+			files = "1 locked file is"
+		}
+		return all, hint.Wrap(kindErrorf(ErrIntegrity, "%s no longer served as locked by the registry", files),
 			"GitLab keeps re-published files as duplicates and serves the newest: find out who re-published and why; if the new file is trustworthy, run 'gpm update NAME' to lock it")
 	}
 	return all, nil
