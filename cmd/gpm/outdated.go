@@ -2,7 +2,11 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"text/tabwriter"
+
+	"github.com/gpmtool/gpm/internal/project"
 )
 
 func outdatedCmd() *command {
@@ -28,13 +32,26 @@ func runOutdated(c *cli, args []string) error {
 		return writeJSON(c, map[string]any{"packages": rows})
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tLOCKED\tMATCHING\tLATEST")
+	withPlats := slices.ContainsFunc(rows, func(r project.Outdated) bool { return len(r.Platforms) > 0 })
+	if withPlats {
+		fmt.Fprintln(tw, "NAME\tLOCKED\tMATCHING\tLATEST\tPLATFORMS")
+	} else {
+		fmt.Fprintln(tw, "NAME\tLOCKED\tMATCHING\tLATEST")
+	}
 	n := 0
 	for _, r := range rows {
 		if r.Outdated || r.Latest != r.Locked {
 			n++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, dash(r.Locked), dash(r.Matching), dash(r.Latest))
+		plats := "all"
+		if len(r.Platforms) > 0 {
+			plats = strings.Join(r.Platforms, ",")
+		}
+		if withPlats {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, dash(r.Locked), dash(r.Matching), dash(r.Latest), plats)
+		} else {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, dash(r.Locked), dash(r.Matching), dash(r.Latest))
+		}
 	}
 	tw.Flush()
 	if n == 0 {

@@ -200,3 +200,38 @@ func Read(path string) (*File, error) {
 	}
 	return Parse(path, data)
 }
+
+// Uncovered is a locked package that applies to a platform but cannot be
+// installed there.
+type Uncovered struct {
+	Name, Version string
+	// Targets are the platforms the package is locked for.
+	Targets []string
+	// Has are the platforms it has files for.
+	Has []string
+	// Covered says the platform is one of Targets: the publisher has no
+	// build for it. Otherwise the lock does not cover the platform.
+	Covered bool
+}
+
+// ForPlatform returns the lock as installed on plat ("OS-ARCH"): the
+// packages that apply there, each with its shared files and plat's files.
+// Packages whose platforms globs exclude plat are returned in skipped;
+// platform-specific packages that cannot be installed on plat, in
+// uncovered (and not in view).
+func (f *File) ForPlatform(plat string) (view *File, skipped []Package, uncovered []Uncovered) {
+	view = &File{Version: f.Version, Platforms: f.Platforms}
+	for _, p := range f.Packages {
+		if len(p.PlatformGlobs) > 0 && !platform.MatchAny(p.PlatformGlobs, plat) {
+			skipped = append(skipped, p)
+			continue
+		}
+		v, ok := p.ForPlatform(plat)
+		if !ok {
+			uncovered = append(uncovered, Uncovered{Name: p.Name, Version: p.Version, Targets: p.Targets, Has: p.Has(), Covered: slices.Contains(p.Targets, plat)})
+			continue
+		}
+		view.Packages = append(view.Packages, v)
+	}
+	return view, skipped, uncovered
+}

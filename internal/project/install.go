@@ -47,6 +47,10 @@ type Result struct {
 	Changes []Change
 	// Report says what was placed, downloaded and removed; nil on a dry run.
 	Report *Report
+	// Platform is the platform installed for.
+	Platform string
+	// Skipped are the packages whose platforms exclude Platform; never nil.
+	Skipped []Skipped
 }
 
 // Install resolves what is stale or missing, fetches everything the new lock
@@ -55,7 +59,11 @@ type Result struct {
 // vendor directory as they were.
 func (p *Project) Install(ctx context.Context, o InstallOptions) (*Result, error) {
 	// --locked and --offline refuse before anything is written, even the
-	// vendor directory's lock file.
+	// vendor directory's lock file; so does a platform packages.toml does
+	// not cover.
+	if err := p.checkPlatform(); err != nil {
+		return nil, err
+	}
 	if err := p.checkModes(o); err != nil {
 		return nil, err
 	}
@@ -85,17 +93,23 @@ func (p *Project) install(ctx context.Context, o InstallOptions) (*Result, error
 	if err != nil {
 		return nil, err
 	}
-	next := &lock.File{Version: lock.Version, Packages: append(slices.Clone(pl.keep), resolved...)}
+	next := &lock.File{Version: lock.MinVersion, Platforms: slices.Clone(p.Manifest.Platforms), Packages: append(slices.Clone(pl.keep), resolved...)}
 	sort.Slice(next.Packages, func(i, j int) bool { return next.Packages[i].Name < next.Packages[j].Name })
 
-	res := &Result{Changes: DiffLocks(p.Lock, next)}
+	// Only the current platform's files (and the shared ones) are
+	// fetched and placed; the lock keeps every platform's.
+	view, skipped, err := p.view(next)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Changes: DiffLocks(p.Lock, next), Platform: p.Platform, Skipped: skipped}
 	if o.DryRun {
 		return res, nil
 	}
 	if o.Planned != nil {
-		o.Planned(res.Changes, len(next.Packages))
+		o.Planned(res.Changes, len(view.Packages))
 	}
-	res.Report, err = p.fetchAndPlace(ctx, next, o)
+	res.Report, err = p.fetchAndPlace(ctx, next, view, o)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +172,7 @@ func (p *Project) resolve(ctx context.Context, pkgs []manifest.Package) ([]lock.
 		if err != nil {
 			return nil, err
 		}
-		reqs[i] = resolve.Request{Pkg: mp, Source: cl}
+		reqs[i] = resolve.Request{Pkg: mp, Source: cl, Explicit: p.Manifest.PlatformsSet}
 	}
 	return resolve.Resolve(ctx, reqs, resolve.Options{Jobs: p.env.Jobs, Warnf: p.env.Warnf})
 }
@@ -181,7 +195,7 @@ func (p *Project) cache() *fetch.Cache {
 // writes the lock once every file is fetched and verified, before the first
 // package is placed (not at all under --locked). The caller holds the
 // vendor directory's lock.
-func (p *Project) fetchAndPlace(ctx context.Context, next *lock.File, o InstallOptions) (*Report, error) {
+func (p *Project) fetchAndPlace(ctx context.Context, next, view *lock.File, o InstallOptions) (*Report, error) {
 	opts := fetch.Options{
 		Dir:     p.Dir,
 		Cache:   p.cache(),
@@ -204,7 +218,7 @@ func (p *Project) fetchAndPlace(ctx context.Context, next *lock.File, o InstallO
 		Events: o.Events,
 		Warnf:  p.env.Warnf,
 	}
-	rep, err := fetch.Install(ctx, next, opts)
+	rep, err := fetch.Install(ctx, view, opts)
 	if err != nil {
 		return nil, p.explainDownload404(ctx, err, next)
 	}
