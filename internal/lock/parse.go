@@ -56,7 +56,7 @@ type parser struct {
 	version int64
 	// platforms is the top-level platform set (lock_version 2).
 	platforms []string
-	index *tomlpos.Index // of data, built when an error needs a line
+	index     *tomlpos.Index // of data, built when an error needs a line
 }
 
 // errorf returns an *Error at the line of the key path seg (see tomlpos)

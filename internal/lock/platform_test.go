@@ -144,7 +144,9 @@ func TestFreshPlatforms(t *testing.T) {
 	}
 	// Adding windows to the set does not touch a package limited to
 	// linux and darwin.
-	m := load(func(s string) string { return strings.Replace(s, `"windows-amd64"]`, `"windows-amd64", "windows-arm64"]`, 1) })
+	m := load(func(s string) string {
+		return strings.Replace(s, `"windows-amd64"]`, `"windows-amd64", "windows-arm64"]`, 1)
+	})
 	if why := Why(m, f.Packages[0]); why != "" {
 		t.Errorf("a platform outside the package's platforms made it stale: %s", why)
 	}
