@@ -61,7 +61,7 @@ func BenchmarkPlace(b *testing.B) {
 	for b.Loop() {
 		i++
 		o.Dir = filepath.Join(filepath.Dir(e.dir), fmt.Sprintf("vendor%d", i))
-		rep, err := Install(context.Background(), l, o)
+		rep, err := install(context.Background(), l, o)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -76,11 +76,11 @@ func BenchmarkPlace(b *testing.B) {
 func BenchmarkNoopInstall100(b *testing.B) {
 	e, l := benchEnv(b, 100, 1024)
 	o := Options{Dir: e.dir, Cache: e.cache}
-	if _, err := Install(context.Background(), l, o); err != nil {
+	if _, err := install(context.Background(), l, o); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		rep, err := Install(context.Background(), l, o)
+		rep, err := install(context.Background(), l, o)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -139,7 +139,7 @@ func BenchmarkPlaceLarge(b *testing.B) {
 	for b.Loop() {
 		i++
 		o.Dir = filepath.Join(filepath.Dir(e.dir), fmt.Sprintf("vendor%d", i))
-		rep, err := Install(context.Background(), l, o)
+		rep, err := install(context.Background(), l, o)
 		if err != nil {
 			b.Fatal(err)
 		}

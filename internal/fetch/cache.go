@@ -36,7 +36,7 @@ const staleTemp = 24 * time.Hour
 // What gpm wrote is not necessarily what a later gpm reads: the cache is
 // shared by projects and users, and CI restores it from object storage. A
 // blob's name is therefore only a way to find it, never proof of its
-// content: Install rehashes every blob in the same read that copies or
+// content: Stage rehashes every blob in the same read that copies or
 // extracts it, and discards one that does not match (see rehash.go).
 type Cache struct {
 	dir   string
@@ -63,7 +63,7 @@ func DefaultCacheDir(getenv func(string) string) (string, error) {
 // OpenCache opens the cache rooted at dir, creating its directories. An
 // error means the cache cannot be used at all; callers are expected to warn
 // and install without a cache (Options.Cache nil). A cache that exists but
-// cannot be written (a read-only shared cache) opens fine: Install reads
+// cannot be written (a read-only shared cache) opens fine: Stage reads
 // from it and warns once when it cannot add to it.
 func OpenCache(dir string) (*Cache, error) {
 	if dir == "" {

@@ -175,7 +175,7 @@ func TestHelperProcess(t *testing.T) {
 	reg := newFakeReg()
 	reg.delay = 20 * time.Microsecond
 	l := helperLock(reg)
-	_, err = Install(context.Background(), l, Options{
+	_, err = install(context.Background(), l, Options{
 		Dir: dir, Cache: c, Jobs: 3,
 		Source: func(lock.Package) (Downloader, error) { return reg, nil },
 	})

@@ -31,8 +31,8 @@ var (
 	ErrConflict = errors.New("vendor directory conflict")
 )
 
-// PackageError is a failure to install one package. Every error Install
-// returns about a package is a *PackageError; its message starts with
+// PackageError is a failure to install one package. Every error Stage
+// or Place returns about a package is a *PackageError; its message starts with
 // "name@version: ".
 type PackageError struct {
 	Name    string // local package name
@@ -140,9 +140,9 @@ func (e *ArchiveError) Hints() []string {
 }
 
 // cacheBlobError is a cache blob whose content no longer matches the lock,
-// found while it was copied or extracted into a staging directory. Install
+// found while it was copied or extracted into a staging directory. Stage
 // normally discards the blob and downloads it again; this error leaves
-// Install only when it cannot: under --offline, or when a blob downloaded
+// Stage only when it cannot: under --offline, or when a blob downloaded
 // and verified in this very run changed before it was staged. It matches
 // ErrIntegrity and the registry's mismatch sentinel for what differs.
 type cacheBlobError struct {

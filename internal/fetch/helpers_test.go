@@ -197,9 +197,26 @@ func (e *env) opts() Options {
 	}
 }
 
+// install is a whole install as the project engine runs one, without a
+// lock file to write: it takes the vendor directory's lock, stages and
+// places.
+func install(ctx context.Context, l *lock.File, opts Options) (*Report, error) {
+	unlock, err := LockDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	st, err := Stage(ctx, l, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return st.Place()
+}
+
 func (e *env) install(pkgs ...lock.Package) (*Report, error) {
 	e.t.Helper()
-	return Install(context.Background(), lockOf(pkgs...), e.opts())
+	return install(context.Background(), lockOf(pkgs...), e.opts())
 }
 
 func (e *env) mustInstall(pkgs ...lock.Package) *Report {

@@ -32,7 +32,7 @@ type Downloader interface {
 // DefaultJobs is the download parallelism when Options.Jobs is not set.
 const DefaultJobs = 8
 
-// Options configure Install.
+// Options configure Stage.
 type Options struct {
 	// Dir is the vendor directory; package NAME goes to Dir/NAME and gpm's
 	// bookkeeping to Dir/.gpm.
@@ -46,21 +46,11 @@ type Options struct {
 	// Offline forbids downloads: files not in the cache are an error
 	// matching ErrOffline.
 	Offline bool
-	// Locked tells Install that the caller holds LockDir(Dir), so that it
-	// does not try to take it again (the lock is not reentrant). When
-	// false, Install takes the lock for its own duration.
-	Locked bool
 	// Source returns the downloader for a package's registry. It is called
 	// only for packages that have files to download, never when everything
-	// is in place or cached and the cached blobs match the lock. Install
+	// is in place or cached and the cached blobs match the lock. Stage
 	// never calls it from two goroutines at once.
 	Source func(p lock.Package) (Downloader, error)
-	// BeforePlace, when set, is called once everything the install needs is
-	// downloaded, verified and staged, just before the vendor directory is
-	// first changed (and also when nothing needs to change). An error aborts
-	// the install with the vendor directory untouched. The CLI writes the
-	// lock file here, so the lock changes only after every fetch succeeded.
-	BeforePlace func() error
 	// Events receives progress; it may be nil. It is called from several
 	// goroutines at once.
 	Events func(Event)
@@ -110,7 +100,7 @@ func (k EventKind) String() string {
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }
 
-// Event is a progress report from Install.
+// Event is a progress report from Stage or Place.
 type Event struct {
 	Kind      EventKind
 	Package   string // local package name
@@ -121,7 +111,7 @@ type Event struct {
 	FromCache bool   // FileDone: found in the cache, not downloaded
 }
 
-// Action is what Install did to a package.
+// Action is what an install did to a package.
 type Action string
 
 // Actions.
@@ -137,7 +127,7 @@ const (
 	Removed Action = "removed"
 )
 
-// PackageReport is what Install did to one package.
+// PackageReport is what an install did to one package.
 type PackageReport struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
@@ -166,7 +156,7 @@ type MovedFile struct {
 	To   string `json:"to"`
 }
 
-// Report is the outcome of Install.
+// Report is the outcome of an install (Staged.Place).
 type Report struct {
 	// Packages are in lock order, followed by removed packages by name.
 	Packages   []PackageReport `json:"packages"`
@@ -176,7 +166,7 @@ type Report struct {
 	Duration   time.Duration   `json:"duration_ns"`
 }
 
-// Changed reports whether Install changed the vendor directory.
+// Changed reports whether the install changed the vendor directory.
 func (r *Report) Changed() bool {
 	for _, p := range r.Packages {
 		if p.Action != Unchanged {
@@ -186,29 +176,33 @@ func (r *Report) Changed() bool {
 	return false
 }
 
-// Install makes the vendor directory opts.Dir hold exactly the packages of
-// l: packages already in place are left alone without reading them;
-// missing blobs are taken from the cache or downloaded and verified; changed
-// packages are staged in full and then swapped into place one directory
-// rename each; packages no longer locked are removed. Files gpm did not
-// place are kept.
+// Stage prepares the vendor directory opts.Dir to hold exactly the packages
+// of l, without changing it: packages already in place are left alone
+// without reading them; missing blobs are taken from the cache or
+// downloaded and verified; changed packages are staged in full in
+// DIR/.gpm. Staged.Place then swaps them into place, one directory rename
+// each, and removes the packages no longer locked; Staged.Close discards
+// what was staged. Files gpm did not place are kept.
+//
+// The caller holds LockDir(opts.Dir) from Stage until Close: the lock is
+// not reentrant, and the caller usually needs it across more than the
+// install (resolving, writing packages.lock between Stage and Place).
 //
 // The cache is not trusted: each blob is rehashed as it is copied or
 // extracted into a staging directory, and one that no longer matches the
 // lock is discarded with a warning and downloaded again (under
 // Options.Offline it fails the install, matching ErrIntegrity).
 //
-// It plans before it acts: every file is fetched and verified and every
-// changed package is staged before the first package is placed, so a
-// download, checksum or archive failure leaves the vendor directory as it
-// was. After the first swap, each package directory is at every moment
-// entirely old or entirely new, and the state is written after each one.
+// Stage plans before anything acts: every file is fetched and verified,
+// every changed package is staged and every swap is checked to be
+// permitted before it returns, so a download, checksum, archive or
+// permission failure leaves the vendor directory as it was, and so does a
+// caller that decides not to Place.
 //
 // Errors about a package are *PackageError. A cancelled ctx stops
-// downloads and staging promptly and returns ctx.Err() with the vendor
-// directory untouched; once placing has begun it completes, since it is
-// only renames.
-func Install(ctx context.Context, l *lock.File, opts Options) (*Report, error) {
+// downloads and staging promptly and returns ctx.Err(). On error nothing
+// is left to Close.
+func Stage(ctx context.Context, l *lock.File, opts Options) (*Staged, error) {
 	start := time.Now()
 	if opts.Dir == "" {
 		return nil, errors.New("install: no vendor directory")
@@ -221,30 +215,98 @@ func Install(ctx context.Context, l *lock.File, opts Options) (*Report, error) {
 	if in.warnf == nil {
 		in.warnf = func(string, ...any) {}
 	}
-	if opts.Locked {
-		if err := os.MkdirAll(in.meta, 0o777); err != nil {
-			return nil, fmt.Errorf("install: %w", err)
-		}
-	} else {
-		unlock, err := LockDir(opts.Dir)
-		if err != nil {
-			return nil, err
-		}
-		defer unlock()
+	if err := os.MkdirAll(in.meta, 0o777); err != nil {
+		return nil, fmt.Errorf("install: %w", err)
 	}
 	if err := removeTemps(opts.Dir); err != nil {
 		return nil, err
 	}
-	defer in.cleanup()
-
-	rep, err := in.run(ctx, l)
-	if rep != nil {
-		rep.Duration = time.Since(start)
+	s, err := in.stageAll(ctx, l)
+	if err != nil {
+		in.cleanup()
+		return nil, err
 	}
-	return rep, err
+	s.start = start
+	return s, nil
 }
 
-// installer is one run of Install.
+// Staged is an install whose every file is fetched, verified and staged,
+// and whose vendor directory is not changed yet. Call Place to change it,
+// and Close in any case.
+type Staged struct {
+	in         *installer
+	works      []*work  // every locked package, in lock order
+	changed    []*work  // the ones to swap into place
+	prune      []string // installed packages no longer locked, by name
+	stateDirty bool     // the state changes even if nothing is swapped
+	start      time.Time
+	placed     bool
+	closed     bool
+}
+
+// Place swaps the staged packages into place, removes the packages no
+// longer locked and writes the state, last. It does not stop once begun,
+// since what is left is renames and removals: each package directory is at
+// every moment entirely old or entirely new. Report.Duration counts from
+// Stage. Place may be called once, before Close.
+func (s *Staged) Place() (*Report, error) {
+	if s.closed || s.placed {
+		return nil, errors.New("install: Place called on a closed or placed install")
+	}
+	s.placed = true
+	in := s.in
+	var placeErr error
+	for _, w := range s.changed {
+		if err := in.place(w); err != nil {
+			placeErr = &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err}
+			break
+		}
+		in.emit(Event{Kind: PackagePlaced, Package: w.pkg.Name, Version: w.pkg.Version})
+	}
+	stateDirty := s.stateDirty
+	var removed []PackageReport
+	if placeErr == nil {
+		for _, name := range s.prune {
+			removed = append(removed, in.prune(name))
+			stateDirty = true
+		}
+	}
+	if stateDirty || len(s.changed) > 0 {
+		if err := writeState(in.dir, in.st, true); err != nil && placeErr == nil {
+			placeErr = err
+		}
+	}
+	if placeErr != nil {
+		return nil, placeErr
+	}
+
+	rep := &Report{}
+	for _, w := range s.works {
+		rep.Packages = append(rep.Packages, *w.rep)
+	}
+	rep.Packages = append(rep.Packages, removed...)
+	for _, p := range rep.Packages {
+		rep.Downloaded += p.Downloaded
+		rep.Cached += p.Cached
+		rep.Bytes += p.Bytes
+	}
+	rep.Duration = time.Since(s.start)
+	return rep, nil
+}
+
+// Close removes the install's temporaries: what was staged and not placed,
+// the package trees Place swapped out, downloads made outside the cache. It
+// is safe to call more than once. Leftovers (after a crash) are removed by
+// the next Stage.
+func (s *Staged) Close() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.in.cleanup()
+}
+
+// installer is one run of Stage and Place.
 type installer struct {
 	opts  Options
 	dir   string // vendor directory
@@ -329,7 +391,8 @@ func (in *installer) cleanup() {
 	}
 }
 
-func (in *installer) run(ctx context.Context, l *lock.File) (*Report, error) {
+// stageAll plans the install of l and fetches and stages what changed.
+func (in *installer) stageAll(ctx context.Context, l *lock.File) (*Staged, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -341,81 +404,36 @@ func (in *installer) run(ctx context.Context, l *lock.File) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	var prune []string
+	s := &Staged{in: in, works: works}
 	for name := range in.st.Packages {
 		if _, ok := l.Lookup(name); !ok {
-			prune = append(prune, name)
+			s.prune = append(s.prune, name)
 		}
 	}
-	sort.Strings(prune)
-
-	rep := &Report{}
-	var changed []*work
-	stateDirty := false
+	sort.Strings(s.prune)
 	for _, w := range works {
 		switch {
 		case w.changed:
-			changed = append(changed, w)
+			s.changed = append(s.changed, w)
 		case w.old.Version != w.pkg.Version:
 			// Same files under another version: only the state changes.
 			w.rep.Action = Updated
 			w.rep.Previous = w.old.Version
 			w.old.Version = w.pkg.Version
-			stateDirty = true
+			s.stateDirty = true
 		}
 	}
 
-	if err := in.fetchAndStage(ctx, changed); err != nil {
+	if err := in.fetchAndStage(ctx, s.changed); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := in.checkPlaceable(changed); err != nil {
+	if err := in.checkPlaceable(s.changed); err != nil {
 		return nil, err
 	}
-	if in.opts.BeforePlace != nil {
-		if err := in.opts.BeforePlace(); err != nil {
-			return nil, err
-		}
-	}
-
-	// From here on the vendor directory changes; finish even if ctx is
-	// cancelled: what is left is renames and removals.
-	var placeErr error
-	for _, w := range changed {
-		if err := in.place(w); err != nil {
-			placeErr = &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err}
-			break
-		}
-		in.emit(Event{Kind: PackagePlaced, Package: w.pkg.Name, Version: w.pkg.Version})
-	}
-	var removed []PackageReport
-	if placeErr == nil {
-		for _, name := range prune {
-			removed = append(removed, in.prune(name))
-			stateDirty = true
-		}
-	}
-	if stateDirty || len(changed) > 0 {
-		if err := writeState(in.dir, in.st, true); err != nil && placeErr == nil {
-			placeErr = err
-		}
-	}
-	if placeErr != nil {
-		return nil, placeErr
-	}
-
-	for _, w := range works {
-		rep.Packages = append(rep.Packages, *w.rep)
-	}
-	rep.Packages = append(rep.Packages, removed...)
-	for _, p := range rep.Packages {
-		rep.Downloaded += p.Downloaded
-		rep.Cached += p.Cached
-		rep.Bytes += p.Bytes
-	}
-	return rep, nil
+	return s, nil
 }
 
 // plan checks the lock entries and decides which packages are in place.

@@ -18,9 +18,9 @@ import (
 // another gpm holds the lock, exclusively or shared (RLockDir). Call unlock
 // to release it.
 //
-// The lock is not reentrant, not even within one process: a caller that
-// holds it across resolve, install and the lock-file write passes
-// Options.Locked to Install, which then does not take it again.
+// The lock is not reentrant, not even within one process. Stage and Place
+// do not take it: their caller holds it from before it reads packages.lock
+// until after Place, across resolving and writing the lock.
 func LockDir(dir string) (unlock func(), err error) {
 	if err := makeMeta(dir); err != nil {
 		return nil, fmt.Errorf("lock vendor directory: %w", err)

@@ -172,7 +172,7 @@ func TestPoisonedCacheBlobOffline(t *testing.T) {
 	o := e.opts()
 	o.Offline = true
 	o.Source = nil
-	_, err := Install(context.Background(), lockOf(other, p), o)
+	_, err := install(context.Background(), lockOf(other, p), o)
 	if !errors.Is(err, ErrIntegrity) || errors.Is(err, ErrOffline) {
 		t.Fatalf("err = %v, want ErrIntegrity (not ErrOffline)", err)
 	}
@@ -223,7 +223,7 @@ func TestBlobChangedAfterDownload(t *testing.T) {
 			}
 		}
 	}
-	_, err := Install(context.Background(), lockOf(p), o)
+	_, err := install(context.Background(), lockOf(p), o)
 	if !errors.Is(err, ErrIntegrity) || !errors.Is(err, ErrChecksumMismatch) {
 		t.Fatalf("err = %v, want an integrity error", err)
 	}

@@ -163,7 +163,7 @@ func TestVerifyWhileInstalling(t *testing.T) {
 			if i%2 == 1 {
 				p = v1
 			}
-			if _, err := Install(context.Background(), lockOf(p), e.opts()); err != nil {
+			if _, err := install(context.Background(), lockOf(p), e.opts()); err != nil {
 				t.Errorf("install %d: %v", i, err)
 				return
 			}
