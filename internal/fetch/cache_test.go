@@ -213,7 +213,7 @@ func TestTwoProcesses(t *testing.T) {
 		}
 	}
 	l := helperLock(newFakeReg())
-	rep, err := Verify(context.Background(), dir, l, 0)
+	rep, err := verify(context.Background(), dir, l, 0)
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}

@@ -85,7 +85,7 @@ func TestExtractGood(t *testing.T) {
 	if f := byPath["var/empty"]; f == nil || f.Type != typeDir {
 		t.Errorf("state for var/empty: %+v", f)
 	}
-	if _, err := Verify(context.Background(), e.dir, lockOf(p), 0); err != nil {
+	if _, err := verify(context.Background(), e.dir, lockOf(p), 0); err != nil {
 		t.Errorf("verify: %v", err)
 	}
 	reads := filesRead.Load()

@@ -214,6 +214,17 @@ func install(ctx context.Context, l *lock.File, opts Options) (*Report, error) {
 	return st.Place()
 }
 
+// verify is Verify under the shared lock of the vendor directory, as the
+// project engine runs it.
+func verify(ctx context.Context, dir string, l *lock.File, jobs int) (*VerifyReport, error) {
+	unlock, err := RLockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return Verify(ctx, dir, l, jobs)
+}
+
 func (e *env) install(pkgs ...lock.Package) (*Report, error) {
 	e.t.Helper()
 	return install(context.Background(), lockOf(pkgs...), e.opts())

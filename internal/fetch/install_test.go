@@ -488,7 +488,7 @@ func TestConcurrentInstallsSerialize(t *testing.T) {
 	if len(tree(t, e.dir)) != 10 {
 		t.Errorf("tree = %q", tree(t, e.dir))
 	}
-	rep, err := Verify(context.Background(), e.dir, lockOf(pkgs...), 0)
+	rep, err := verify(context.Background(), e.dir, lockOf(pkgs...), 0)
 	if err != nil {
 		t.Errorf("verify after concurrent installs: %v", err)
 	} else if rep.Files != 5 {

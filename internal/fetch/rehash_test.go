@@ -124,7 +124,7 @@ func TestPoisonedCacheBlobRepaired(t *testing.T) {
 			} else if got, _ := e.read("tool/" + tc.file); got != string(tc.good) {
 				t.Errorf("%s differs from the locked file", tc.file)
 			}
-			if _, err := Verify(context.Background(), e.dir, lockOf(p), 1); err != nil {
+			if _, err := verify(context.Background(), e.dir, lockOf(p), 1); err != nil {
 				t.Errorf("Verify after the repair: %v", err)
 			}
 			e.assertNoTemps()
