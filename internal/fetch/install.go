@@ -221,7 +221,7 @@ func Stage(ctx context.Context, l *lock.File, opts Options) (*Staged, error) {
 	if err := removeTemps(opts.Dir); err != nil {
 		return nil, err
 	}
-	s, err := in.stageAll(ctx, l)
+	s, err := in.prepare(ctx, l)
 	if err != nil {
 		in.cleanup()
 		return nil, err
@@ -391,8 +391,8 @@ func (in *installer) cleanup() {
 	}
 }
 
-// stageAll plans the install of l and fetches and stages what changed.
-func (in *installer) stageAll(ctx context.Context, l *lock.File) (*Staged, error) {
+// prepare plans the install of l and fetches and stages what changed.
+func (in *installer) prepare(ctx context.Context, l *lock.File) (*Staged, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -524,10 +524,36 @@ func blobKey(sha string, size int64) string { return fmt.Sprintf("%s/%d", sha, s
 // at most Jobs requests in flight, and stages each changed package as soon
 // as its files are there. Staging thus overlaps the downloads still
 // running, and a download's slot is free again while its file is flushed
-// to disk (see download).
+// to disk (see download). The first failure cancels everything else and is
+// the one reported.
 func (in *installer) fetchAndStage(ctx context.Context, changed []*work) error {
-	blobs := map[string]*blob{}
-	var order []*blob
+	blobs, order := in.planBlobs(changed)
+	if len(order) > 0 && in.opts.Offline {
+		b := order[0]
+		return &PackageError{Name: b.w.pkg.Name, Version: b.w.pkg.Version,
+			Err: &offlineError{file: b.file, noCache: in.opts.Cache == nil, missing: len(order)}}
+	}
+	for _, b := range order {
+		if err := in.source(b.w); err != nil {
+			return err
+		}
+	}
+	in.slots = make(chan struct{}, in.opts.Jobs)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return in.downloadAll(gctx, order) })
+	g.Go(func() error { return in.stageAll(gctx, changed, blobs) })
+	err := g.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// planBlobs lists the distinct contents the changed packages need, by
+// blobKey, and those of them to download, in package order. Those in the
+// cache are ready (and reported as taken from it) at once.
+func (in *installer) planBlobs(changed []*work) (blobs map[string]*blob, order []*blob) {
+	blobs = map[string]*blob{}
 	c := in.opts.Cache
 	for _, w := range changed {
 		for _, f := range w.pkg.Files {
@@ -550,62 +576,40 @@ func (in *installer) fetchAndStage(ctx context.Context, changed []*work) error {
 			order = append(order, b)
 		}
 	}
-	if len(order) > 0 && in.opts.Offline {
-		b := order[0]
-		return &PackageError{Name: b.w.pkg.Name, Version: b.w.pkg.Version,
-			Err: &offlineError{file: b.file, noCache: c == nil, missing: len(order)}}
-	}
-	for _, b := range order {
-		if err := in.source(b.w); err != nil {
-			return err
-		}
-	}
+	return blobs, order
+}
 
-	// The first failure cancels everything else and is the one reported.
-	gctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		failOnce sync.Once
-		failure  error
-	)
-	fail := func(err error) {
-		failOnce.Do(func() {
-			failure = err
-			cancel()
+// downloadAll downloads the blobs in order: at most Jobs requests in
+// flight (in.slots), and as many files again being flushed to disk. Each
+// blob's ready is closed when its download ends, successful or not; after a
+// failure, the blobs not started yet are not, and their packages' staging
+// ends through ctx.
+func (in *installer) downloadAll(ctx context.Context, order []*blob) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(2 * in.opts.Jobs)
+	for _, b := range order {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			defer close(b.ready)
+			n, err := in.download(gctx, b)
+			if err != nil {
+				return err
+			}
+			in.countDownload(b, n, false)
+			return nil
 		})
 	}
+	return g.Wait()
+}
 
-	// Downloads: at most Jobs requests in flight, and as many files again
-	// being flushed to disk.
-	in.slots = make(chan struct{}, in.opts.Jobs)
-	downloaded := make(chan struct{})
-	go func() {
-		defer close(downloaded)
-		var g errgroup.Group
-		g.SetLimit(2 * in.opts.Jobs)
-		for _, b := range order {
-			if gctx.Err() != nil {
-				break
-			}
-			g.Go(func() error {
-				defer close(b.ready)
-				n, err := in.download(gctx, b)
-				if err != nil {
-					fail(err)
-					return nil
-				}
-				in.countDownload(b, n, false)
-				return nil
-			})
-		}
-		g.Wait()
-	}()
-
-	// Staging: each package once all of its files are ready. A cache blob
-	// that fails its check while being staged is downloaded again, and the
-	// package is staged again from the start; each blob is repaired at
-	// most once, so this ends.
-	var g errgroup.Group
+// stageAll stages each changed package, at most Jobs at once, as soon as
+// all of its files are ready. A cache blob that fails its check while being
+// staged is downloaded again, and the package is staged again from the
+// start; each blob is repaired at most once, so this ends.
+func (in *installer) stageAll(ctx context.Context, changed []*work, blobs map[string]*blob) error {
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(in.opts.Jobs)
 	for _, w := range changed {
 		g.Go(func() error {
@@ -614,7 +618,7 @@ func (in *installer) fetchAndStage(ctx context.Context, changed []*work) error {
 				select {
 				case <-b.ready:
 				case <-gctx.Done():
-					return nil
+					return gctx.Err()
 				}
 				if p, _ := b.current(); p == "" {
 					return nil // its download failed, and said so
@@ -625,28 +629,25 @@ func (in *installer) fetchAndStage(ctx context.Context, changed []*work) error {
 				var be *cacheBlobError
 				if errors.As(err, &be) && be.b != nil && gctx.Err() == nil {
 					in.unstage(w)
-					err = in.repair(gctx, w, be)
-					if err == nil {
+					if err = in.repair(gctx, w, be); err == nil {
 						continue
 					}
 				}
-				if err != nil && gctx.Err() == nil {
-					var pe *PackageError
-					if !errors.As(err, &pe) {
-						err = &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err}
-					}
-					fail(err)
+				if err == nil {
+					return nil
 				}
-				return nil
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				var pe *PackageError
+				if !errors.As(err, &pe) {
+					err = &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err}
+				}
+				return err
 			}
 		})
 	}
-	g.Wait()
-	<-downloaded
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return failure
+	return g.Wait()
 }
 
 // source sets w.src, the downloader of w's registry, when it is not set yet.
