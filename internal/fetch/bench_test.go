@@ -43,7 +43,7 @@ func benchEnv(b *testing.B, n, size int) (*env, *lock.File) {
 		data := bytes.Repeat([]byte{byte(i)}, size)
 		data = append(data, fmt.Sprint(i)...)
 		p := e.pkg(fmt.Sprintf("pkg%03d", i), "1.0.0", false, file{"file.bin", data})
-		if err := c.Put(p.Files[0].SHA256, p.Files[0].Size, bytes.NewReader(data)); err != nil {
+		if err := c.put(p.Files[0].SHA256, p.Files[0].Size, bytes.NewReader(data)); err != nil {
 			b.Fatal(err)
 		}
 		pkgs = append(pkgs, p)

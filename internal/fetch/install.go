@@ -29,8 +29,8 @@ type Downloader interface {
 	Download(ctx context.Context, f registry.FileRef, want registry.Expect, dst io.Writer) (registry.Result, error)
 }
 
-// DefaultJobs is the download parallelism when Options.Jobs is not set.
-const DefaultJobs = 8
+// defaultJobs is the download parallelism when Options.Jobs is not set.
+const defaultJobs = 8
 
 // Options configure Stage.
 type Options struct {
@@ -40,7 +40,7 @@ type Options struct {
 	// Cache is the shared blob cache; nil installs without one (every file
 	// not in place is downloaded).
 	Cache *Cache
-	// Jobs bounds parallel downloads and package staging (DefaultJobs when
+	// Jobs bounds parallel downloads and package staging (defaultJobs when
 	// zero or negative).
 	Jobs int
 	// Offline forbids downloads: files not in the cache are an error
@@ -58,8 +58,8 @@ type Options struct {
 	// discards them.
 	Warnf func(format string, args ...any)
 	// MaxExtract caps the bytes extracted from the archives of one package
-	// (DefaultMaxExtract when zero); MaxEntries caps their entries
-	// (DefaultMaxEntries when zero).
+	// (defaultMaxExtract when zero); MaxEntries caps their entries
+	// (defaultMaxEntries when zero).
 	MaxExtract int64
 	MaxEntries int
 }
@@ -208,7 +208,7 @@ func Stage(ctx context.Context, l *lock.File, opts Options) (*Staged, error) {
 		return nil, errors.New("install: no vendor directory")
 	}
 	if opts.Jobs <= 0 {
-		opts.Jobs = DefaultJobs
+		opts.Jobs = defaultJobs
 	}
 	in := &installer{opts: opts, dir: opts.Dir, meta: filepath.Join(opts.Dir, metaDir)}
 	in.warnf = opts.Warnf
@@ -565,8 +565,8 @@ func (in *installer) planBlobs(changed []*work) (blobs map[string]*blob, order [
 			}
 			b := &blob{sha: f.SHA256, size: f.Size, w: w, file: f.Name, ready: make(chan struct{})}
 			blobs[k] = b
-			if c != nil && c.Has(f.SHA256, f.Size) {
-				b.path = c.Path(f.SHA256)
+			if c != nil && c.has(f.SHA256, f.Size) {
+				b.path = c.blobPath(f.SHA256)
 				close(b.ready)
 				w.rep.Cached++
 				in.emit(Event{Kind: FileDone, Package: w.pkg.Name, Version: w.pkg.Version, File: f.Name, Bytes: f.Size, Total: f.Size, FromCache: true})
@@ -792,15 +792,15 @@ func (in *installer) download(ctx context.Context, b *blob) (int64, error) {
 // newTemp returns a download destination: in the cache when it can be
 // written, else in DIR/.gpm. A cache that refuses a write is warned about
 // once and not written again in this run.
-func (in *installer) newTemp() (*Temp, error) {
+func (in *installer) newTemp() (*tempFile, error) {
 	if c := in.opts.Cache; c != nil && !in.noCacheWrite.Load() {
-		t, err := c.NewTemp()
+		t, err := c.newTemp()
 		if err == nil {
 			return t, nil
 		}
 		in.noCacheWrite.Store(true)
 		in.warnOnce.Do(func() {
-			in.warnf("cannot write to the cache %s (%v); installing without caching", c.Dir(), errors.Unwrap(err))
+			in.warnf("cannot write to the cache %s (%v); installing without caching", c.dir, errors.Unwrap(err))
 		})
 	}
 	in.dlOnce.Do(func() {
@@ -809,14 +809,14 @@ func (in *installer) newTemp() (*Temp, error) {
 	if in.dlErr != nil {
 		return nil, in.dlErr
 	}
-	return newTemp(in.dlDir)
+	return newTempFile(in.dlDir)
 }
 
-// progress forwards writes to a Temp and reports progress every
+// progress forwards writes to a tempFile and reports progress every
 // progressStep bytes, or sooner when progressEvery has passed, so that a
 // slow download still moves its progress bar.
 type progress struct {
-	t         *Temp
+	t         *tempFile
 	n, last   int64
 	emit      func(int64)
 	lastEvent time.Time
@@ -865,10 +865,10 @@ func (in *installer) stage(ctx context.Context, w *work, blobs map[string]*blob)
 	fi, err := os.Lstat(pkgDir)
 	switch {
 	case err == nil && fi.Mode()&os.ModeSymlink != 0:
-		return hint.Wrap(fmt.Errorf("%s is a symlink; gpm does not replace it: %w", pkgDir, ErrConflict),
+		return hint.Wrap(fmt.Errorf("%s is a symlink; gpm does not replace it: %w", pkgDir, errConflict),
 			"remove the symlink, or remove the package from packages.toml")
 	case err == nil && !fi.IsDir():
-		return hint.Wrap(fmt.Errorf("%s exists and is not a directory: %w", pkgDir, ErrConflict),
+		return hint.Wrap(fmt.Errorf("%s exists and is not a directory: %w", pkgDir, errConflict),
 			"move it away and run 'gpm install' again")
 	case err == nil:
 		w.hadDir = true

@@ -37,7 +37,7 @@ func TestInstallFirstThenNoop(t *testing.T) {
 		t.Errorf("README.md = %q", s)
 	}
 	for _, f := range a.Files {
-		if !e.cache.Has(f.SHA256, f.Size) {
+		if !e.cache.has(f.SHA256, f.Size) {
 			t.Errorf("cache lacks %s", f.Name)
 		}
 	}
@@ -98,7 +98,7 @@ func TestInstallFromCacheIntoNewVendor(t *testing.T) {
 	}
 	// Vendor files are copies: editing one does not touch the cache.
 	e2.write("cli-tool/tool", "edited")
-	c, _ := e.cache.Open(a.Files[0].SHA256)
+	c, _ := e.cache.open(a.Files[0].SHA256)
 	data := make([]byte, 16)
 	n, _ := c.Read(data)
 	c.Close()
@@ -205,7 +205,7 @@ func TestChecksumMismatch(t *testing.T) {
 	if _, ok := e.read("cli-tool/tool"); ok {
 		t.Errorf("cli-tool was placed")
 	}
-	if e.cache.Has(sum([]byte("evil bytes")), 10) || e.cache.Has(b.Files[0].SHA256, 10) {
+	if e.cache.has(sum([]byte("evil bytes")), 10) || e.cache.has(b.Files[0].SHA256, 10) {
 		t.Errorf("mismatching bytes entered the cache")
 	}
 	e.assertNoTemps()
@@ -243,7 +243,7 @@ func TestInterruptedDownload(t *testing.T) {
 	if s, _ := e.read("app/app"); s != "app v1" {
 		t.Errorf("app/app = %q, want the previous version", s)
 	}
-	if e.cache.Has(a2.Files[0].SHA256, a2.Files[0].Size) {
+	if e.cache.has(a2.Files[0].SHA256, a2.Files[0].Size) {
 		t.Errorf("interrupted download entered the cache")
 	}
 	e.assertNoTemps()
@@ -448,8 +448,8 @@ func TestConflictingVendorEntry(t *testing.T) {
 	a := e.pkg("app", "1.0.0", false, f("app", "x"))
 	e.write("app", "a file where the package directory goes")
 	_, err := e.install(a)
-	if !errors.Is(err, ErrConflict) {
-		t.Fatalf("err = %v, want ErrConflict", err)
+	if !errors.Is(err, errConflict) {
+		t.Fatalf("err = %v, want errConflict", err)
 	}
 	if s, _ := e.read("app"); s != "a file where the package directory goes" {
 		t.Errorf("the file was replaced")
@@ -532,7 +532,7 @@ func TestStageChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, fl := range v2.Files {
-		if !e.cache.Has(fl.SHA256, fl.Size) {
+		if !e.cache.has(fl.SHA256, fl.Size) {
 			t.Errorf("%s not downloaded by Stage", fl.Name)
 		}
 	}

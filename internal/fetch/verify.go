@@ -91,14 +91,14 @@ func (r *VerifyReport) OK() bool {
 	return true
 }
 
-// VerifyError is returned by Verify when the vendor directory does not
+// verifyError is returned by Verify when the vendor directory does not
 // match the lock. It matches ErrIntegrity.
-type VerifyError struct {
+type verifyError struct {
 	Report *VerifyReport
 }
 
 // Error implements error: a summary naming the first problems.
-func (e *VerifyError) Error() string {
+func (e *verifyError) Error() string {
 	var parts []string
 	n := 0
 	for _, p := range e.Report.Packages {
@@ -132,10 +132,10 @@ func (e *VerifyError) Error() string {
 }
 
 // Is matches ErrIntegrity.
-func (e *VerifyError) Is(target error) bool { return target == ErrIntegrity }
+func (e *verifyError) Is(target error) bool { return target == ErrIntegrity }
 
 // Hints says how to repair the vendor directory.
-func (e *VerifyError) Hints() []string {
+func (e *verifyError) Hints() []string {
 	var restore, unexpected bool
 	for _, p := range e.Report.Packages {
 		if p.Status != PackageModified {
@@ -168,7 +168,7 @@ func (e *VerifyError) Hints() []string {
 // installed packages no longer locked.
 //
 // When the vendor directory does not match, Verify returns the report and a
-// *VerifyError (errors.Is ErrIntegrity). Other errors are failures to read.
+// *verifyError (errors.Is ErrIntegrity). Other errors are failures to read.
 //
 // The caller holds RLockDir(dir) (or LockDir(dir)) while Verify reads, so
 // that an install running at the same time is waited for, never seen half
@@ -204,7 +204,7 @@ func Verify(ctx context.Context, dir string, l *lock.File, jobs int) (*VerifyRep
 		}
 	}
 	if !rep.OK() {
-		return rep, &VerifyError{Report: rep}
+		return rep, &verifyError{Report: rep}
 	}
 	return rep, nil
 }

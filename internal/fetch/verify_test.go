@@ -43,9 +43,9 @@ func TestVerify(t *testing.T) {
 
 	// "gone" is installed but no longer locked; "never" is locked but not installed.
 	rep, err = verify(context.Background(), e.dir, lockOf(plain, arch, never), 0)
-	var ve *VerifyError
+	var ve *verifyError
 	if !errors.Is(err, ErrIntegrity) || !errors.As(err, &ve) || ve.Report != rep {
-		t.Fatalf("err = %v, want a VerifyError", err)
+		t.Fatalf("err = %v, want a verifyError", err)
 	}
 	var got []string
 	for _, p := range rep.Packages {
