@@ -302,7 +302,7 @@ func temps(t *testing.T, dir string) []string {
 	}
 	var out []string
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), "tmp-") {
+		if strings.HasPrefix(e.Name(), "tmp-") || strings.Contains(e.Name(), ".tmp-") {
 			out = append(out, e.Name())
 		}
 	}

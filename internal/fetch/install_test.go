@@ -605,9 +605,15 @@ func TestLeftoverTempsRemoved(t *testing.T) {
 	left := filepath.Join(e.dir, metaDir, "tmp-app-123")
 	os.MkdirAll(filepath.Join(left, "sub"), 0o755)
 	os.WriteFile(filepath.Join(left, "sub", "f"), nil, 0o644)
+	// A state write killed before its rename (atomicfile's temporary).
+	stateTmp := filepath.Join(e.dir, metaDir, ".state.tmp-456")
+	os.WriteFile(stateTmp, []byte("{"), 0o644)
 	e.mustInstall(a)
 	if _, err := os.Stat(left); !os.IsNotExist(err) {
 		t.Errorf("leftover staging directory not removed")
+	}
+	if _, err := os.Stat(stateTmp); !os.IsNotExist(err) {
+		t.Errorf("leftover state temporary not removed")
 	}
 }
 
