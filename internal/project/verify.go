@@ -32,7 +32,7 @@ func (p *Project) Verify(ctx context.Context) (*VerifyReport, error) {
 	if p.Lock == nil {
 		return nil, fmt.Errorf("%s: %w", p.LockPath, fs.ErrNotExist)
 	}
-	return fetch.VerifyLocked(ctx, p.Dir, p.Lock, 0)
+	return fetch.Verify(ctx, p.Dir, p.Lock, 0)
 }
 
 // Installed reports, for each locked package, whether it is in place as
