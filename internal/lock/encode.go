@@ -8,9 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gpmtool/gpm/internal/atomicfile"
 )
 
 // Header is the comment that opens every lock file Encode writes.
@@ -171,16 +172,10 @@ func quote(b *bytes.Buffer, s string) {
 func Write(path string, f *File) (changed bool, err error) {
 	removeStaleTemps(path)
 	data := f.Encode()
-	perm := fs.FileMode(0o644)
 	switch old, err := os.ReadFile(path); {
-	case err == nil:
-		if sameText(old, data) {
-			return false, nil
-		}
-		if fi, err := os.Stat(path); err == nil {
-			perm = fi.Mode().Perm()
-		}
-	case !errors.Is(err, fs.ErrNotExist):
+	case err == nil && sameText(old, data):
+		return false, nil
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return false, err
 	}
 	if _, err := Parse(path, data); err != nil {
@@ -194,7 +189,8 @@ func Write(path string, f *File) (changed bool, err error) {
 		}
 		return false, fmt.Errorf("refusing to write an invalid lock to %s: %w", path, err)
 	}
-	if err := writeAtomic(path, data, perm); err != nil {
+	// The file keeps its permission bits; a new one gets 0644.
+	if err := atomicfile.WriteFile(path, data, 0o644, true); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -219,65 +215,21 @@ func sameText(old, data []byte) bool {
 // fails, and says so, before it changes the vendor directory).
 const staleTempAge = time.Hour
 
-// removeStaleTemps removes the temporary files of writeAtomic for path
-// (.NAME.tmp-*) that are older than staleTempAge. It is best effort.
+// removeStaleTemps removes the temporary files atomicfile.WriteFile left
+// for path (atomicfile.TempPattern: .NAME.tmp-*) that are older than
+// staleTempAge. It is best effort.
 func removeStaleTemps(path string) {
-	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".tmp-"
+	dir := filepath.Dir(path)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), prefix) || !e.Type().IsRegular() {
+		if !atomicfile.IsTemp(path, e.Name()) || !e.Type().IsRegular() {
 			continue
 		}
 		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleTempAge {
 			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
-}
-
-// writeAtomic replaces path with data via a synced temporary file in the
-// same directory, removing the temporary file only on failure.
-func writeAtomic(path string, data []byte, perm fs.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing lock: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			err = fmt.Errorf("writing %s: %w", path, err)
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	syncDir(dir)
-	return nil
-}
-
-// syncDir makes a rename in dir durable. It is best effort: the rename has
-// already happened, and some systems cannot sync a directory.
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	_ = d.Sync()
-	_ = d.Close()
 }

@@ -191,36 +191,40 @@ func (p *Project) cache() *fetch.Cache {
 	return nil
 }
 
-// fetchAndPlace installs the packages of next into the vendor directory and
-// writes the lock once every file is fetched and verified, before the first
-// package is placed (not at all under --locked). The caller holds the
-// vendor directory's lock.
+// fetchAndPlace installs view, the current platform's part of next, into
+// the vendor directory. It owns the order that keeps a failed or
+// interrupted install harmless: every file is fetched, verified and staged
+// (fetch.Stage) before the lock is written, and the lock (next, for every
+// platform) is written before the first package is placed (Staged.Place),
+// which then completes. Under --locked the lock is not written at all. The
+// caller holds the vendor directory's lock.
 func (p *Project) fetchAndPlace(ctx context.Context, next, view *lock.File, o InstallOptions) (*Report, error) {
-	opts := fetch.Options{
+	st, err := fetch.Stage(ctx, view, fetch.Options{
 		Dir:     p.Dir,
 		Cache:   p.cache(),
 		Jobs:    p.env.Jobs,
 		Offline: o.Offline,
-		Locked:  true,
 		Source: func(lp lock.Package) (fetch.Downloader, error) {
 			return p.clients.get(lp.Registry)
 		},
-		BeforePlace: func() error {
-			if o.Locked {
-				// --locked checked that the lock holds next already and
-				// writes nothing to it, whatever its line endings or
-				// layout: a read-only lock stays untouched.
-				return nil
-			}
-			_, err := lock.Write(p.LockPath, next)
-			return err
-		},
 		Events: o.Events,
 		Warnf:  p.env.Warnf,
-	}
-	rep, err := fetch.Install(ctx, view, opts)
+	})
 	if err != nil {
 		return nil, p.explainDownload404(ctx, err, next)
+	}
+	defer st.Close()
+	// --locked checked that the lock holds next already and writes
+	// nothing to it, whatever its line endings or layout: a read-only lock
+	// stays untouched.
+	if !o.Locked {
+		if _, err := lock.Write(p.LockPath, next); err != nil {
+			return nil, err
+		}
+	}
+	rep, err := st.Place()
+	if err != nil {
+		return nil, err
 	}
 	if rep.Packages == nil {
 		rep.Packages = []fetch.PackageReport{} // [], not null, in --json

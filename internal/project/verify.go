@@ -37,7 +37,7 @@ func (p *Project) Verify(ctx context.Context) (*VerifyReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fetch.VerifyLocked(ctx, p.Dir, view, 0)
+	return fetch.Verify(ctx, p.Dir, view, 0)
 }
 
 // Installed reports, for each locked package, whether it is in place as
