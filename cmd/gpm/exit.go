@@ -53,6 +53,7 @@ var exitCodes = []struct {
 	{lock.ErrInvalid, exitUsage},
 	{registry.ErrSetting, exitUsage},
 	{publish.ErrInvalid, exitUsage},
+	{project.ErrPlatform, exitUsage},
 	{lock.ErrStale, exitLock},
 	{project.ErrOffline, exitLock},
 	{registry.ErrChecksumMismatch, exitIntegrity},

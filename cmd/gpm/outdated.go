@@ -2,9 +2,13 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/pflag"
+
+	"github.com/gpmtool/gpm/internal/project"
 )
 
 func outdatedCmd() *command {
@@ -48,12 +52,7 @@ func runOutdated(c *cli, args []string, exitCode bool) error {
 			return err
 		}
 	} else {
-		tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tLOCKED\tMATCHING\tLATEST")
-		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, dash(r.Locked), dash(r.Matching), dash(r.Latest))
-		}
-		tw.Flush()
+		printOutdated(c, rows)
 		if n == 0 {
 			c.printf("every package is at the newest version\n")
 		}
@@ -63,6 +62,30 @@ func runOutdated(c *cli, args []string, exitCode bool) error {
 			"run 'gpm update' for the newest versions the constraints allow; edit a version constraint in packages.toml to move past it")
 	}
 	return nil
+}
+
+// printOutdated prints the table; a PLATFORMS column only when the lock
+// covers platforms.
+func printOutdated(c *cli, rows []project.Outdated) {
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	withPlats := slices.ContainsFunc(rows, func(r project.Outdated) bool { return len(r.Platforms) > 0 })
+	if withPlats {
+		fmt.Fprintln(tw, "NAME\tLOCKED\tMATCHING\tLATEST\tPLATFORMS")
+	} else {
+		fmt.Fprintln(tw, "NAME\tLOCKED\tMATCHING\tLATEST")
+	}
+	for _, r := range rows {
+		plats := "all"
+		if len(r.Platforms) > 0 {
+			plats = strings.Join(r.Platforms, ",")
+		}
+		if withPlats {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, dash(r.Locked), dash(r.Matching), dash(r.Latest), plats)
+		} else {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, dash(r.Locked), dash(r.Matching), dash(r.Latest))
+		}
+	}
+	tw.Flush()
 }
 
 // outdatedCount says how many packages have a newer version.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gpmtool/gpm/internal/hint"
 	"github.com/gpmtool/gpm/internal/manifest"
+	"github.com/gpmtool/gpm/internal/platform"
 	"github.com/gpmtool/gpm/internal/project"
 )
 
@@ -26,6 +27,7 @@ type globals struct {
 	verbose    bool   // -v
 	json       bool   // --json
 	noProgress bool   // --no-progress
+	platform   string // --platform
 	help       bool   // -h
 }
 
@@ -37,6 +39,7 @@ func (g *globals) register(fs *pflag.FlagSet) {
 	fs.BoolVarP(&g.verbose, "verbose", "v", false, "print each HTTP request and the credential source used")
 	fs.BoolVar(&g.json, "json", false, "print one JSON document on stdout (human text stays on stderr)")
 	fs.BoolVar(&g.noProgress, "no-progress", false, "never draw progress bars")
+	fs.StringVar(&g.platform, "platform", "", "install for `OS-ARCH` (e.g. linux-arm64) instead of this machine; default $GPM_PLATFORM")
 	fs.BoolVarP(&g.help, "help", "h", false, "show help")
 }
 
@@ -188,6 +191,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if c.g.jobs < 1 {
 		return c.fail(usageError("--jobs must be at least 1, got %d", c.g.jobs))
+	}
+	if c.g.platform != "" {
+		if _, err := platform.Parse(c.g.platform); err != nil {
+			return c.fail(hint.Wrap(usageError("--platform: %v", err), "write the platform as OS-ARCH in Go's names, as in linux-amd64 or darwin-arm64"))
+		}
 	}
 	if c.g.quiet && c.g.verbose {
 		return c.fail(usageError("-q and -v cannot be used together"))

@@ -17,8 +17,10 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gpmtool/gpm/internal/hint"
 	"github.com/gpmtool/gpm/internal/lock"
 	"github.com/gpmtool/gpm/internal/manifest"
+	"github.com/gpmtool/gpm/internal/platform"
 	"github.com/gpmtool/gpm/internal/registry"
 )
 
@@ -35,6 +37,9 @@ type Project struct {
 	Lock *lock.File
 	// Dir is the vendor directory.
 	Dir string
+	// Platform is the platform installed for ("linux-amd64"): $GPM_PLATFORM
+	// (as Env.Getenv reads it) or the running one.
+	Platform string
 
 	env     Env
 	clients *clients
@@ -60,11 +65,16 @@ func Load(manifestPath string, env Env) (*Project, error) {
 	if env.Jobs < 1 {
 		env.Jobs = 8
 	}
+	plat, err := platform.Current(env.Getenv)
+	if err != nil {
+		return nil, hint.Wrap(err, "write the platform as OS-ARCH in Go's names, as in linux-amd64 or darwin-arm64")
+	}
 	p := &Project{
 		Manifest:     m,
 		ManifestPath: manifestPath,
 		LockPath:     LockPath(manifestPath),
 		Dir:          filepath.Join(filepath.Dir(manifestPath), m.Dir),
+		Platform:     plat.String(),
 		env:          env,
 	}
 	p.clients = newClients(p)
