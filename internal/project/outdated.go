@@ -20,6 +20,9 @@ type Outdated struct {
 	Matching   string `json:"matching,omitempty"` // newest version the constraint allows
 	Latest     string `json:"latest,omitempty"`   // newest stable version overall
 	Outdated   bool   `json:"outdated"`           // gpm update would change the lock
+	// Platforms are the platforms the locked version has files for; empty
+	// when its files serve every platform.
+	Platforms []string `json:"platforms,omitempty"`
 }
 
 // Outdated lists, for every manifest entry in manifest order, the locked
@@ -37,6 +40,7 @@ func (p *Project) Outdated(ctx context.Context) ([]Outdated, error) {
 			}
 			if lp, ok := p.Lock.Lookup(mp.Name); ok {
 				row.Locked = lp.Version
+				row.Platforms = lp.Has()
 			}
 			cl, err := p.clients.get(mp.Registry)
 			if err != nil {
