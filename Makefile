@@ -20,9 +20,10 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gpm
 
-## test: lint, then every unit and end-to-end test with the race detector
+## test: lint, then every unit and end-to-end test with the race detector,
+## naming each package as it starts so that a long one is not a silent wait
 test: lint
-	$(GO) test -race -count=1 ./...
+	@set -e; for p in $$($(GO) list ./...); do echo "testing $$p"; $(GO) test -race -count=1 $$p; done
 
 ## unit: the tests without the race detector (faster while editing)
 unit:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -12,9 +13,9 @@ import (
 func addCmd() *command {
 	var e manifest.Entry
 	return &command{
-		name: "add", args: "NAME --project P [--version C] [--file GLOB]... [--package N] [--extract] [--registry R]",
+		name: "add", args: "NAME[@C] --project P [--version C] [--file GLOB]... [--package N] [--extract] [--registry R]",
 		summary: "add a package to packages.toml, lock and install it",
-		example: "gpm add cli-tool --project 12345 --version '^1.4'",
+		example: "gpm add cli-tool@^1.4 --project 12345",
 		flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&e.Project, "project", "", "publisher project `P`: numeric ID or group/sub/project (required)")
 			fs.StringVar(&e.Version, "version", "", "version constraint `C` (default: ^X.Y.Z of the newest version)")
@@ -38,6 +39,19 @@ func runAdd(c *cli, args []string, e manifest.Entry) error {
 	if len(args) != 1 {
 		return usageError("gpm add takes one package name, got %d arguments", len(args))
 	}
+	// NAME@CONSTRAINT, as cargo add foo@1.2 and npm i foo@^1 take it.
+	if name, constraint, ok := strings.Cut(args[0], "@"); ok {
+		if constraint == "" {
+			return withHint(usageError("gpm add %s: no version constraint after @", args[0]), "write NAME@CONSTRAINT such as %s@^1.2, or leave out the @ for ^X.Y.Z of the newest version", name)
+		}
+		if e.Version != "" && e.Version != constraint {
+			return usageError("gpm add %s: the constraint after @ and --version %q disagree; give one of them", args[0], e.Version)
+		}
+		args[0], e.Version = name, constraint
+	}
+	if err := manifest.ValidName(args[0]); err != nil {
+		return withHint(usageError("gpm add: invalid package name %q: %v", args[0], err), "the name is the directory under [install] dir; pass the registry's name with --package N when it differs")
+	}
 	if e.Project == "" {
 		return withHint(usageError("gpm add %s: --project is required", args[0]), "pass the publisher project's numeric ID or its path, e.g. --project acme/tools")
 	}
@@ -47,7 +61,7 @@ func runAdd(c *cli, args []string, e manifest.Entry) error {
 	}
 	e.Name = args[0]
 	if _, ok := p.Manifest.Lookup(e.Name); ok {
-		return withHint(usageError("package %q is already in %s", e.Name, c.g.manifest), "to change its version, edit %s and run 'gpm update %s'", c.g.manifest, e.Name)
+		return withHint(usageError("package %q is already in %s", e.Name, filepath.Base(c.manifestPath())), "to change its version, edit %s and run 'gpm update %s'", c.manifestPath(), e.Name)
 	}
 	_, err = c.installWith(p, project.InstallOptions{}, func(o project.InstallOptions) (*project.Result, error) {
 		var res *project.Result
@@ -90,7 +104,7 @@ func runRemove(c *cli, args []string) error {
 // unknownPackage is the usage error for a name the manifest does not
 // declare: its hint is the closest declared name, else fallback (if any).
 func (c *cli) unknownPackage(m *manifest.Manifest, name, fallback string) error {
-	err := usageError("package %q is not in %s", name, c.g.manifest)
+	err := usageError("package %q is not in %s", name, filepath.Base(c.manifestPath()))
 	var names []string
 	for _, p := range m.Packages {
 		names = append(names, p.Name)

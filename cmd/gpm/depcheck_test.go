@@ -19,24 +19,26 @@ import (
 // API that imports no client package. atomicfile is a leaf like hint and
 // version: the one way gpm replaces a file whole. tomlpos is a leaf too:
 // the one reading of TOML source for the line of a key, which manifest and
-// lock errors both cite.
+// lock errors both cite. platform is a leaf: what a platform is and how
+// files globs expand for one.
 var allowedImports = map[string][]string{
 	"version":    {},
 	"hint":       {},
 	"atomicfile": {},
 	"tomlpos":    {},
-	"manifest":   {"registry", "version", "hint", "tomlpos"},
-	"lock":       {"manifest", "version", "hint", "atomicfile", "tomlpos"},
+	"platform":   {},
+	"manifest":   {"registry", "version", "hint", "tomlpos", "platform"},
+	"lock":       {"manifest", "version", "hint", "atomicfile", "tomlpos", "platform"},
 	"registry":   {"version", "hint"},
-	"resolve":    {"registry", "lock", "manifest", "version", "hint"},
+	"resolve":    {"registry", "lock", "manifest", "version", "hint", "platform"},
 	"fetch":      {"registry", "lock", "manifest", "version", "hint", "atomicfile"},
-	"project":    {"fetch", "resolve", "registry", "lock", "manifest", "version", "hint", "atomicfile"},
-	"publish":    {"registry", "manifest", "version", "hint"},
-	"doctor":     {"fetch", "registry", "lock", "manifest", "version", "hint"},
+	"project":    {"fetch", "resolve", "registry", "lock", "manifest", "version", "hint", "atomicfile", "platform"},
+	"publish":    {"registry", "manifest", "version", "hint", "platform"},
+	"doctor":     {"fetch", "registry", "lock", "manifest", "version", "hint", "platform"},
 	"server":     {},
 	// The shell: flags, output, exit codes. Not fetch, resolve or
 	// atomicfile: what it needs of them is an engine's job.
-	"cmd/gpm": {"project", "publish", "doctor", "server", "registry", "lock", "manifest", "version", "hint"},
+	"cmd/gpm": {"project", "publish", "doctor", "server", "registry", "lock", "manifest", "version", "hint", "platform"},
 	"bench":   {"server"},
 }
 

@@ -18,8 +18,9 @@ const (
 	exitUsage     = 2 // usage error, invalid packages.toml or packages.lock
 	exitLock      = 3 // lock out of date under --locked, network needed under --offline
 	exitIntegrity = 4 // checksum or size mismatch, tampered or missing vendor files
-	exitDenied    = 5 // 401, 403, or a 404 that hides a project
+	exitDenied    = 5 // 401, 403, a 404 that hides a project, or no credential where one is needed
 	exitNotFound  = 6 // no such package, version or file; nothing satisfies a constraint
+	exitOutdated  = 7 // gpm outdated --exit-code found a newer version
 	// exitInterrupted is 128+SIGINT, what a shell reports for a process
 	// that Ctrl-C ended: gpm stopped on Ctrl-C (or SIGTERM) and left
 	// nothing half-written.
@@ -32,6 +33,9 @@ var (
 	// errInterrupted replaces the context error of a command stopped by
 	// Ctrl-C or SIGTERM; it exits 130.
 	errInterrupted = errors.New("interrupted")
+	// errOutdated is gpm outdated --exit-code finding a newer version; it
+	// exits 7.
+	errOutdated = errors.New("newer version available")
 )
 
 // exitCodes is the one mapping from error kinds to exit codes. The first
@@ -42,12 +46,15 @@ var exitCodes = []struct {
 	code int
 }{
 	{errInterrupted, exitInterrupted},
+	{errOutdated, exitOutdated},
 	{registry.ErrHiddenProject, exitDenied},
 	{errUsage, exitUsage},
 	{manifest.ErrInvalid, exitUsage},
 	{lock.ErrInvalid, exitUsage},
 	{registry.ErrSetting, exitUsage},
 	{publish.ErrInvalid, exitUsage},
+	{project.ErrOutsideConstraint, exitUsage},
+	{project.ErrPlatform, exitUsage},
 	{lock.ErrStale, exitLock},
 	{project.ErrOffline, exitLock},
 	{registry.ErrChecksumMismatch, exitIntegrity},
@@ -55,6 +62,7 @@ var exitCodes = []struct {
 	{project.ErrIntegrity, exitIntegrity},
 	{project.ErrUnsafeArchive, exitIntegrity},
 	{registry.ErrUnauthorized, exitDenied},
+	{registry.ErrNoCredential, exitDenied},
 	{project.ErrNoMatch, exitNotFound},
 	{registry.ErrNotFound, exitNotFound},
 }

@@ -6,11 +6,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/gpmtool/gpm/internal/hint"
+	"github.com/gpmtool/gpm/internal/platform"
 	"github.com/gpmtool/gpm/internal/project"
 )
 
@@ -40,7 +42,17 @@ func installCmd() *command {
 
 // env is what the engines need from the command line and the process.
 func (c *cli) env() project.Env {
-	e := project.Env{Getenv: c.getenv, Jobs: c.g.jobs, UserAgent: userAgent(), Warnf: c.warnf}
+	getenv := c.getenv
+	if c.g.platform != "" {
+		// --platform wins over $GPM_PLATFORM; the engines read one.
+		getenv = func(k string) string {
+			if k == platform.Env {
+				return c.g.platform
+			}
+			return c.getenv(k)
+		}
+	}
+	e := project.Env{Getenv: getenv, Jobs: c.g.jobs, UserAgent: userAgent(), Warnf: c.warnf}
 	if c.g.verbose {
 		e.Logf = func(format string, args ...any) {
 			fmt.Fprintf(c.stderr, "gpm: "+format+"\n", args...)
@@ -55,7 +67,11 @@ func (c *cli) loadProject() (*project.Project, error) {
 	p, err := project.Load(c.manifestPath(), c.env())
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, serr := os.Stat(c.manifestPath()); errors.Is(serr, fs.ErrNotExist) {
-			return nil, hint.Wrap(usageError("no %s in %s", filepath.Base(c.manifestPath()), displayDir(filepath.Dir(c.manifestPath()))),
+			where := displayDir(filepath.Dir(c.manifestPath()))
+			if c.searchedParents() {
+				where += " or any parent directory"
+			}
+			return nil, hint.Wrap(usageError("no %s in %s", filepath.Base(c.manifestPath()), where),
 				"run 'gpm init' to create one, or pass -C DIR / --manifest FILE")
 		}
 	}
@@ -89,16 +105,19 @@ func (c *cli) installWith(p *project.Project, o project.InstallOptions, call fun
 	if err != nil {
 		return nil, err
 	}
+	for _, s := range res.Skipped {
+		c.printf("gpm: skipped %s: its platforms (%s) exclude %s\n", s.Name, strings.Join(s.Platforms, ", "), res.Platform)
+	}
 	if o.DryRun {
 		c.printChanges(res.Changes, true)
 		if c.g.json {
-			return res, writeJSON(c, jsonInstall{Changes: res.Changes, DryRun: true})
+			return res, writeJSON(c, jsonInstall{Changes: res.Changes, DryRun: true, Platform: res.Platform, Skipped: res.Skipped})
 		}
 		return res, nil
 	}
 	c.printSummary(res.Report, time.Since(start))
 	if c.g.json {
-		return res, writeJSON(c, jsonInstall{Changes: res.Changes, Report: res.Report})
+		return res, writeJSON(c, jsonInstall{Changes: res.Changes, Report: res.Report, Platform: res.Platform, Skipped: res.Skipped})
 	}
 	return res, nil
 }
@@ -108,6 +127,10 @@ type jsonInstall struct {
 	Changes []project.Change `json:"changes"`
 	DryRun  bool             `json:"dry_run,omitempty"`
 	Report  *project.Report  `json:"report,omitempty"`
+	// Platform is the platform installed for; Skipped, the packages whose
+	// platforms exclude it.
+	Platform string            `json:"platform,omitempty"`
+	Skipped  []project.Skipped `json:"skipped,omitempty"`
 }
 
 // printChanges prints one "name old -> new" line per changed package.

@@ -2,7 +2,12 @@ package main
 
 import (
 	"fmt"
+	"path"
+	"slices"
+	"strings"
 	"text/tabwriter"
+
+	"github.com/gpmtool/gpm/internal/lock"
 )
 
 func listCmd() *command {
@@ -11,19 +16,25 @@ func listCmd() *command {
 
 // listEntry is one locked package in gpm list.
 type listEntry struct {
-	Name      string     `json:"name"`
-	Version   string     `json:"version"`
-	Project   string     `json:"project"`
-	Package   string     `json:"package"`
-	Registry  string     `json:"registry,omitempty"`
-	Installed bool       `json:"installed"`
-	Files     []listFile `json:"files"`
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	Project   string `json:"project"`
+	Package   string `json:"package"`
+	Registry  string `json:"registry,omitempty"`
+	Installed bool   `json:"installed"`
+	// Platforms are the platforms the package has files for; empty for a
+	// package whose files serve every platform.
+	Platforms []string `json:"platforms,omitempty"`
+	// Skipped says the package's platforms exclude the current platform.
+	Skipped bool       `json:"skipped,omitempty"`
+	Files   []listFile `json:"files"`
 }
 
 type listFile struct {
-	Name   string `json:"name"`
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
+	Name     string `json:"name"`
+	Platform string `json:"platform,omitempty"`
+	Size     int64  `json:"size"`
+	SHA256   string `json:"sha256"`
 }
 
 // runList shows what the lock pins and whether each package is in place. It
@@ -46,27 +57,57 @@ func runList(c *cli, args []string) error {
 	installed := p.Installed()
 	entries := make([]listEntry, 0, len(p.Lock.Packages))
 	for _, lp := range p.Lock.Packages {
-		e := listEntry{Name: lp.Name, Version: lp.Version, Project: lp.Project, Package: lp.Package, Registry: lp.Registry, Installed: installed[lp.Name], Files: []listFile{}}
+		e := listEntry{Name: lp.Name, Version: lp.Version, Project: lp.Project, Package: lp.Package, Registry: lp.Registry, Installed: installed[lp.Name], Platforms: lp.Has(), Files: []listFile{}}
+		e.Skipped = len(lp.PlatformGlobs) > 0 && !slices.ContainsFunc(lp.PlatformGlobs, func(g string) bool { ok, _ := path.Match(g, p.Platform); return ok })
 		for _, f := range lp.Files {
-			e.Files = append(e.Files, listFile{Name: f.Name, Size: f.Size, SHA256: f.SHA256})
+			e.Files = append(e.Files, listFile{Name: f.Name, Platform: f.Platform, Size: f.Size, SHA256: f.SHA256})
 		}
 		entries = append(entries, e)
 	}
 	if c.g.json {
-		return writeJSON(c, map[string]any{"packages": entries})
+		return writeJSON(c, map[string]any{"platform": p.Platform, "packages": entries})
 	}
+	// The PLATFORMS column appears only when platforms are in use, so
+	// the table of a lock without them reads as it always did.
+	withPlats := slices.ContainsFunc(p.Lock.Packages, func(lp lock.Package) bool { return lp.Specific() || len(lp.PlatformGlobs) > 0 })
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tVERSION\tFILES\tSIZE\tINSTALLED")
+	if withPlats {
+		fmt.Fprintln(tw, "NAME\tVERSION\tFILES\tSIZE\tPLATFORMS\tINSTALLED")
+	} else {
+		fmt.Fprintln(tw, "NAME\tVERSION\tFILES\tSIZE\tINSTALLED")
+	}
 	for _, e := range entries {
 		var size int64
+		n := 0
 		for _, f := range e.Files {
-			size += f.Size
+			// The files installed here: shared ones and this platform's.
+			if f.Platform == "" || f.Platform == p.Platform {
+				size += f.Size
+				n++
+			}
 		}
 		inst := "yes"
-		if !e.Installed {
+		switch {
+		case e.Skipped:
+			inst = "skipped"
+		case !e.Installed:
 			inst = "no"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", e.Name, e.Version, len(e.Files), formatBytes(size), inst)
+		plats := "all"
+		if len(e.Platforms) > 0 {
+			plats = strings.Join(e.Platforms, ",")
+		}
+		if withPlats {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", e.Name, e.Version, n, formatBytes(size), plats, inst)
+		} else {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", e.Name, e.Version, n, formatBytes(size), inst)
+		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if withPlats {
+		c.printf("installing for %s\n", p.Platform)
+	}
+	return nil
 }

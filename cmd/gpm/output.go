@@ -15,10 +15,15 @@ const jsonSchemaVersion = 1
 // writeJSON prints v, which must encode as a JSON object, as the single
 // JSON document of --json mode, with "schema_version" as its first field.
 func writeJSON(c *cli, v any) error {
-	body, err := json.Marshal(v)
-	if err != nil {
+	// Encode as written: Marshal would turn &, < and > into \u0026 and
+	// the like, which is for JSON inside HTML, not for a terminal or jq.
+	var enc bytes.Buffer
+	e := json.NewEncoder(&enc)
+	e.SetEscapeHTML(false)
+	if err := e.Encode(v); err != nil {
 		return err
 	}
+	body := bytes.TrimSpace(enc.Bytes())
 	var doc bytes.Buffer
 	fmt.Fprintf(&doc, `{"schema_version":%d`, jsonSchemaVersion)
 	if inner := bytes.TrimSpace(body[1 : len(body)-1]); len(inner) > 0 {
@@ -32,7 +37,7 @@ func writeJSON(c *cli, v any) error {
 	}
 	out.WriteByte('\n')
 	c.jsonWritten = true
-	_, err = c.stdout.Write(out.Bytes())
+	_, err := c.stdout.Write(out.Bytes())
 	return err
 }
 

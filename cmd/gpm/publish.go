@@ -1,14 +1,10 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"net/url"
 
 	"github.com/spf13/pflag"
 
-	"github.com/gpmtool/gpm/internal/manifest"
 	"github.com/gpmtool/gpm/internal/project"
 	"github.com/gpmtool/gpm/internal/publish"
 	"github.com/gpmtool/gpm/internal/registry"
@@ -75,42 +71,7 @@ func plural(n int, noun string) string {
 }
 
 // standaloneClient is the client of a command that does not need a
-// packages.toml (publish, search), for the registry standaloneRegistry picks.
+// packages.toml (publish, search); see project.StandaloneClient.
 func (c *cli) standaloneClient(flagURL string) (*registry.Client, error) {
-	reg, err := c.standaloneRegistry(flagURL)
-	if err != nil {
-		return nil, err
-	}
-	return project.NewClient(reg, c.env())
-}
-
-// standaloneRegistry picks the registry of a command that does not need a
-// packages.toml (publish, search): --registry when given, else the [registry]
-// of packages.toml when there is one (with its token), else
-// $CI_SERVER_URL. Unlike install it never falls back to a public instance.
-func (c *cli) standaloneRegistry(flagURL string) (manifest.Registry, error) {
-	if flagURL != "" {
-		u, err := url.Parse(flagURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return manifest.Registry{}, usageError("invalid --registry %q: want an http(s) URL such as https://gitlab.example.com", flagURL)
-		}
-		return manifest.Registry{URL: flagURL, URLSet: true}, nil
-	}
-	var reg manifest.Registry
-	m, err := manifest.Load(c.manifestPath())
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return reg, err
-	default:
-		reg = m.Registry
-	}
-	if reg.URL == "" {
-		reg.URL = c.getenv("CI_SERVER_URL")
-	}
-	if reg.URL == "" {
-		return reg, withHint(usageError("no GitLab instance to talk to"),
-			"pass --registry URL, set [registry] url in packages.toml, or run in GitLab CI ($CI_SERVER_URL)")
-	}
-	return reg, nil
+	return project.StandaloneClient(flagURL, c.manifestPath(), c.env())
 }

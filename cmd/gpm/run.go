@@ -14,6 +14,8 @@ import (
 
 	"github.com/gpmtool/gpm/internal/hint"
 	"github.com/gpmtool/gpm/internal/manifest"
+	"github.com/gpmtool/gpm/internal/platform"
+	"github.com/gpmtool/gpm/internal/project"
 )
 
 // globals are the flags every command accepts.
@@ -25,17 +27,19 @@ type globals struct {
 	verbose    bool   // -v
 	json       bool   // --json
 	noProgress bool   // --no-progress
+	platform   string // --platform
 	help       bool   // -h
 }
 
 func (g *globals) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&g.dir, "chdir", "C", "", "run as if gpm was started in `DIR`")
-	fs.StringVar(&g.manifest, "manifest", manifest.FileName, "path to the manifest `FILE` (the lock sits beside it)")
+	fs.StringVar(&g.manifest, "manifest", "", "path to the manifest `FILE` (the lock sits beside it; default: packages.toml in the working directory or its nearest parent)")
 	fs.IntVarP(&g.jobs, "jobs", "j", 8, "number of parallel network operations")
 	fs.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors")
 	fs.BoolVarP(&g.verbose, "verbose", "v", false, "print each HTTP request and the credential source used")
 	fs.BoolVar(&g.json, "json", false, "print one JSON document on stdout (human text stays on stderr)")
 	fs.BoolVar(&g.noProgress, "no-progress", false, "never draw progress bars")
+	fs.StringVar(&g.platform, "platform", "", "install for `OS-ARCH` (e.g. linux-arm64) instead of this machine; default $GPM_PLATFORM")
 	fs.BoolVarP(&g.help, "help", "h", false, "show help")
 }
 
@@ -62,8 +66,30 @@ func (c *cli) path(p string) string {
 	return filepath.Join(c.g.dir, p)
 }
 
-// manifestPath is the manifest file, after -C and --manifest.
-func (c *cli) manifestPath() string { return c.path(c.g.manifest) }
+// manifestPath is the manifest file: --manifest (after -C) when given, else
+// packages.toml in the -C directory, else the nearest packages.toml in the
+// working directory or its parents (project.Find). When there is none it is
+// packages.toml in the working directory, which loadProject reports missing.
+func (c *cli) manifestPath() string {
+	if c.g.manifest != "" || c.g.dir != "" {
+		return c.newManifestPath()
+	}
+	if p, err := project.Find(".", manifest.FileName); err == nil {
+		return p
+	}
+	return manifest.FileName
+}
+
+// newManifestPath is where gpm init writes: never a parent's manifest.
+func (c *cli) newManifestPath() string {
+	if c.g.manifest != "" {
+		return c.path(c.g.manifest)
+	}
+	return c.path(manifest.FileName)
+}
+
+// searchedParents reports whether manifestPath looked beyond one directory.
+func (c *cli) searchedParents() bool { return c.g.manifest == "" && c.g.dir == "" }
 
 // lockPath is the lock file beside the manifest: packages.toml gives
 // packages.lock, tools.toml gives tools.lock.
@@ -165,6 +191,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if c.g.jobs < 1 {
 		return c.fail(usageError("--jobs must be at least 1, got %d", c.g.jobs))
+	}
+	if c.g.platform != "" {
+		if _, err := platform.Parse(c.g.platform); err != nil {
+			return c.fail(hint.Wrap(usageError("--platform: %v", err), "write the platform as OS-ARCH in Go's names, as in linux-amd64 or darwin-arm64"))
+		}
 	}
 	if c.g.quiet && c.g.verbose {
 		return c.fail(usageError("-q and -v cannot be used together"))

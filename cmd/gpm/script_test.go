@@ -56,6 +56,7 @@ func scriptParams(t *testing.T) testscript.Params {
 			"ptyrun":    cmdPtyrun,
 			"waitfile":  cmdWaitFile,
 			"winfile":   cmdWinfile,
+			"expand":    cmdExpand,
 		},
 	}
 }
@@ -113,4 +114,17 @@ func cmdWinfile(ts *testscript.TestScript, neg bool, args []string) {
 		data = append([]byte("\ufeff"), data...)
 	}
 	ts.Check(os.WriteFile(path, data, 0o644))
+}
+
+// cmdExpand replaces $VAR and ${VAR} in a file with the script's
+// environment, for files that must name the script's registry:
+// "expand packages.toml" after writing url = "$REGISTRY" in it.
+func cmdExpand(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: expand FILE")
+	}
+	path := ts.MkAbs(args[0])
+	data, err := os.ReadFile(path)
+	ts.Check(err)
+	ts.Check(os.WriteFile(path, []byte(os.Expand(string(data), ts.Getenv)), 0o644))
 }

@@ -47,10 +47,6 @@ func serveCmd() *command {
 	return cmd
 }
 
-// serveUser is the one user of gpm serve: every token is hers, she owns
-// every project, and anonymous callers act as her when no token is set.
-const serveUser = "gpm"
-
 // serveShutdownTimeout bounds how long a stopping server waits for requests
 // in flight before it cuts their connections.
 const serveShutdownTimeout = 10 * time.Second
@@ -59,12 +55,6 @@ const serveShutdownTimeout = 10 * time.Second
 // before gpm serve gives up on it (408). It is not a limit on the whole
 // upload, which may take as long as it needs while bytes arrive.
 const serveUploadIdleTimeout = time.Minute
-
-// serveToken is a token gpm serve accepts.
-type serveToken struct {
-	value    string
-	readOnly bool // list and download only
-}
 
 // jsonServe is the --json document of gpm serve, printed once it listens.
 type jsonServe struct {
@@ -87,28 +77,16 @@ func runServe(c *cli, args []string, f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	maxFileSize := f.maxFileSize
-	switch {
-	case maxFileSize < 0:
-		return withHint(usageError("--max-file-size %d: want a size in bytes, or 0 for no limit", maxFileSize), "GitLab's default is %d (5 GiB)", server.DefaultMaxFileSize)
-	case maxFileSize == 0:
-		maxFileSize = -1 // server.Options: negative is no limit
+	if f.maxFileSize < 0 {
+		return withHint(usageError("--max-file-size %d: want a size in bytes, or 0 for no limit", f.maxFileSize), "GitLab's default is %d (5 GiB)", server.DefaultMaxFileSize)
 	}
 
-	ln, err := net.Listen("tcp", f.addr)
+	ln, tcp, err := serveListen(f.addr, len(tokens) > 0)
 	if err != nil {
-		return withHint(fmt.Errorf("listen on %q: %w", f.addr, err),
-			"pick another address with --addr, e.g. --addr 127.0.0.1:0 for any free port")
+		return err
 	}
 	defer ln.Close()
-	tcp, _ := ln.Addr().(*net.TCPAddr)
-	if len(tokens) == 0 && (tcp == nil || !tcp.IP.IsLoopback()) {
-		return withHint(usageError("refusing to serve on %q without a token: it is not a loopback address, and anyone who can reach it could publish", f.addr),
-			"give --token or --token-file, or listen on loopback only, e.g. --addr 127.0.0.1:8080")
-	}
-
-	dir := c.path(f.dir)
-	store, err := server.NewDiskStore(dir)
+	store, err := server.NewDiskStore(c.path(f.dir))
 	if errors.Is(err, server.ErrLocked) {
 		return withHint(err, "another gpm serve is using it: stop that one, or give this one another --dir")
 	}
@@ -122,35 +100,24 @@ func runServe(c *cli, args []string, f serveFlags) error {
 	}()
 
 	logf, logger := serveLogger(c)
-	opts := server.Options{Store: store, AutoCreateProjects: true, Logf: logf,
-		MaxFileSize: maxFileSize, UploadIdleTimeout: serveUploadIdleTimeout}
-	auth := "token"
-	if len(tokens) == 0 {
-		opts.AnonymousUser, auth = serveUser, "anonymous"
-	} else {
-		opts.RequireAuth = true
-	}
-	srv := server.New(opts)
-	srv.AddUser(serveUser)
+	team := server.Team{Tokens: tokens, MaxFileSize: f.maxFileSize, UploadIdleTimeout: serveUploadIdleTimeout, Logf: logf}
 	readers := 0
 	for _, t := range tokens {
-		// Every token also works in the Deploy-Token header, where
-		// consumers send deploy tokens. A read-only token is a token with
-		// GitLab's read_api scope: anything but GET and HEAD answers 403.
-		tok := server.Token{Value: t.value, Type: server.TokenPrivate, User: serveUser, DeployHeader: true}
-		if t.readOnly {
-			tok.Scopes = []string{server.ScopeReadAPI}
+		if t.ReadOnly {
 			readers++
 		}
-		srv.AddToken(tok)
 	}
-	// Membership lives in memory: give the user back every stored project.
-	projects, err := store.Projects()
+	auth := "token"
+	if len(tokens) == 0 {
+		auth = "anonymous"
+	}
+	srv, err := server.NewTeam(store, team)
 	if err != nil {
 		return err
 	}
-	for _, p := range projects {
-		srv.AddMember(p.ID, serveUser, server.Owner)
+	projects, err := store.Projects()
+	if err != nil {
+		return err
 	}
 
 	api := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: logger}
@@ -176,13 +143,37 @@ func runServe(c *cli, args []string, f serveFlags) error {
 		}
 	}
 	serveAnnounce(c, info, len(projects), len(tokens)-readers, readers)
+	return serveUntilDone(c, servers, listeners, f.addrFile, info.URL)
+}
+
+// serveListen listens on addr. Without tokens anyone who can reach the
+// registry may publish, so only a loopback address is allowed then.
+func serveListen(addr string, tokens bool) (net.Listener, *net.TCPAddr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, withHint(fmt.Errorf("listen on %q: %w", addr, err),
+			"pick another address with --addr, e.g. --addr 127.0.0.1:0 for any free port")
+	}
+	tcp, _ := ln.Addr().(*net.TCPAddr)
+	if !tokens && (tcp == nil || !tcp.IP.IsLoopback()) {
+		ln.Close()
+		return nil, nil, withHint(usageError("refusing to serve on %q without a token: it is not a loopback address, and anyone who can reach it could publish", addr),
+			"give --token or --token-file, or listen on loopback only, e.g. --addr 127.0.0.1:8080")
+	}
+	return ln, tcp, nil
+}
+
+// serveUntilDone serves until the context is cancelled (SIGINT, SIGTERM)
+// or a server fails, writing the URL to addrFile (if given) once the
+// listeners accept connections, then shuts the servers down gracefully.
+func serveUntilDone(c *cli, servers []*http.Server, listeners []net.Listener, addrFile, url string) error {
 	errc := make(chan error, len(servers))
 	for i, s := range servers {
 		go func() { errc <- s.Serve(listeners[i]) }()
 	}
-	if f.addrFile != "" {
-		path := c.path(f.addrFile)
-		if err := writeAddrFile(path, info.URL); err != nil {
+	if addrFile != "" {
+		path := c.path(addrFile)
+		if err := writeAddrFile(path, url); err != nil {
 			stopServers(servers)
 			return fmt.Errorf("write --addr-file: %w", err)
 		}
@@ -210,8 +201,8 @@ func runServe(c *cli, args []string, f serveFlags) error {
 // where a line is a token, or "read" and a token for a read-only one. A
 // token given both ways is an error, since one of the two would be
 // ignored.
-func serveTokens(c *cli, f serveFlags) ([]serveToken, error) {
-	var tokens []serveToken
+func serveTokens(c *cli, f serveFlags) ([]server.TeamToken, error) {
+	var tokens []server.TeamToken
 	for _, flag := range []struct {
 		name     string
 		values   []string
@@ -221,7 +212,7 @@ func serveTokens(c *cli, f serveFlags) ([]serveToken, error) {
 			if t == "" || strings.ContainsFunc(t, isSpaceOrControl) {
 				return nil, usageError("%s: a token is a non-empty word without spaces", flag.name)
 			}
-			tokens = append(tokens, serveToken{t, flag.readOnly})
+			tokens = append(tokens, server.TeamToken{Value: t, ReadOnly: flag.readOnly})
 		}
 	}
 	if f.tokenFile != "" {
@@ -235,11 +226,11 @@ func serveTokens(c *cli, f serveFlags) ([]serveToken, error) {
 			if line == "" || strings.HasPrefix(line, "#") {
 				continue
 			}
-			t := serveToken{value: line}
+			t := server.TeamToken{Value: line}
 			if rest, ok := strings.CutPrefix(line, "read"); ok && rest != "" && isSpaceOrControl(rune(rest[0])) {
-				t = serveToken{value: strings.TrimSpace(rest), readOnly: true}
+				t = server.TeamToken{Value: strings.TrimSpace(rest), ReadOnly: true}
 			}
-			if strings.ContainsFunc(t.value, isSpaceOrControl) {
+			if strings.ContainsFunc(t.Value, isSpaceOrControl) {
 				return nil, withHint(usageError("%s:%d: a line is a token, one word without spaces, or \"read\" and a token", f.tokenFile, i+1),
 					"write a read-only token as: read TOKEN")
 			}
@@ -252,10 +243,10 @@ func serveTokens(c *cli, f serveFlags) ([]serveToken, error) {
 	}
 	seen := map[string]bool{}
 	for _, t := range tokens {
-		if ro, ok := seen[t.value]; ok && ro != t.readOnly {
+		if ro, ok := seen[t.Value]; ok && ro != t.ReadOnly {
 			return nil, usageError("a token is given both as a read-only token and as one that may publish")
 		}
-		seen[t.value] = t.readOnly
+		seen[t.Value] = t.ReadOnly
 	}
 	return tokens, nil
 }

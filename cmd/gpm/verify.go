@@ -79,7 +79,7 @@ func runVerify(c *cli, args []string, remote bool) error {
 		out.Remote, remoteErr = p.VerifyRemote(c.ctx)
 		for _, rc := range out.Remote {
 			if rc.Status != project.RemoteOK {
-				c.printf("%s@%s: %s: %s %s\n", rc.Package, rc.Version, rc.File, rc.Status, rc.Detail)
+				c.printf("%s@%s: %s: %s: %s\n", rc.Package, rc.Version, rc.File, rc.Status, rc.Detail)
 			}
 		}
 	}

@@ -66,3 +66,31 @@ func TestWriteFileFailureLeavesNothing(t *testing.T) {
 		t.Errorf("temporaries left: %v", m)
 	}
 }
+
+func TestIsTemp(t *testing.T) {
+	p := filepath.Join("vendor", ".gpm", "state")
+	for name, want := range map[string]bool{
+		".state.tmp-123":         true,
+		".state.tmp-":            true,
+		"state":                  false,
+		".state":                 false,
+		".packages.lock.tmp-123": false,
+		"tmp-state-123":          false,
+		".statex.tmp-1":          false,
+	} {
+		if got := IsTemp(p, name); got != want {
+			t.Errorf("IsTemp(%q, %q) = %v, want %v", p, name, got, want)
+		}
+	}
+	// A failed write leaves nothing, so look at a temporary while it
+	// exists: the name WriteFile uses is one IsTemp knows.
+	dir := t.TempDir()
+	f, err := createTemp(dir, TempPattern(filepath.Join(dir, "packages.lock")), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if !IsTemp(filepath.Join(dir, "packages.lock"), filepath.Base(f.Name())) {
+		t.Errorf("IsTemp does not know the temporary %s", f.Name())
+	}
+}

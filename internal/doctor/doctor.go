@@ -14,12 +14,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/gpmtool/gpm/internal/fetch"
 	"github.com/gpmtool/gpm/internal/hint"
 	"github.com/gpmtool/gpm/internal/lock"
 	"github.com/gpmtool/gpm/internal/manifest"
+	"github.com/gpmtool/gpm/internal/platform"
 	"github.com/gpmtool/gpm/internal/registry"
 )
 
@@ -117,7 +119,7 @@ func (d *doctor) add(ch Check) {
 // kindOf classifies the error behind a problem.
 func kindOf(err error) Kind {
 	switch {
-	case errors.Is(err, registry.ErrUnauthorized), errors.Is(err, registry.ErrHiddenProject):
+	case errors.Is(err, registry.ErrUnauthorized), errors.Is(err, registry.ErrHiddenProject), errors.Is(err, registry.ErrNoCredential):
 		return Access
 	case errors.Is(err, manifest.ErrInvalid), errors.Is(err, lock.ErrInvalid):
 		return Invalid
@@ -140,13 +142,35 @@ func (d *doctor) run() {
 	}
 	d.ok("manifest", "%s: %s", d.manifestPath, plural(len(m.Packages), "package"))
 
+	plat, err := platform.Current(d.opts.Env.Getenv)
+	if err != nil {
+		d.problem("platform", Invalid, err.Error(), "write the platform as OS-ARCH in Go's names, as in linux-amd64 or darwin-arm64")
+		return
+	}
+	d.checkPlatform(m, plat.String())
+
 	l := d.checkLock(m)
 	for _, name := range usedRegistries(m) {
 		d.checkRegistry(m, name, l)
 	}
 	if l != nil {
-		d.checkVendor(m, l)
+		d.checkVendor(m, l, plat.String())
 	}
+}
+
+// checkPlatform says which platform gpm installs for, and whether
+// packages.toml covers it.
+func (d *doctor) checkPlatform(m *manifest.Manifest, plat string) {
+	source := "this machine"
+	if d.opts.Env.Getenv != nil && d.opts.Env.Getenv(platform.Env) != "" {
+		source = platform.Env + " or --platform"
+	}
+	if !slices.Contains(m.Platforms, plat) && slices.ContainsFunc(m.Packages, func(p manifest.Package) bool { return p.Specific() && p.AppliesTo(plat) }) {
+		d.problem("platform", Invalid, fmt.Sprintf("installing for %s (%s), which packages.toml does not cover (its platforms: %s)", plat, source, strings.Join(m.Platforms, ", ")),
+			fmt.Sprintf("add %q to [install] platforms and run 'gpm install'", plat))
+		return
+	}
+	d.ok("platform", "installing for %s (%s); packages.toml covers %s", plat, source, strings.Join(m.Platforms, ", "))
 }
 
 // client builds the client of the registry named name ("" is the default).
@@ -160,7 +184,7 @@ func (d *doctor) client(m *manifest.Manifest, name string) (*registry.Client, er
 	if reg.Token != nil {
 		spec = &registry.TokenSpec{Env: reg.Token.Env, Type: reg.Token.Type}
 	}
-	return registry.Open(reg.ResolvedURL(d.opts.Env.Getenv), label, spec, d.opts.Env)
+	return registry.Open(reg.ResolvedURL(d.opts.Env.Getenv), label, spec, name == "", d.opts.Env)
 }
 
 // checkLock reads the lock and checks that it is fresh; it returns the lock
@@ -368,8 +392,10 @@ func lockedFileIn(l *lock.File, reg string, pp *publisherProject) (lock.Package,
 }
 
 // checkVendor reports locked packages that are not installed as locked.
-func (d *doctor) checkVendor(m *manifest.Manifest, l *lock.File) {
+func (d *doctor) checkVendor(m *manifest.Manifest, l *lock.File, plat string) {
 	dir := filepath.Join(filepath.Dir(d.manifestPath), m.Dir)
+	// Only what installs on this platform can be in place.
+	l, _, _ = l.ForPlatform(plat)
 	in := fetch.InPlace(dir, l)
 	var missing []string
 	for _, lp := range l.Packages {

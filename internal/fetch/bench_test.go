@@ -43,7 +43,7 @@ func benchEnv(b *testing.B, n, size int) (*env, *lock.File) {
 		data := bytes.Repeat([]byte{byte(i)}, size)
 		data = append(data, fmt.Sprint(i)...)
 		p := e.pkg(fmt.Sprintf("pkg%03d", i), "1.0.0", false, file{"file.bin", data})
-		if err := c.Put(p.Files[0].SHA256, p.Files[0].Size, bytes.NewReader(data)); err != nil {
+		if err := c.put(p.Files[0].SHA256, p.Files[0].Size, bytes.NewReader(data)); err != nil {
 			b.Fatal(err)
 		}
 		pkgs = append(pkgs, p)
@@ -61,7 +61,7 @@ func BenchmarkPlace(b *testing.B) {
 	for b.Loop() {
 		i++
 		o.Dir = filepath.Join(filepath.Dir(e.dir), fmt.Sprintf("vendor%d", i))
-		rep, err := Install(context.Background(), l, o)
+		rep, err := install(context.Background(), l, o)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -76,11 +76,11 @@ func BenchmarkPlace(b *testing.B) {
 func BenchmarkNoopInstall100(b *testing.B) {
 	e, l := benchEnv(b, 100, 1024)
 	o := Options{Dir: e.dir, Cache: e.cache}
-	if _, err := Install(context.Background(), l, o); err != nil {
+	if _, err := install(context.Background(), l, o); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		rep, err := Install(context.Background(), l, o)
+		rep, err := install(context.Background(), l, o)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -139,7 +139,7 @@ func BenchmarkPlaceLarge(b *testing.B) {
 	for b.Loop() {
 		i++
 		o.Dir = filepath.Join(filepath.Dir(e.dir), fmt.Sprintf("vendor%d", i))
-		rep, err := Install(context.Background(), l, o)
+		rep, err := install(context.Background(), l, o)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -36,7 +36,7 @@ const staleTemp = 24 * time.Hour
 // What gpm wrote is not necessarily what a later gpm reads: the cache is
 // shared by projects and users, and CI restores it from object storage. A
 // blob's name is therefore only a way to find it, never proof of its
-// content: Install rehashes every blob in the same read that copies or
+// content: Stage rehashes every blob in the same read that copies or
 // extracts it, and discards one that does not match (see rehash.go).
 type Cache struct {
 	dir   string
@@ -63,7 +63,7 @@ func DefaultCacheDir(getenv func(string) string) (string, error) {
 // OpenCache opens the cache rooted at dir, creating its directories. An
 // error means the cache cannot be used at all; callers are expected to warn
 // and install without a cache (Options.Cache nil). A cache that exists but
-// cannot be written (a read-only shared cache) opens fine: Install reads
+// cannot be written (a read-only shared cache) opens fine: Stage reads
 // from it and warns once when it cannot add to it.
 func OpenCache(dir string) (*Cache, error) {
 	if dir == "" {
@@ -83,23 +83,20 @@ func OpenCache(dir string) (*Cache, error) {
 	return c, nil
 }
 
-// Dir returns the cache's root directory.
-func (c *Cache) Dir() string { return c.dir }
-
-// Path returns where the blob with the given SHA-256 (lowercase hex) is
+// blobPath returns where the blob with the given SHA-256 (lowercase hex) is
 // stored, or "" when sha is not a SHA-256.
-func (c *Cache) Path(sha string) string {
+func (c *Cache) blobPath(sha string) string {
 	if !validSHA256(sha) {
 		return ""
 	}
 	return filepath.Join(c.blobs, sha)
 }
 
-// Has reports whether the blob is in the cache with the given size. It only
+// has reports whether the blob is in the cache with the given size. It only
 // stats the file, so the blob's content must still be checked as it is
 // read.
-func (c *Cache) Has(sha string, size int64) bool {
-	p := c.Path(sha)
+func (c *Cache) has(sha string, size int64) bool {
+	p := c.blobPath(sha)
 	if p == "" {
 		return false
 	}
@@ -107,21 +104,21 @@ func (c *Cache) Has(sha string, size int64) bool {
 	return err == nil && fi.Mode().IsRegular() && fi.Size() == size
 }
 
-// Open opens the blob for reading. A missing blob is an error matching
+// open opens the blob for reading. A missing blob is an error matching
 // fs.ErrNotExist.
-func (c *Cache) Open(sha string) (*os.File, error) {
-	p := c.Path(sha)
+func (c *Cache) open(sha string) (*os.File, error) {
+	p := c.blobPath(sha)
 	if p == "" {
 		return nil, fmt.Errorf("open cache blob: invalid sha256 %q", sha)
 	}
 	return os.Open(p)
 }
 
-// NewTemp creates a temporary file in the cache's blob directory. Write the
-// blob to it, then Commit it under its hash, or Close it to discard it.
-func (c *Cache) NewTemp() (*Temp, error) {
+// newTemp creates a temporary file in the cache's blob directory. Write the
+// blob to it, then commit it under its hash, or Close it to discard it.
+func (c *Cache) newTemp() (*tempFile, error) {
 	c.cleanOnce.Do(c.removeStaleTemps)
-	t, err := newTemp(c.blobs)
+	t, err := newTempFile(c.blobs)
 	if err != nil {
 		return nil, err
 	}
@@ -129,13 +126,13 @@ func (c *Cache) NewTemp() (*Temp, error) {
 	return t, nil
 }
 
-// Put adds the blob read from r, checking that it has the given size and
+// put adds the blob read from r, checking that it has the given size and
 // SHA-256. A blob already present is not written again.
-func (c *Cache) Put(sha string, size int64, r io.Reader) error {
-	if c.Has(sha, size) {
+func (c *Cache) put(sha string, size int64, r io.Reader) error {
+	if c.has(sha, size) {
 		return nil
 	}
-	t, err := c.NewTemp()
+	t, err := c.newTemp()
 	if err != nil {
 		return err
 	}
@@ -143,7 +140,7 @@ func (c *Cache) Put(sha string, size int64, r io.Reader) error {
 	if _, err := io.Copy(t, r); err != nil {
 		return fmt.Errorf("write cache blob: %w", err)
 	}
-	_, err = t.Commit(sha, size)
+	_, err = t.commit(registry.FileRef{File: sha}, sha, size)
 	return err
 }
 
@@ -165,29 +162,29 @@ func (c *Cache) removeStaleTemps() {
 	}
 }
 
-// Temp is a file being downloaded. It hashes what is written to it, and
+// tempFile is a file being downloaded. It hashes what is written to it, and
 // implements Reset so that a download that is retried starts the file over.
-type Temp struct {
+type tempFile struct {
 	f     *os.File
 	h     hash.Hash
 	n     int64
-	cache *Cache // nil: Commit keeps the file where it is
+	cache *Cache // nil: commit keeps the file where it is
 	done  bool   // committed: Close leaves the file alone
 }
 
-func newTemp(dir string) (*Temp, error) {
+func newTempFile(dir string) (*tempFile, error) {
 	f, err := os.CreateTemp(dir, "tmp-*")
 	if err != nil {
 		return nil, err
 	}
-	return &Temp{f: f, h: sha256.New()}, nil
+	return &tempFile{f: f, h: sha256.New()}, nil
 }
 
 // Name returns the temporary file's path.
-func (t *Temp) Name() string { return t.f.Name() }
+func (t *tempFile) Name() string { return t.f.Name() }
 
 // Write writes to the file and the running hash.
-func (t *Temp) Write(p []byte) (int, error) {
+func (t *tempFile) Write(p []byte) (int, error) {
 	n, err := t.f.Write(p)
 	t.h.Write(p[:n])
 	t.n += int64(n)
@@ -195,11 +192,11 @@ func (t *Temp) Write(p []byte) (int, error) {
 }
 
 // SHA256 returns the lowercase hex SHA-256 of what was written so far. It
-// makes Temp a registry.Hasher, so a download into it is hashed once.
-func (t *Temp) SHA256() string { return hex.EncodeToString(t.h.Sum(nil)) }
+// makes tempFile a registry.Hasher, so a download into it is hashed once.
+func (t *tempFile) SHA256() string { return hex.EncodeToString(t.h.Sum(nil)) }
 
 // Reset empties the file and the hash, for a download that starts over.
-func (t *Temp) Reset() error {
+func (t *tempFile) Reset() error {
 	if err := t.f.Truncate(0); err != nil {
 		return err
 	}
@@ -212,7 +209,7 @@ func (t *Temp) Reset() error {
 }
 
 // check compares what was written with the expected size and hash.
-func (t *Temp) check(ref registry.FileRef, sha string, size int64) error {
+func (t *tempFile) check(ref registry.FileRef, sha string, size int64) error {
 	got := t.SHA256()
 	if t.n != size || got != sha {
 		return &registry.IntegrityError{Ref: ref, WantSize: size, GotSize: t.n, WantSHA256: sha, GotSHA256: got}
@@ -220,16 +217,13 @@ func (t *Temp) check(ref registry.FileRef, sha string, size int64) error {
 	return nil
 }
 
-// Commit checks that the file holds exactly size bytes with the given
-// SHA-256, flushes it to disk and gives it its final name in the cache. It
-// returns that name. A mismatch is an error matching ErrChecksumMismatch or
-// ErrSizeMismatch, and the file is removed. If another process stored the
-// same blob meanwhile, its copy is kept; the content is the same.
-func (t *Temp) Commit(sha string, size int64) (string, error) {
-	return t.commit(registry.FileRef{File: sha}, sha, size)
-}
-
-func (t *Temp) commit(ref registry.FileRef, sha string, size int64) (string, error) {
+// commit checks that the file holds exactly size bytes with the given
+// SHA-256 (a mismatch is a *registry.IntegrityError about ref), flushes it
+// to disk and gives it its final name in the cache, or, outside the cache,
+// closes it where it is. It returns that name. On a mismatch the file is
+// removed. If another process stored the same blob meanwhile, its copy is
+// kept; the content is the same.
+func (t *tempFile) commit(ref registry.FileRef, sha string, size int64) (string, error) {
 	if t.done {
 		return "", errors.New("temporary file already committed")
 	}
@@ -255,11 +249,11 @@ func (t *Temp) commit(ref registry.FileRef, sha string, size int64) (string, err
 		os.Remove(t.f.Name())
 		return "", fmt.Errorf("write cache blob: %w", err)
 	}
-	final := t.cache.Path(sha)
+	final := t.cache.blobPath(sha)
 	if err := os.Rename(t.f.Name(), final); err != nil {
 		// Some systems refuse to replace a read-only file; a blob already
 		// there under the same name has the same content.
-		if t.cache.Has(sha, size) {
+		if t.cache.has(sha, size) {
 			os.Remove(t.f.Name())
 			t.done = true
 			return final, nil
@@ -273,7 +267,7 @@ func (t *Temp) commit(ref registry.FileRef, sha string, size int64) (string, err
 
 // Close discards the file unless it was committed. It is safe to call more
 // than once.
-func (t *Temp) Close() error {
+func (t *tempFile) Close() error {
 	if t.done {
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gpmtool/gpm/internal/lock"
+	"github.com/gpmtool/gpm/internal/registry"
 )
 
 func TestDefaultCacheDir(t *testing.T) {
@@ -36,19 +37,19 @@ func TestCachePutAndOpen(t *testing.T) {
 	}
 	data := []byte("hello blob")
 	sha := sum(data)
-	if c.Has(sha, int64(len(data))) {
+	if c.has(sha, int64(len(data))) {
 		t.Fatal("empty cache has the blob")
 	}
-	if err := c.Put(sha, int64(len(data)), bytes.NewReader(data)); err != nil {
+	if err := c.put(sha, int64(len(data)), bytes.NewReader(data)); err != nil {
 		t.Fatal(err)
 	}
-	if !c.Has(sha, int64(len(data))) || c.Has(sha, 3) {
+	if !c.has(sha, int64(len(data))) || c.has(sha, 3) {
 		t.Errorf("Has is wrong after Put")
 	}
-	if c.Has("../../etc/passwd", 0) || c.Path("ABC") != "" {
+	if c.has("../../etc/passwd", 0) || c.blobPath("ABC") != "" {
 		t.Errorf("invalid sha accepted")
 	}
-	f, err := c.Open(sha)
+	f, err := c.open(sha)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,11 +65,11 @@ func TestCachePutAndOpen(t *testing.T) {
 		want error
 	}{{[]byte("other blob"), ErrChecksumMismatch}, {[]byte("short"), ErrSizeMismatch}} {
 		wantSHA := sum([]byte("expected!!"))
-		err := c.Put(wantSHA, 10, bytes.NewReader(tc.data))
+		err := c.put(wantSHA, 10, bytes.NewReader(tc.data))
 		if !errors.Is(err, tc.want) {
 			t.Errorf("Put(%q) = %v, want %v", tc.data, err, tc.want)
 		}
-		if c.Has(wantSHA, 10) || c.Has(sum(tc.data), int64(len(tc.data))) {
+		if c.has(wantSHA, 10) || c.has(sum(tc.data), int64(len(tc.data))) {
 			t.Errorf("mismatching blob stored")
 		}
 	}
@@ -91,7 +92,7 @@ func TestCacheConcurrentWriters(t *testing.T) {
 				errs[i] = err
 				return
 			}
-			t, err := c.NewTemp()
+			t, err := c.newTemp()
 			if err != nil {
 				errs[i] = err
 				return
@@ -100,7 +101,7 @@ func TestCacheConcurrentWriters(t *testing.T) {
 			for off := 0; off < len(data); off += 1000 {
 				t.Write(data[off:min(off+1000, len(data))])
 			}
-			_, errs[i] = t.Commit(sha, int64(len(data)))
+			_, errs[i] = t.commit(registry.FileRef{File: sha}, sha, int64(len(data)))
 		})
 	}
 	wg.Wait()
@@ -110,7 +111,7 @@ func TestCacheConcurrentWriters(t *testing.T) {
 		}
 	}
 	c, _ := OpenCache(dir)
-	got, err := os.ReadFile(c.Path(sha))
+	got, err := os.ReadFile(c.blobPath(sha))
 	if err != nil || !bytes.Equal(got, data) {
 		t.Errorf("blob content wrong: %v", err)
 	}
@@ -130,7 +131,7 @@ func TestCacheRemovesStaleTemps(t *testing.T) {
 	os.WriteFile(young, nil, 0o644)
 	past := time.Now().Add(-48 * time.Hour)
 	os.Chtimes(old, past, past)
-	tmp, err := c.NewTemp()
+	tmp, err := c.newTemp()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +176,7 @@ func TestHelperProcess(t *testing.T) {
 	reg := newFakeReg()
 	reg.delay = 20 * time.Microsecond
 	l := helperLock(reg)
-	_, err = Install(context.Background(), l, Options{
+	_, err = install(context.Background(), l, Options{
 		Dir: dir, Cache: c, Jobs: 3,
 		Source: func(lock.Package) (Downloader, error) { return reg, nil },
 	})
@@ -213,7 +214,7 @@ func TestTwoProcesses(t *testing.T) {
 		}
 	}
 	l := helperLock(newFakeReg())
-	rep, err := Verify(context.Background(), dir, l, 0)
+	rep, err := verify(context.Background(), dir, l, 0)
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}
@@ -223,7 +224,7 @@ func TestTwoProcesses(t *testing.T) {
 	c, _ := OpenCache(cacheDir)
 	for _, p := range l.Packages {
 		for _, f := range p.Files {
-			if !c.Has(f.SHA256, f.Size) {
+			if !c.has(f.SHA256, f.Size) {
 				t.Errorf("cache lacks %s/%s", p.Name, f.Name)
 			}
 		}

@@ -26,13 +26,13 @@ var (
 	// that would land outside the package directory, a link that escapes it,
 	// a device, a duplicate, or more data than the extraction limits allow.
 	ErrUnsafeArchive = errors.New("unsafe archive")
-	// ErrConflict matches a vendor directory entry in gpm's way that gpm will
+	// errConflict matches a vendor directory entry in gpm's way that gpm will
 	// not replace, such as a file or symlink where a package directory goes.
-	ErrConflict = errors.New("vendor directory conflict")
+	errConflict = errors.New("vendor directory conflict")
 )
 
-// PackageError is a failure to install one package. Every error Install
-// returns about a package is a *PackageError; its message starts with
+// PackageError is a failure to install one package. Every error Stage
+// or Place returns about a package is a *PackageError; its message starts with
 // "name@version: ".
 type PackageError struct {
 	Name    string // local package name
@@ -115,16 +115,16 @@ func (e *offlineError) Hints() []string {
 	return []string{fmt.Sprintf("%s must be downloaded; run 'gpm install' without --offline or --frozen once, with network access, to fill the cache", n)}
 }
 
-// ArchiveError is an archive entry that extraction refused. It matches
+// archiveError is an archive entry that extraction refused. It matches
 // ErrUnsafeArchive.
-type ArchiveError struct {
+type archiveError struct {
 	Archive string // the archive's file name in the package
 	Entry   string // the entry's name as stored in the archive; "" for the archive as a whole
 	Reason  string // what is wrong, e.g. "path escapes the package directory"
 }
 
 // Error implements error.
-func (e *ArchiveError) Error() string {
+func (e *archiveError) Error() string {
 	if e.Entry == "" {
 		return fmt.Sprintf("archive %q: %s", e.Archive, e.Reason)
 	}
@@ -132,17 +132,17 @@ func (e *ArchiveError) Error() string {
 }
 
 // Is matches ErrUnsafeArchive.
-func (e *ArchiveError) Is(target error) bool { return target == ErrUnsafeArchive }
+func (e *archiveError) Is(target error) bool { return target == ErrUnsafeArchive }
 
 // Hints says what to do about a refused archive.
-func (e *ArchiveError) Hints() []string {
+func (e *archiveError) Hints() []string {
 	return []string{"nothing was installed; the archive may be malicious or broken: ask its publisher, or set extract = false for the package to place the archive as a file"}
 }
 
 // cacheBlobError is a cache blob whose content no longer matches the lock,
-// found while it was copied or extracted into a staging directory. Install
+// found while it was copied or extracted into a staging directory. Stage
 // normally discards the blob and downloads it again; this error leaves
-// Install only when it cannot: under --offline, or when a blob downloaded
+// Stage only when it cannot: under --offline, or when a blob downloaded
 // and verified in this very run changed before it was staged. It matches
 // ErrIntegrity and the registry's mismatch sentinel for what differs.
 type cacheBlobError struct {

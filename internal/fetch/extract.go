@@ -142,7 +142,7 @@ type archive struct {
 }
 
 func (a *archive) fail(entry, format string, args ...any) error {
-	return &ArchiveError{Archive: a.name, Entry: entry, Reason: fmt.Sprintf(format, args...)}
+	return &archiveError{Archive: a.name, Entry: entry, Reason: fmt.Sprintf(format, args...)}
 }
 
 func (a *archive) tar(r io.Reader) error {
@@ -340,7 +340,7 @@ func (a *archive) file(raw string, mode fs.FileMode, r io.Reader) error {
 		err = cerr
 	}
 	if err != nil {
-		var ae *ArchiveError
+		var ae *archiveError
 		if errors.As(err, &ae) || s.ctx.Err() != nil {
 			return err
 		}

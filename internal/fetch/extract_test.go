@@ -85,7 +85,7 @@ func TestExtractGood(t *testing.T) {
 	if f := byPath["var/empty"]; f == nil || f.Type != typeDir {
 		t.Errorf("state for var/empty: %+v", f)
 	}
-	if _, err := Verify(context.Background(), e.dir, lockOf(p), 0); err != nil {
+	if _, err := verify(context.Background(), e.dir, lockOf(p), 0); err != nil {
 		t.Errorf("verify: %v", err)
 	}
 	reads := filesRead.Load()
@@ -189,7 +189,7 @@ func TestExtractHostile(t *testing.T) {
 			evil := e.pkg("evil", "6.6.6", true, file{tc.archive, tc.data(t)}, f("zzz-plain", "plain"))
 			o := e.opts()
 			o.MaxExtract, o.MaxEntries = tc.maxExtract, tc.maxEntries
-			_, err := Install(context.Background(), lockOf(good, evil), o)
+			_, err := install(context.Background(), lockOf(good, evil), o)
 			if !errors.Is(err, ErrUnsafeArchive) {
 				t.Fatalf("err = %v, want ErrUnsafeArchive", err)
 			}
@@ -286,7 +286,7 @@ func TestExtractNonArchiveWarns(t *testing.T) {
 func TestExtractConflictBetweenArchiveAndFile(t *testing.T) {
 	e := newEnv(t)
 	p := e.pkg("x", "1.0.0", true, file{"a.tar", makeTar(t, false, file0("readme", "from archive", 0))}, f("readme", "plain"))
-	_, err := Install(context.Background(), lockOf(p), e.opts())
+	_, err := install(context.Background(), lockOf(p), e.opts())
 	if err == nil || !strings.Contains(err.Error(), "duplicate entry") {
 		t.Fatalf("err = %v, want a duplicate entry", err)
 	}

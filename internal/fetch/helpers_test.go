@@ -197,9 +197,37 @@ func (e *env) opts() Options {
 	}
 }
 
+// install is a whole install as the project engine runs one, without a
+// lock file to write: it takes the vendor directory's lock, stages and
+// places.
+func install(ctx context.Context, l *lock.File, opts Options) (*Report, error) {
+	unlock, err := LockDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	st, err := Stage(ctx, l, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return st.Place()
+}
+
+// verify is Verify under the shared lock of the vendor directory, as the
+// project engine runs it.
+func verify(ctx context.Context, dir string, l *lock.File, jobs int) (*VerifyReport, error) {
+	unlock, err := RLockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return Verify(ctx, dir, l, jobs)
+}
+
 func (e *env) install(pkgs ...lock.Package) (*Report, error) {
 	e.t.Helper()
-	return Install(context.Background(), lockOf(pkgs...), e.opts())
+	return install(context.Background(), lockOf(pkgs...), e.opts())
 }
 
 func (e *env) mustInstall(pkgs ...lock.Package) *Report {
@@ -274,7 +302,7 @@ func temps(t *testing.T, dir string) []string {
 	}
 	var out []string
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), "tmp-") {
+		if strings.HasPrefix(e.Name(), "tmp-") || strings.Contains(e.Name(), ".tmp-") {
 			out = append(out, e.Name())
 		}
 	}

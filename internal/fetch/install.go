@@ -29,10 +29,10 @@ type Downloader interface {
 	Download(ctx context.Context, f registry.FileRef, want registry.Expect, dst io.Writer) (registry.Result, error)
 }
 
-// DefaultJobs is the download parallelism when Options.Jobs is not set.
-const DefaultJobs = 8
+// defaultJobs is the download parallelism when Options.Jobs is not set.
+const defaultJobs = 8
 
-// Options configure Install.
+// Options configure Stage.
 type Options struct {
 	// Dir is the vendor directory; package NAME goes to Dir/NAME and gpm's
 	// bookkeeping to Dir/.gpm.
@@ -40,27 +40,17 @@ type Options struct {
 	// Cache is the shared blob cache; nil installs without one (every file
 	// not in place is downloaded).
 	Cache *Cache
-	// Jobs bounds parallel downloads and package staging (DefaultJobs when
+	// Jobs bounds parallel downloads and package staging (defaultJobs when
 	// zero or negative).
 	Jobs int
 	// Offline forbids downloads: files not in the cache are an error
 	// matching ErrOffline.
 	Offline bool
-	// Locked tells Install that the caller holds LockDir(Dir), so that it
-	// does not try to take it again (the lock is not reentrant). When
-	// false, Install takes the lock for its own duration.
-	Locked bool
 	// Source returns the downloader for a package's registry. It is called
 	// only for packages that have files to download, never when everything
-	// is in place or cached and the cached blobs match the lock. Install
+	// is in place or cached and the cached blobs match the lock. Stage
 	// never calls it from two goroutines at once.
 	Source func(p lock.Package) (Downloader, error)
-	// BeforePlace, when set, is called once everything the install needs is
-	// downloaded, verified and staged, just before the vendor directory is
-	// first changed (and also when nothing needs to change). An error aborts
-	// the install with the vendor directory untouched. The CLI writes the
-	// lock file here, so the lock changes only after every fetch succeeded.
-	BeforePlace func() error
 	// Events receives progress; it may be nil. It is called from several
 	// goroutines at once.
 	Events func(Event)
@@ -68,8 +58,8 @@ type Options struct {
 	// discards them.
 	Warnf func(format string, args ...any)
 	// MaxExtract caps the bytes extracted from the archives of one package
-	// (DefaultMaxExtract when zero); MaxEntries caps their entries
-	// (DefaultMaxEntries when zero).
+	// (defaultMaxExtract when zero); MaxEntries caps their entries
+	// (defaultMaxEntries when zero).
 	MaxExtract int64
 	MaxEntries int
 }
@@ -110,7 +100,7 @@ func (k EventKind) String() string {
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }
 
-// Event is a progress report from Install.
+// Event is a progress report from Stage or Place.
 type Event struct {
 	Kind      EventKind
 	Package   string // local package name
@@ -121,7 +111,7 @@ type Event struct {
 	FromCache bool   // FileDone: found in the cache, not downloaded
 }
 
-// Action is what Install did to a package.
+// Action is what an install did to a package.
 type Action string
 
 // Actions.
@@ -137,7 +127,7 @@ const (
 	Removed Action = "removed"
 )
 
-// PackageReport is what Install did to one package.
+// PackageReport is what an install did to one package.
 type PackageReport struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
@@ -166,7 +156,7 @@ type MovedFile struct {
 	To   string `json:"to"`
 }
 
-// Report is the outcome of Install.
+// Report is the outcome of an install (Staged.Place).
 type Report struct {
 	// Packages are in lock order, followed by removed packages by name.
 	Packages   []PackageReport `json:"packages"`
@@ -176,7 +166,7 @@ type Report struct {
 	Duration   time.Duration   `json:"duration_ns"`
 }
 
-// Changed reports whether Install changed the vendor directory.
+// Changed reports whether the install changed the vendor directory.
 func (r *Report) Changed() bool {
 	for _, p := range r.Packages {
 		if p.Action != Unchanged {
@@ -186,65 +176,137 @@ func (r *Report) Changed() bool {
 	return false
 }
 
-// Install makes the vendor directory opts.Dir hold exactly the packages of
-// l: packages already in place are left alone without reading them;
-// missing blobs are taken from the cache or downloaded and verified; changed
-// packages are staged in full and then swapped into place one directory
-// rename each; packages no longer locked are removed. Files gpm did not
-// place are kept.
+// Stage prepares the vendor directory opts.Dir to hold exactly the packages
+// of l, without changing it: packages already in place are left alone
+// without reading them; missing blobs are taken from the cache or
+// downloaded and verified; changed packages are staged in full in
+// DIR/.gpm. Staged.Place then swaps them into place, one directory rename
+// each, and removes the packages no longer locked; Staged.Close discards
+// what was staged. Files gpm did not place are kept.
+//
+// The caller holds LockDir(opts.Dir) from Stage until Close: the lock is
+// not reentrant, and the caller usually needs it across more than the
+// install (resolving, writing packages.lock between Stage and Place).
 //
 // The cache is not trusted: each blob is rehashed as it is copied or
 // extracted into a staging directory, and one that no longer matches the
 // lock is discarded with a warning and downloaded again (under
 // Options.Offline it fails the install, matching ErrIntegrity).
 //
-// It plans before it acts: every file is fetched and verified and every
-// changed package is staged before the first package is placed, so a
-// download, checksum or archive failure leaves the vendor directory as it
-// was. After the first swap, each package directory is at every moment
-// entirely old or entirely new, and the state is written after each one.
+// Stage plans before anything acts: every file is fetched and verified,
+// every changed package is staged and every swap is checked to be
+// permitted before it returns, so a download, checksum, archive or
+// permission failure leaves the vendor directory as it was, and so does a
+// caller that decides not to Place.
 //
 // Errors about a package are *PackageError. A cancelled ctx stops
-// downloads and staging promptly and returns ctx.Err() with the vendor
-// directory untouched; once placing has begun it completes, since it is
-// only renames.
-func Install(ctx context.Context, l *lock.File, opts Options) (*Report, error) {
+// downloads and staging promptly and returns ctx.Err(). On error nothing
+// is left to Close.
+func Stage(ctx context.Context, l *lock.File, opts Options) (*Staged, error) {
 	start := time.Now()
 	if opts.Dir == "" {
 		return nil, errors.New("install: no vendor directory")
 	}
 	if opts.Jobs <= 0 {
-		opts.Jobs = DefaultJobs
+		opts.Jobs = defaultJobs
 	}
 	in := &installer{opts: opts, dir: opts.Dir, meta: filepath.Join(opts.Dir, metaDir)}
 	in.warnf = opts.Warnf
 	if in.warnf == nil {
 		in.warnf = func(string, ...any) {}
 	}
-	if opts.Locked {
-		if err := os.MkdirAll(in.meta, 0o777); err != nil {
-			return nil, fmt.Errorf("install: %w", err)
-		}
-	} else {
-		unlock, err := LockDir(opts.Dir)
-		if err != nil {
-			return nil, err
-		}
-		defer unlock()
+	if err := os.MkdirAll(in.meta, 0o777); err != nil {
+		return nil, fmt.Errorf("install: %w", err)
 	}
 	if err := removeTemps(opts.Dir); err != nil {
 		return nil, err
 	}
-	defer in.cleanup()
-
-	rep, err := in.run(ctx, l)
-	if rep != nil {
-		rep.Duration = time.Since(start)
+	s, err := in.prepare(ctx, l)
+	if err != nil {
+		in.cleanup()
+		return nil, err
 	}
-	return rep, err
+	s.start = start
+	return s, nil
 }
 
-// installer is one run of Install.
+// Staged is an install whose every file is fetched, verified and staged,
+// and whose vendor directory is not changed yet. Call Place to change it,
+// and Close in any case.
+type Staged struct {
+	in         *installer
+	works      []*work  // every locked package, in lock order
+	changed    []*work  // the ones to swap into place
+	prune      []string // installed packages no longer locked, by name
+	stateDirty bool     // the state changes even if nothing is swapped
+	start      time.Time
+	placed     bool
+	closed     bool
+}
+
+// Place swaps the staged packages into place, removes the packages no
+// longer locked and writes the state, last. It does not stop once begun,
+// since what is left is renames and removals: each package directory is at
+// every moment entirely old or entirely new. Report.Duration counts from
+// Stage. Place may be called once, before Close.
+func (s *Staged) Place() (*Report, error) {
+	if s.closed || s.placed {
+		return nil, errors.New("install: Place called on a closed or placed install")
+	}
+	s.placed = true
+	in := s.in
+	var placeErr error
+	for _, w := range s.changed {
+		if err := in.place(w); err != nil {
+			placeErr = &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err}
+			break
+		}
+		in.emit(Event{Kind: PackagePlaced, Package: w.pkg.Name, Version: w.pkg.Version})
+	}
+	stateDirty := s.stateDirty
+	var removed []PackageReport
+	if placeErr == nil {
+		for _, name := range s.prune {
+			removed = append(removed, in.prune(name))
+			stateDirty = true
+		}
+	}
+	if stateDirty || len(s.changed) > 0 {
+		if err := writeState(in.dir, in.st, true); err != nil && placeErr == nil {
+			placeErr = err
+		}
+	}
+	if placeErr != nil {
+		return nil, placeErr
+	}
+
+	rep := &Report{}
+	for _, w := range s.works {
+		rep.Packages = append(rep.Packages, *w.rep)
+	}
+	rep.Packages = append(rep.Packages, removed...)
+	for _, p := range rep.Packages {
+		rep.Downloaded += p.Downloaded
+		rep.Cached += p.Cached
+		rep.Bytes += p.Bytes
+	}
+	rep.Duration = time.Since(s.start)
+	return rep, nil
+}
+
+// Close removes the install's temporaries: what was staged and not placed,
+// the package trees Place swapped out, downloads made outside the cache. It
+// is safe to call more than once. Leftovers (after a crash) are removed by
+// the next Stage.
+func (s *Staged) Close() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.in.cleanup()
+}
+
+// installer is one run of Stage and Place.
 type installer struct {
 	opts  Options
 	dir   string // vendor directory
@@ -329,7 +391,8 @@ func (in *installer) cleanup() {
 	}
 }
 
-func (in *installer) run(ctx context.Context, l *lock.File) (*Report, error) {
+// prepare plans the install of l and fetches and stages what changed.
+func (in *installer) prepare(ctx context.Context, l *lock.File) (*Staged, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -341,81 +404,36 @@ func (in *installer) run(ctx context.Context, l *lock.File) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	var prune []string
+	s := &Staged{in: in, works: works}
 	for name := range in.st.Packages {
 		if _, ok := l.Lookup(name); !ok {
-			prune = append(prune, name)
+			s.prune = append(s.prune, name)
 		}
 	}
-	sort.Strings(prune)
-
-	rep := &Report{}
-	var changed []*work
-	stateDirty := false
+	sort.Strings(s.prune)
 	for _, w := range works {
 		switch {
 		case w.changed:
-			changed = append(changed, w)
+			s.changed = append(s.changed, w)
 		case w.old.Version != w.pkg.Version:
 			// Same files under another version: only the state changes.
 			w.rep.Action = Updated
 			w.rep.Previous = w.old.Version
 			w.old.Version = w.pkg.Version
-			stateDirty = true
+			s.stateDirty = true
 		}
 	}
 
-	if err := in.fetchAndStage(ctx, changed); err != nil {
+	if err := in.fetchAndStage(ctx, s.changed); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := in.checkPlaceable(changed); err != nil {
+	if err := in.checkPlaceable(s.changed); err != nil {
 		return nil, err
 	}
-	if in.opts.BeforePlace != nil {
-		if err := in.opts.BeforePlace(); err != nil {
-			return nil, err
-		}
-	}
-
-	// From here on the vendor directory changes; finish even if ctx is
-	// cancelled: what is left is renames and removals.
-	var placeErr error
-	for _, w := range changed {
-		if err := in.place(w); err != nil {
-			placeErr = &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err}
-			break
-		}
-		in.emit(Event{Kind: PackagePlaced, Package: w.pkg.Name, Version: w.pkg.Version})
-	}
-	var removed []PackageReport
-	if placeErr == nil {
-		for _, name := range prune {
-			removed = append(removed, in.prune(name))
-			stateDirty = true
-		}
-	}
-	if stateDirty || len(changed) > 0 {
-		if err := writeState(in.dir, in.st, true); err != nil && placeErr == nil {
-			placeErr = err
-		}
-	}
-	if placeErr != nil {
-		return nil, placeErr
-	}
-
-	for _, w := range works {
-		rep.Packages = append(rep.Packages, *w.rep)
-	}
-	rep.Packages = append(rep.Packages, removed...)
-	for _, p := range rep.Packages {
-		rep.Downloaded += p.Downloaded
-		rep.Cached += p.Cached
-		rep.Bytes += p.Bytes
-	}
-	return rep, nil
+	return s, nil
 }
 
 // plan checks the lock entries and decides which packages are in place.
@@ -506,10 +524,36 @@ func blobKey(sha string, size int64) string { return fmt.Sprintf("%s/%d", sha, s
 // at most Jobs requests in flight, and stages each changed package as soon
 // as its files are there. Staging thus overlaps the downloads still
 // running, and a download's slot is free again while its file is flushed
-// to disk (see download).
+// to disk (see download). The first failure cancels everything else and is
+// the one reported.
 func (in *installer) fetchAndStage(ctx context.Context, changed []*work) error {
-	blobs := map[string]*blob{}
-	var order []*blob
+	blobs, order := in.planBlobs(changed)
+	if len(order) > 0 && in.opts.Offline {
+		b := order[0]
+		return &PackageError{Name: b.w.pkg.Name, Version: b.w.pkg.Version,
+			Err: &offlineError{file: b.file, noCache: in.opts.Cache == nil, missing: len(order)}}
+	}
+	for _, b := range order {
+		if err := in.source(b.w); err != nil {
+			return err
+		}
+	}
+	in.slots = make(chan struct{}, in.opts.Jobs)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return in.downloadAll(gctx, order) })
+	g.Go(func() error { return in.stageAll(gctx, changed, blobs) })
+	err := g.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// planBlobs lists the distinct contents the changed packages need, by
+// blobKey, and those of them to download, in package order. Those in the
+// cache are ready (and reported as taken from it) at once.
+func (in *installer) planBlobs(changed []*work) (blobs map[string]*blob, order []*blob) {
+	blobs = map[string]*blob{}
 	c := in.opts.Cache
 	for _, w := range changed {
 		for _, f := range w.pkg.Files {
@@ -521,8 +565,8 @@ func (in *installer) fetchAndStage(ctx context.Context, changed []*work) error {
 			}
 			b := &blob{sha: f.SHA256, size: f.Size, w: w, file: f.Name, ready: make(chan struct{})}
 			blobs[k] = b
-			if c != nil && c.Has(f.SHA256, f.Size) {
-				b.path = c.Path(f.SHA256)
+			if c != nil && c.has(f.SHA256, f.Size) {
+				b.path = c.blobPath(f.SHA256)
 				close(b.ready)
 				w.rep.Cached++
 				in.emit(Event{Kind: FileDone, Package: w.pkg.Name, Version: w.pkg.Version, File: f.Name, Bytes: f.Size, Total: f.Size, FromCache: true})
@@ -532,62 +576,40 @@ func (in *installer) fetchAndStage(ctx context.Context, changed []*work) error {
 			order = append(order, b)
 		}
 	}
-	if len(order) > 0 && in.opts.Offline {
-		b := order[0]
-		return &PackageError{Name: b.w.pkg.Name, Version: b.w.pkg.Version,
-			Err: &offlineError{file: b.file, noCache: c == nil, missing: len(order)}}
-	}
-	for _, b := range order {
-		if err := in.source(b.w); err != nil {
-			return err
-		}
-	}
+	return blobs, order
+}
 
-	// The first failure cancels everything else and is the one reported.
-	gctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		failOnce sync.Once
-		failure  error
-	)
-	fail := func(err error) {
-		failOnce.Do(func() {
-			failure = err
-			cancel()
+// downloadAll downloads the blobs in order: at most Jobs requests in
+// flight (in.slots), and as many files again being flushed to disk. Each
+// blob's ready is closed when its download ends, successful or not; after a
+// failure, the blobs not started yet are not, and their packages' staging
+// ends through ctx.
+func (in *installer) downloadAll(ctx context.Context, order []*blob) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(2 * in.opts.Jobs)
+	for _, b := range order {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			defer close(b.ready)
+			n, err := in.download(gctx, b)
+			if err != nil {
+				return err
+			}
+			in.countDownload(b, n, false)
+			return nil
 		})
 	}
+	return g.Wait()
+}
 
-	// Downloads: at most Jobs requests in flight, and as many files again
-	// being flushed to disk.
-	in.slots = make(chan struct{}, in.opts.Jobs)
-	downloaded := make(chan struct{})
-	go func() {
-		defer close(downloaded)
-		var g errgroup.Group
-		g.SetLimit(2 * in.opts.Jobs)
-		for _, b := range order {
-			if gctx.Err() != nil {
-				break
-			}
-			g.Go(func() error {
-				defer close(b.ready)
-				n, err := in.download(gctx, b)
-				if err != nil {
-					fail(err)
-					return nil
-				}
-				in.countDownload(b, n, false)
-				return nil
-			})
-		}
-		g.Wait()
-	}()
-
-	// Staging: each package once all of its files are ready. A cache blob
-	// that fails its check while being staged is downloaded again, and the
-	// package is staged again from the start; each blob is repaired at
-	// most once, so this ends.
-	var g errgroup.Group
+// stageAll stages each changed package, at most Jobs at once, as soon as
+// all of its files are ready. A cache blob that fails its check while being
+// staged is downloaded again, and the package is staged again from the
+// start; each blob is repaired at most once, so this ends.
+func (in *installer) stageAll(ctx context.Context, changed []*work, blobs map[string]*blob) error {
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(in.opts.Jobs)
 	for _, w := range changed {
 		g.Go(func() error {
@@ -596,7 +618,7 @@ func (in *installer) fetchAndStage(ctx context.Context, changed []*work) error {
 				select {
 				case <-b.ready:
 				case <-gctx.Done():
-					return nil
+					return gctx.Err()
 				}
 				if p, _ := b.current(); p == "" {
 					return nil // its download failed, and said so
@@ -607,28 +629,25 @@ func (in *installer) fetchAndStage(ctx context.Context, changed []*work) error {
 				var be *cacheBlobError
 				if errors.As(err, &be) && be.b != nil && gctx.Err() == nil {
 					in.unstage(w)
-					err = in.repair(gctx, w, be)
-					if err == nil {
+					if err = in.repair(gctx, w, be); err == nil {
 						continue
 					}
 				}
-				if err != nil && gctx.Err() == nil {
-					var pe *PackageError
-					if !errors.As(err, &pe) {
-						err = &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err}
-					}
-					fail(err)
+				if err == nil {
+					return nil
 				}
-				return nil
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				var pe *PackageError
+				if !errors.As(err, &pe) {
+					err = &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: err}
+				}
+				return err
 			}
 		})
 	}
-	g.Wait()
-	<-downloaded
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return failure
+	return g.Wait()
 }
 
 // source sets w.src, the downloader of w's registry, when it is not set yet.
@@ -773,15 +792,15 @@ func (in *installer) download(ctx context.Context, b *blob) (int64, error) {
 // newTemp returns a download destination: in the cache when it can be
 // written, else in DIR/.gpm. A cache that refuses a write is warned about
 // once and not written again in this run.
-func (in *installer) newTemp() (*Temp, error) {
+func (in *installer) newTemp() (*tempFile, error) {
 	if c := in.opts.Cache; c != nil && !in.noCacheWrite.Load() {
-		t, err := c.NewTemp()
+		t, err := c.newTemp()
 		if err == nil {
 			return t, nil
 		}
 		in.noCacheWrite.Store(true)
 		in.warnOnce.Do(func() {
-			in.warnf("cannot write to the cache %s (%v); installing without caching", c.Dir(), errors.Unwrap(err))
+			in.warnf("cannot write to the cache %s (%v); installing without caching", c.dir, errors.Unwrap(err))
 		})
 	}
 	in.dlOnce.Do(func() {
@@ -790,14 +809,14 @@ func (in *installer) newTemp() (*Temp, error) {
 	if in.dlErr != nil {
 		return nil, in.dlErr
 	}
-	return newTemp(in.dlDir)
+	return newTempFile(in.dlDir)
 }
 
-// progress forwards writes to a Temp and reports progress every
+// progress forwards writes to a tempFile and reports progress every
 // progressStep bytes, or sooner when progressEvery has passed, so that a
 // slow download still moves its progress bar.
 type progress struct {
-	t         *Temp
+	t         *tempFile
 	n, last   int64
 	emit      func(int64)
 	lastEvent time.Time
@@ -846,10 +865,10 @@ func (in *installer) stage(ctx context.Context, w *work, blobs map[string]*blob)
 	fi, err := os.Lstat(pkgDir)
 	switch {
 	case err == nil && fi.Mode()&os.ModeSymlink != 0:
-		return hint.Wrap(fmt.Errorf("%s is a symlink; gpm does not replace it: %w", pkgDir, ErrConflict),
+		return hint.Wrap(fmt.Errorf("%s is a symlink; gpm does not replace it: %w", pkgDir, errConflict),
 			"remove the symlink, or remove the package from packages.toml")
 	case err == nil && !fi.IsDir():
-		return hint.Wrap(fmt.Errorf("%s exists and is not a directory: %w", pkgDir, ErrConflict),
+		return hint.Wrap(fmt.Errorf("%s exists and is not a directory: %w", pkgDir, errConflict),
 			"move it away and run 'gpm install' again")
 	case err == nil:
 		w.hadDir = true

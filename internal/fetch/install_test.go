@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -36,7 +37,7 @@ func TestInstallFirstThenNoop(t *testing.T) {
 		t.Errorf("README.md = %q", s)
 	}
 	for _, f := range a.Files {
-		if !e.cache.Has(f.SHA256, f.Size) {
+		if !e.cache.has(f.SHA256, f.Size) {
 			t.Errorf("cache lacks %s", f.Name)
 		}
 	}
@@ -97,7 +98,7 @@ func TestInstallFromCacheIntoNewVendor(t *testing.T) {
 	}
 	// Vendor files are copies: editing one does not touch the cache.
 	e2.write("cli-tool/tool", "edited")
-	c, _ := e.cache.Open(a.Files[0].SHA256)
+	c, _ := e.cache.open(a.Files[0].SHA256)
 	data := make([]byte, 16)
 	n, _ := c.Read(data)
 	c.Close()
@@ -116,7 +117,7 @@ func TestInstallOffline(t *testing.T) {
 		o := e2.opts()
 		o.Offline = true
 		o.Source = nil
-		if _, err := Install(context.Background(), lockOf(a), o); err != nil {
+		if _, err := install(context.Background(), lockOf(a), o); err != nil {
 			t.Fatalf("offline install from cache: %v", err)
 		}
 		if s, _ := e2.read("cli-tool/tool"); s != "binary" {
@@ -136,7 +137,7 @@ func TestInstallOffline(t *testing.T) {
 			if !withCache {
 				o.Cache = nil
 			}
-			_, err := Install(context.Background(), lockOf(a), o)
+			_, err := install(context.Background(), lockOf(a), o)
 			if !errors.Is(err, ErrOffline) {
 				t.Fatalf("err = %v, want ErrOffline", err)
 			}
@@ -204,7 +205,7 @@ func TestChecksumMismatch(t *testing.T) {
 	if _, ok := e.read("cli-tool/tool"); ok {
 		t.Errorf("cli-tool was placed")
 	}
-	if e.cache.Has(sum([]byte("evil bytes")), 10) || e.cache.Has(b.Files[0].SHA256, 10) {
+	if e.cache.has(sum([]byte("evil bytes")), 10) || e.cache.has(b.Files[0].SHA256, 10) {
 		t.Errorf("mismatching bytes entered the cache")
 	}
 	e.assertNoTemps()
@@ -235,14 +236,14 @@ func TestInterruptedDownload(t *testing.T) {
 		cancel() // Ctrl-C while the file is half written
 		<-ctx.Done()
 	}
-	_, err := Install(ctx, lockOf(a2), e.opts())
+	_, err := install(ctx, lockOf(a2), e.opts())
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 	if s, _ := e.read("app/app"); s != "app v1" {
 		t.Errorf("app/app = %q, want the previous version", s)
 	}
-	if e.cache.Has(a2.Files[0].SHA256, a2.Files[0].Size) {
+	if e.cache.has(a2.Files[0].SHA256, a2.Files[0].Size) {
 		t.Errorf("interrupted download entered the cache")
 	}
 	e.assertNoTemps()
@@ -447,8 +448,8 @@ func TestConflictingVendorEntry(t *testing.T) {
 	a := e.pkg("app", "1.0.0", false, f("app", "x"))
 	e.write("app", "a file where the package directory goes")
 	_, err := e.install(a)
-	if !errors.Is(err, ErrConflict) {
-		t.Fatalf("err = %v, want ErrConflict", err)
+	if !errors.Is(err, errConflict) {
+		t.Fatalf("err = %v, want errConflict", err)
 	}
 	if s, _ := e.read("app"); s != "a file where the package directory goes" {
 		t.Errorf("the file was replaced")
@@ -475,7 +476,7 @@ func TestConcurrentInstallsSerialize(t *testing.T) {
 				}
 				o.Cache = c
 			}
-			_, errs[i] = Install(context.Background(), lockOf(pkgs...), o)
+			_, errs[i] = install(context.Background(), lockOf(pkgs...), o)
 		})
 	}
 	wg.Wait()
@@ -487,7 +488,7 @@ func TestConcurrentInstallsSerialize(t *testing.T) {
 	if len(tree(t, e.dir)) != 10 {
 		t.Errorf("tree = %q", tree(t, e.dir))
 	}
-	rep, err := Verify(context.Background(), e.dir, lockOf(pkgs...), 0)
+	rep, err := verify(context.Background(), e.dir, lockOf(pkgs...), 0)
 	if err != nil {
 		t.Errorf("verify after concurrent installs: %v", err)
 	} else if rep.Files != 5 {
@@ -496,46 +497,83 @@ func TestConcurrentInstallsSerialize(t *testing.T) {
 	e.assertNoTemps()
 }
 
-func TestLockedOption(t *testing.T) {
+func TestGitignoreInMeta(t *testing.T) {
 	e := newEnv(t)
-	a := e.pkg("app", "1.0.0", false, f("app", "x"))
-	unlock, err := LockDir(e.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
-	o := e.opts()
-	o.Locked = true
-	if _, err := Install(context.Background(), lockOf(a), o); err != nil {
-		t.Fatal(err)
-	}
+	e.mustInstall(e.pkg("app", "1.0.0", false, f("app", "x")))
 	if _, err := os.Stat(filepath.Join(e.dir, metaDir, ".gitignore")); err != nil {
 		t.Errorf("no .gitignore in .gpm: %v", err)
 	}
 }
 
-func TestBeforePlace(t *testing.T) {
+// TestStageChangesNothing pins the phase split the project engine relies
+// on to write packages.lock between fetching and placing: after Stage every
+// file is downloaded, but the vendor directory and its state are as they
+// were, and a caller that then decides not to place (Close without Place)
+// leaves them so, with no temporaries.
+func TestStageChangesNothing(t *testing.T) {
 	e := newEnv(t)
-	a := e.pkg("app", "1.0.0", false, f("app", "x"))
-	o := e.opts()
-	called := 0
-	o.BeforePlace = func() error {
-		called++
-		if _, err := os.Stat(filepath.Join(e.dir, "app")); !os.IsNotExist(err) {
-			t.Errorf("package placed before BeforePlace")
+	v1 := e.pkg("app", "1.0.0", false, f("app", "v1"))
+	gone := e.pkg("gone", "1.0.0", false, f("gone.txt", "bye"))
+	e.mustInstall(v1, gone)
+	before := tree(t, e.dir)
+	state, err := os.ReadFile(statePath(e.dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	v2 := e.pkg("app", "2.0.0", false, f("app", "v2"), f("new.txt", "new"))
+	unlock, err := LockDir(e.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	st, err := Stage(context.Background(), lockOf(v2), e.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fl := range v2.Files {
+		if !e.cache.has(fl.SHA256, fl.Size) {
+			t.Errorf("%s not downloaded by Stage", fl.Name)
 		}
-		return errors.New("lock write failed")
 	}
-	if _, err := Install(context.Background(), lockOf(a), o); err == nil || err.Error() != "lock write failed" {
-		t.Fatalf("err = %v", err)
+	check := func(when string) {
+		t.Helper()
+		equal(t, "vendor tree "+when, tree(t, e.dir), before)
+		if got, _ := os.ReadFile(statePath(e.dir)); !bytes.Equal(got, state) {
+			t.Errorf("state changed %s", when)
+		}
+		if got, _ := e.read("app/app"); got != "v1" {
+			t.Errorf("app/app = %q %s, want v1", got, when)
+		}
 	}
-	if called != 1 {
-		t.Errorf("BeforePlace called %d times", called)
+	check("after Stage")
+	st.Close()
+	st.Close() // a second Close does nothing
+	check("after Close")
+	if _, err := st.Place(); err == nil {
+		t.Errorf("Place after Close succeeded")
 	}
-	if _, err := os.Stat(filepath.Join(e.dir, "app")); !os.IsNotExist(err) {
-		t.Errorf("package placed after BeforePlace failed")
-	}
+	check("after Place on a closed install")
 	e.assertNoTemps()
+
+	st, err = Stage(context.Background(), lockOf(v2), e.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rep, err := st.Place()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Packages) != 2 || rep.Packages[0].Action != Updated || rep.Packages[1].Action != Removed {
+		t.Errorf("report %+v", rep.Packages)
+	}
+	if got, _ := e.read("app/app"); got != "v2" {
+		t.Errorf("app/app = %q after Place, want v2", got)
+	}
+	if _, err := st.Place(); err == nil {
+		t.Errorf("a second Place succeeded")
+	}
 }
 
 func TestUnwritableCache(t *testing.T) {
@@ -567,9 +605,15 @@ func TestLeftoverTempsRemoved(t *testing.T) {
 	left := filepath.Join(e.dir, metaDir, "tmp-app-123")
 	os.MkdirAll(filepath.Join(left, "sub"), 0o755)
 	os.WriteFile(filepath.Join(left, "sub", "f"), nil, 0o644)
+	// A state write killed before its rename (atomicfile's temporary).
+	stateTmp := filepath.Join(e.dir, metaDir, ".state.tmp-456")
+	os.WriteFile(stateTmp, []byte("{"), 0o644)
 	e.mustInstall(a)
 	if _, err := os.Stat(left); !os.IsNotExist(err) {
 		t.Errorf("leftover staging directory not removed")
+	}
+	if _, err := os.Stat(stateTmp); !os.IsNotExist(err) {
+		t.Errorf("leftover state temporary not removed")
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/rogpeppe/go-internal/lockedfile"
+
+	"github.com/gpmtool/gpm/internal/atomicfile"
 )
 
 // LockDir takes the cross-process lock of the vendor directory dir, a file
@@ -18,9 +20,9 @@ import (
 // another gpm holds the lock, exclusively or shared (RLockDir). Call unlock
 // to release it.
 //
-// The lock is not reentrant, not even within one process: a caller that
-// holds it across resolve, install and the lock-file write passes
-// Options.Locked to Install, which then does not take it again.
+// The lock is not reentrant, not even within one process. Stage and Place
+// do not take it: their caller holds it from before it reads packages.lock
+// until after Place, across resolving and writing the lock.
 func LockDir(dir string) (unlock func(), err error) {
 	if err := makeMeta(dir); err != nil {
 		return nil, fmt.Errorf("lock vendor directory: %w", err)
@@ -86,9 +88,9 @@ func makeMeta(dir string) error {
 }
 
 // removeTemps removes what an interrupted install left in DIR/.gpm: staging
-// directories, swapped-out package trees, downloads and state temporaries,
-// all named tmp-*; and in DIR, the directories of probeWrite. It must run
-// under the directory lock.
+// directories, swapped-out package trees and downloads, all named tmp-*,
+// and the state's temporaries (atomicfile.TempPattern: .state.tmp-*); and in
+// DIR, the directories of probeWrite. It must run under the directory lock.
 func removeTemps(dir string) error {
 	if ents, err := os.ReadDir(dir); err == nil {
 		for _, e := range ents {
@@ -105,8 +107,9 @@ func removeTemps(dir string) error {
 		}
 		return err
 	}
+	state := statePath(dir)
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), "tmp-") {
+		if strings.HasPrefix(e.Name(), "tmp-") || atomicfile.IsTemp(state, e.Name()) {
 			if err := removeTree(filepath.Join(meta, e.Name())); err != nil {
 				return fmt.Errorf("remove leftover %s: %w", filepath.Join(meta, e.Name()), err)
 			}

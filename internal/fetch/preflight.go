@@ -13,7 +13,7 @@ import (
 )
 
 // checkPlaceable makes sure every swap of the changed packages can happen,
-// before Install calls BeforePlace (where the CLI writes the lock). Placing
+// before Stage returns (its caller then writes the lock and places). Placing
 // a package renames DIR/NAME, which needs write permission on DIR and, to
 // move a directory to another parent, on DIR/NAME itself. Without this, a
 // vendor directory made read-only (chmod a-w vendor) would fail the first

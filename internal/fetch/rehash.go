@@ -12,11 +12,11 @@ import (
 //
 // A blob gets its name in the cache only after it was verified, but the
 // cache is shared (several projects, a CI cache restored from object
-// storage) and files in it can change afterwards. So Install trusts a
+// storage) and files in it can change afterwards. So Stage trusts a
 // blob's name only to find it: every blob is rehashed in the same pass that
 // copies or extracts it into a staging directory, and a blob that does not
 // match the lock fails its package's staging with a *cacheBlobError, which
-// Install answers by discarding the blob and downloading it again. Staging
+// Stage answers by discarding the blob and downloading it again. Staging
 // directories are never placed before every blob of the package checked
 // out, so what reaches the vendor directory derives only from bytes that
 // matched the lock in this run.

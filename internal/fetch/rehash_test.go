@@ -24,7 +24,7 @@ func poison(t *testing.T, c *Cache, sha string, data []byte) {
 }
 
 func poisonBlob(c *Cache, sha string, data []byte) error {
-	p := c.Path(sha)
+	p := c.blobPath(sha)
 	fi, err := os.Stat(p)
 	if err != nil {
 		return err
@@ -110,11 +110,11 @@ func TestPoisonedCacheBlobRepaired(t *testing.T) {
 			if rep.Downloaded != 1 || rep.Cached != 0 || rep.Bytes != int64(len(tc.good)) {
 				t.Errorf("report: downloaded %d cached %d bytes %d, want 1, 0, %d", rep.Downloaded, rep.Cached, rep.Bytes, len(tc.good))
 			}
-			want := "tool@1.0.0: cache blob " + e.cache.Path(sha) + ` of file "` + tc.file + `" does not match packages.lock; discarded, downloading again`
+			want := "tool@1.0.0: cache blob " + e.cache.blobPath(sha) + ` of file "` + tc.file + `" does not match packages.lock; discarded, downloading again`
 			if !e.warned(want) {
 				t.Errorf("warnings %q, want %q", e.warnings, want)
 			}
-			if got, _ := os.ReadFile(e.cache.Path(sha)); !bytes.Equal(got, tc.good) {
+			if got, _ := os.ReadFile(e.cache.blobPath(sha)); !bytes.Equal(got, tc.good) {
 				t.Errorf("cache blob not repaired")
 			}
 			if tc.wantFile != "" {
@@ -124,7 +124,7 @@ func TestPoisonedCacheBlobRepaired(t *testing.T) {
 			} else if got, _ := e.read("tool/" + tc.file); got != string(tc.good) {
 				t.Errorf("%s differs from the locked file", tc.file)
 			}
-			if _, err := Verify(context.Background(), e.dir, lockOf(p), 1); err != nil {
+			if _, err := verify(context.Background(), e.dir, lockOf(p), 1); err != nil {
 				t.Errorf("Verify after the repair: %v", err)
 			}
 			e.assertNoTemps()
@@ -172,7 +172,7 @@ func TestPoisonedCacheBlobOffline(t *testing.T) {
 	o := e.opts()
 	o.Offline = true
 	o.Source = nil
-	_, err := Install(context.Background(), lockOf(other, p), o)
+	_, err := install(context.Background(), lockOf(other, p), o)
 	if !errors.Is(err, ErrIntegrity) || errors.Is(err, ErrOffline) {
 		t.Fatalf("err = %v, want ErrIntegrity (not ErrOffline)", err)
 	}
@@ -181,7 +181,7 @@ func TestPoisonedCacheBlobOffline(t *testing.T) {
 		t.Errorf("err = %v, want a PackageError for tool", err)
 	}
 	msg := err.Error()
-	for _, want := range []string{"tool@1.0.0: ", `"tool.tar.gz"`, e.cache.Path(sha), "does not match packages.lock", "--offline"} {
+	for _, want := range []string{"tool@1.0.0: ", `"tool.tar.gz"`, e.cache.blobPath(sha), "does not match packages.lock", "--offline"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message %q does not say %q", msg, want)
 		}
@@ -189,7 +189,7 @@ func TestPoisonedCacheBlobOffline(t *testing.T) {
 	if h := hint.Of(err); len(h) == 0 || !strings.Contains(h[0], "without --offline") {
 		t.Errorf("hints = %q, want one saying to run without --offline", h)
 	}
-	if _, err := os.Stat(e.cache.Path(sha)); !os.IsNotExist(err) {
+	if _, err := os.Stat(e.cache.blobPath(sha)); !os.IsNotExist(err) {
 		t.Errorf("bad blob kept in the cache (%v)", err)
 	}
 	for _, d := range []string{"tool", "other"} {
@@ -223,7 +223,7 @@ func TestBlobChangedAfterDownload(t *testing.T) {
 			}
 		}
 	}
-	_, err := Install(context.Background(), lockOf(p), o)
+	_, err := install(context.Background(), lockOf(p), o)
 	if !errors.Is(err, ErrIntegrity) || !errors.Is(err, ErrChecksumMismatch) {
 		t.Fatalf("err = %v, want an integrity error", err)
 	}
@@ -278,7 +278,7 @@ func TestRepairOncePerBlob(t *testing.T) {
 	in.slots = make(chan struct{}, 1)
 	wp := &work{pkg: &p, rep: &PackageReport{Cached: 1}}
 	wq := &work{pkg: &q, rep: &PackageReport{Cached: 1}}
-	b := &blob{sha: sha, size: int64(len("shared content")), w: wp, file: "same.bin", path: e.cache.Path(sha), ready: make(chan struct{})}
+	b := &blob{sha: sha, size: int64(len("shared content")), w: wp, file: "same.bin", path: e.cache.blobPath(sha), ready: make(chan struct{})}
 	close(b.ready)
 	// Both packages read the bad blob from the cache.
 	bad := func() *cacheBlobError { return &cacheBlobError{file: "same.bin", path: b.path, b: b} }

@@ -18,10 +18,10 @@ import (
 
 // Extraction limits applied when Options leave them zero.
 const (
-	// DefaultMaxExtract caps the bytes extracted for one package.
-	DefaultMaxExtract = 8 << 30
-	// DefaultMaxEntries caps the entries extracted for one package.
-	DefaultMaxEntries = 100_000
+	// defaultMaxExtract caps the bytes extracted for one package.
+	defaultMaxExtract = 8 << 30
+	// defaultMaxEntries caps the entries extracted for one package.
+	defaultMaxEntries = 100_000
 	// maxRatio caps how much larger than its archive the extracted data of
 	// one archive may be, once it is larger than ratioFloor. gzip cannot
 	// compress better than about 1032:1, so only constructed data (a
@@ -116,10 +116,10 @@ func newStager(ctx context.Context, dir string, maxBytes int64, maxEntries int, 
 		return nil, err
 	}
 	if maxBytes <= 0 {
-		maxBytes = DefaultMaxExtract
+		maxBytes = defaultMaxExtract
 	}
 	if maxEntries <= 0 {
-		maxEntries = DefaultMaxEntries
+		maxEntries = defaultMaxEntries
 	}
 	return &stager{
 		ctx: ctx, root: root, maxBytes: maxBytes, maxEntries: maxEntries, warnf: warnf,
@@ -284,12 +284,12 @@ func (s *stager) finish() error {
 	for _, l := range s.links {
 		for q := range prefixes(l.path) {
 			if s.entries[q] == kindSymlink {
-				return &ArchiveError{Archive: l.archive, Entry: l.entry, Reason: fmt.Sprintf("symlink is inside the symlinked directory %q", q)}
+				return &archiveError{Archive: l.archive, Entry: l.entry, Reason: fmt.Sprintf("symlink is inside the symlinked directory %q", q)}
 			}
 		}
 		for _, q := range l.walk {
 			if s.entries[q] == kindSymlink {
-				return &ArchiveError{Archive: l.archive, Entry: l.entry, Reason: fmt.Sprintf("symlink target %q goes through another symlink %q", l.target, q)}
+				return &archiveError{Archive: l.archive, Entry: l.entry, Reason: fmt.Sprintf("symlink target %q goes through another symlink %q", l.target, q)}
 			}
 		}
 	}
@@ -298,7 +298,7 @@ func (s *stager) finish() error {
 			return err
 		}
 		if err := s.root.Symlink(l.target, l.path); err != nil {
-			return &ArchiveError{Archive: l.archive, Entry: l.entry, Reason: fmt.Sprintf("cannot create symlink: %v", errors.Unwrap(err))}
+			return &archiveError{Archive: l.archive, Entry: l.entry, Reason: fmt.Sprintf("cannot create symlink: %v", errors.Unwrap(err))}
 		}
 		if err := s.record(l.path, typeSymlink, "", l.target); err != nil {
 			return err

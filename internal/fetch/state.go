@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/gpmtool/gpm/internal/atomicfile"
 	"github.com/gpmtool/gpm/internal/lock"
 )
 
@@ -154,49 +153,20 @@ func (s *state) validate() error {
 }
 
 // writeState replaces DIR/.gpm/state atomically. With durable set the file
-// is flushed to disk before the rename.
+// and the rename are flushed to disk before it returns. The state gets the
+// mode a plain create gives (0666 less the umask), not a private one, and
+// keeps no mode of its own: it must be readable by whoever can read the
+// vendor directory, for gpm verify run by another user.
 func writeState(dir string, s *state, durable bool) error {
 	data, err := json.MarshalIndent(s, "", "\t")
 	if err != nil {
 		return fmt.Errorf("write install state: %w", err)
 	}
 	data = append(data, '\n')
-	f, err := createTemp(filepath.Join(dir, metaDir), "tmp-state-")
-	if err != nil {
-		return fmt.Errorf("write install state: %w", err)
-	}
-	_, err = f.Write(data)
-	if err == nil && durable {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), statePath(dir))
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err := atomicfile.WriteFileUmask(statePath(dir), data, 0o666, durable); err != nil {
 		return fmt.Errorf("write install state: %w", err)
 	}
 	return nil
-}
-
-// createTemp creates a new file in dir, named prefix and a random number,
-// like os.CreateTemp but with the mode a plain create gives (0666 less the
-// umask) rather than 0600: the state must be readable by whoever can read
-// the vendor directory, for gpm verify run by another user.
-func createTemp(dir, prefix string) (*os.File, error) {
-	for try := 0; ; try++ {
-		p := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 10))
-		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
-		if err == nil {
-			return f, nil
-		}
-		if !errors.Is(err, fs.ErrExist) || try == 1000 {
-			return nil, err
-		}
-	}
 }
 
 // checkPackageName rejects a package name that is not one plain directory

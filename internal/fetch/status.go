@@ -7,7 +7,7 @@ import (
 )
 
 // InPlace reports, for each package of l, whether it is in place in the
-// vendor directory dir exactly as locked. Like Install's no-op check it only
+// vendor directory dir exactly as locked. Like Stage's no-op check it only
 // stats files: it reads no content, so a file changed without a change of
 // size and time still counts as installed (gpm verify finds it).
 func InPlace(dir string, l *lock.File) map[string]bool {

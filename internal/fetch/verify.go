@@ -91,14 +91,14 @@ func (r *VerifyReport) OK() bool {
 	return true
 }
 
-// VerifyError is returned by Verify when the vendor directory does not
+// verifyError is returned by Verify when the vendor directory does not
 // match the lock. It matches ErrIntegrity.
-type VerifyError struct {
+type verifyError struct {
 	Report *VerifyReport
 }
 
 // Error implements error: a summary naming the first problems.
-func (e *VerifyError) Error() string {
+func (e *verifyError) Error() string {
 	var parts []string
 	n := 0
 	for _, p := range e.Report.Packages {
@@ -132,10 +132,10 @@ func (e *VerifyError) Error() string {
 }
 
 // Is matches ErrIntegrity.
-func (e *VerifyError) Is(target error) bool { return target == ErrIntegrity }
+func (e *verifyError) Is(target error) bool { return target == ErrIntegrity }
 
 // Hints says how to repair the vendor directory.
-func (e *VerifyError) Hints() []string {
+func (e *verifyError) Hints() []string {
 	var restore, unexpected bool
 	for _, p := range e.Report.Packages {
 		if p.Status != PackageModified {
@@ -168,71 +168,74 @@ func (e *VerifyError) Hints() []string {
 // installed packages no longer locked.
 //
 // When the vendor directory does not match, Verify returns the report and a
-// *VerifyError (errors.Is ErrIntegrity). Other errors are failures to read.
+// *verifyError (errors.Is ErrIntegrity). Other errors are failures to read.
 //
-// Verify holds RLockDir(dir) while it reads, so an install running at the
-// same time is waited for, never seen half done.
+// The caller holds RLockDir(dir) (or LockDir(dir)) while Verify reads, so
+// that an install running at the same time is waited for, never seen half
+// done; it usually reads packages.lock under it too, since that install may
+// change it.
 func Verify(ctx context.Context, dir string, l *lock.File, jobs int) (*VerifyReport, error) {
-	unlock, err := RLockDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	return VerifyLocked(ctx, dir, l, jobs)
-}
-
-// VerifyLocked is Verify for a caller that holds RLockDir(dir) or
-// LockDir(dir) already, e.g. to read packages.lock under it: an install
-// may change the lock file while a verify waits for it.
-func VerifyLocked(ctx context.Context, dir string, l *lock.File, jobs int) (*VerifyReport, error) {
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
 	if l == nil {
 		l = &lock.File{}
 	}
+	rep, checks, err := planVerify(dir, l)
+	if err != nil {
+		return nil, err
+	}
+	results, err := runChecks(ctx, dir, rep, checks, jobs)
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range checks {
+		vp := &rep.Packages[c.pkg]
+		vp.Checked++
+		if results[i].Status != FileOK {
+			vp.Files = append(vp.Files, results[i])
+		}
+	}
+	for i := range rep.Packages {
+		vp := &rep.Packages[i]
+		slices.SortFunc(vp.Files, func(a, b VerifyFile) int { return strings.Compare(a.Path, b.Path) })
+		if vp.Status == PackageOK && len(vp.Files) > 0 {
+			vp.Status = PackageModified
+		}
+	}
+	if !rep.OK() {
+		return rep, &verifyError{Report: rep}
+	}
+	return rep, nil
+}
+
+// verifyCheck is one placed path to check.
+type verifyCheck struct {
+	pkg  int // index in VerifyReport.Packages
+	file placed
+	want string // expected sha256, or symlink target
+}
+
+// planVerify decides, without reading any content, the status of each
+// package that cannot be checked file by file (not installed, outdated,
+// unrecorded, no longer locked), the paths to check of the others, and
+// their unexpected files. The report's packages are in lock order, then
+// the packages no longer locked by name.
+func planVerify(dir string, l *lock.File) (*VerifyReport, []verifyCheck, error) {
 	rep := &VerifyReport{}
 	st := readState(dir, func(format string, args ...any) {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf(format, args...))
 	})
-
-	type check struct {
-		pkg  int
-		file placed
-		want string // expected sha256, or symlink target
-	}
-	var checks []check
+	var checks []verifyCheck
 	for i := range l.Packages {
 		p := &l.Packages[i]
-		vp := VerifyPackage{Name: p.Name, Version: p.Version, Status: PackageOK}
 		if err := checkLockPackage(p); err != nil {
-			return nil, &PackageError{Name: p.Name, Version: p.Version, Err: err}
+			return nil, nil, &PackageError{Name: p.Name, Version: p.Version, Err: err}
 		}
 		pkgDir := filepath.Join(dir, p.Name)
-		fi, err := os.Lstat(pkgDir)
-		exists := err == nil && fi.IsDir()
-		s := st.Packages[p.Name]
-		var files []placed
-		doCheck := false
-		switch {
-		case !exists:
-			vp.Status = PackageNotInstalled
-		case s != nil && !s.sameIdentity(p):
-			vp.Status = PackageOutdated
-		case s != nil:
-			files, doCheck = s.Files, true
-		case p.Extract:
-			vp.Status = PackageUnrecorded
-		default:
-			// No record, files placed as they are: the lock says what
-			// must be there.
-			for _, f := range p.Files {
-				files = append(files, placed{Path: f.Name, Size: f.Size, SHA256: f.SHA256})
-			}
-			doCheck = true
-		}
-		rep.Packages = append(rep.Packages, vp)
-		if !doCheck {
+		status, files, check := verifyPlan(pkgDir, p, st.Packages[p.Name])
+		rep.Packages = append(rep.Packages, VerifyPackage{Name: p.Name, Version: p.Version, Status: status})
+		if !check {
 			continue
 		}
 		lockSHA := map[string]string{}
@@ -253,15 +256,15 @@ func VerifyLocked(ctx context.Context, dir string, l *lock.File, jobs int) (*Ver
 					want = w
 				}
 			}
-			checks = append(checks, check{pkg: len(rep.Packages) - 1, file: f, want: want})
+			checks = append(checks, verifyCheck{pkg: len(rep.Packages) - 1, file: f, want: want})
 		}
 		unexpected, err := unexpectedFiles(pkgDir, known)
 		if err != nil {
-			return nil, &PackageError{Name: p.Name, Version: p.Version, Err: err}
+			return nil, nil, &PackageError{Name: p.Name, Version: p.Version, Err: err}
 		}
-		vp2 := &rep.Packages[len(rep.Packages)-1]
+		vp := &rep.Packages[len(rep.Packages)-1]
 		for _, u := range unexpected {
-			vp2.Files = append(vp2.Files, VerifyFile{Path: u, Status: FileUnexpected})
+			vp.Files = append(vp.Files, VerifyFile{Path: u, Status: FileUnexpected})
 		}
 	}
 	var gone []string
@@ -274,7 +277,35 @@ func VerifyLocked(ctx context.Context, dir string, l *lock.File, jobs int) (*Ver
 	for _, name := range gone {
 		rep.Packages = append(rep.Packages, VerifyPackage{Name: name, Version: st.Packages[name].Version, Status: PackageNotLocked})
 	}
+	return rep, checks, nil
+}
 
+// verifyPlan returns the status of locked package p, whose installed state
+// is s (nil when none), and whether its directory is checked file by file
+// (only when the status is PackageOK so far), with the files to check.
+func verifyPlan(pkgDir string, p *lock.Package, s *pkgState) (status PackageStatus, files []placed, check bool) {
+	fi, err := os.Lstat(pkgDir)
+	switch {
+	case err != nil || !fi.IsDir():
+		return PackageNotInstalled, nil, false
+	case s != nil && !s.sameIdentity(p):
+		return PackageOutdated, nil, false
+	case s != nil:
+		return PackageOK, s.Files, true
+	case p.Extract:
+		return PackageUnrecorded, nil, false
+	}
+	// No record, files placed as they are: the lock says what must be
+	// there.
+	for _, f := range p.Files {
+		files = append(files, placed{Path: f.Name, Size: f.Size, SHA256: f.SHA256})
+	}
+	return PackageOK, files, true
+}
+
+// runChecks checks the planned paths over jobs workers, counting the files
+// and bytes hashed in rep. The first failure to read cancels the rest.
+func runChecks(ctx context.Context, dir string, rep *VerifyReport, checks []verifyCheck, jobs int) ([]VerifyFile, error) {
 	results := make([]VerifyFile, len(checks))
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
@@ -284,10 +315,10 @@ func VerifyLocked(ctx context.Context, dir string, l *lock.File, jobs int) (*Ver
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			pkgDir := filepath.Join(dir, rep.Packages[c.pkg].Name)
-			vf, n, err := verifyOne(pkgDir, &c.file, c.want)
+			vp := &rep.Packages[c.pkg]
+			vf, n, err := verifyOne(filepath.Join(dir, vp.Name), &c.file, c.want)
 			if err != nil {
-				return &PackageError{Name: rep.Packages[c.pkg].Name, Version: rep.Packages[c.pkg].Version, Err: err}
+				return &PackageError{Name: vp.Name, Version: vp.Version, Err: err}
 			}
 			results[i] = vf
 			if n >= 0 {
@@ -305,24 +336,7 @@ func VerifyLocked(ctx context.Context, dir string, l *lock.File, jobs int) (*Ver
 		}
 		return nil, err
 	}
-	for i, c := range checks {
-		vp := &rep.Packages[c.pkg]
-		vp.Checked++
-		if results[i].Status != FileOK {
-			vp.Files = append(vp.Files, results[i])
-		}
-	}
-	for i := range rep.Packages {
-		vp := &rep.Packages[i]
-		slices.SortFunc(vp.Files, func(a, b VerifyFile) int { return strings.Compare(a.Path, b.Path) })
-		if vp.Status == PackageOK && len(vp.Files) > 0 {
-			vp.Status = PackageModified
-		}
-	}
-	if !rep.OK() {
-		return rep, &VerifyError{Report: rep}
-	}
-	return rep, nil
+	return results, nil
 }
 
 // verifyOne checks one placed path. It returns the bytes hashed, or -1

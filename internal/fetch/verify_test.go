@@ -25,7 +25,7 @@ func TestVerify(t *testing.T) {
 	gone := e.pkg("gone", "0.1.0", false, f("g", "g"))
 	e.mustInstall(plain, arch, gone)
 
-	rep, err := Verify(context.Background(), e.dir, lockOf(plain, arch, gone), 2)
+	rep, err := verify(context.Background(), e.dir, lockOf(plain, arch, gone), 2)
 	if err != nil {
 		t.Fatalf("clean vendor: %v", err)
 	}
@@ -42,10 +42,10 @@ func TestVerify(t *testing.T) {
 	never := e.pkg("never", "1.0.0", false, f("n", "n"))
 
 	// "gone" is installed but no longer locked; "never" is locked but not installed.
-	rep, err = Verify(context.Background(), e.dir, lockOf(plain, arch, never), 0)
-	var ve *VerifyError
+	rep, err = verify(context.Background(), e.dir, lockOf(plain, arch, never), 0)
+	var ve *verifyError
 	if !errors.Is(err, ErrIntegrity) || !errors.As(err, &ve) || ve.Report != rep {
-		t.Fatalf("err = %v, want a VerifyError", err)
+		t.Fatalf("err = %v, want a verifyError", err)
 	}
 	var got []string
 	for _, p := range rep.Packages {
@@ -93,7 +93,7 @@ func TestVerify(t *testing.T) {
 	// mtime here only if the test wrote it within the same tick: it did
 	// not, WriteFile sets a new mtime).
 	e.mustInstall(plain, arch, never)
-	rep, err = Verify(context.Background(), e.dir, lockOf(plain, arch, never), 0)
+	rep, err = verify(context.Background(), e.dir, lockOf(plain, arch, never), 0)
 	if err == nil {
 		t.Fatalf("verify after install: the user's extra file should still be unexpected")
 	}
@@ -117,7 +117,7 @@ func TestVerifyWithoutState(t *testing.T) {
 	arch := e.pkg("arch", "1.0.0", true, file{"x.tar", makeTar(t, false, file0("f", "f", 0))})
 	e.mustInstall(plain, arch)
 	os.Remove(statePath(e.dir))
-	rep, err := Verify(context.Background(), e.dir, lockOf(plain, arch), 0)
+	rep, err := verify(context.Background(), e.dir, lockOf(plain, arch), 0)
 	if !errors.Is(err, ErrIntegrity) {
 		t.Fatalf("err = %v", err)
 	}
@@ -163,7 +163,7 @@ func TestVerifyWhileInstalling(t *testing.T) {
 			if i%2 == 1 {
 				p = v1
 			}
-			if _, err := Install(context.Background(), lockOf(p), e.opts()); err != nil {
+			if _, err := install(context.Background(), lockOf(p), e.opts()); err != nil {
 				t.Errorf("install %d: %v", i, err)
 				return
 			}
@@ -176,7 +176,7 @@ func TestVerifyWhileInstalling(t *testing.T) {
 			running = false // one more verify, after the last install
 		default:
 		}
-		rep, err := Verify(context.Background(), e.dir, lockOf(v1), 0)
+		rep, err := verify(context.Background(), e.dir, lockOf(v1), 0)
 		if err != nil && !errors.Is(err, ErrIntegrity) {
 			t.Fatalf("verify %d: %v", verifies, err)
 		}
@@ -187,18 +187,18 @@ func TestVerifyWhileInstalling(t *testing.T) {
 		}
 	}
 	<-done
-	if rep, err := Verify(context.Background(), e.dir, lockOf(v1), 0); err != nil || rep.Files != 16 {
+	if rep, err := verify(context.Background(), e.dir, lockOf(v1), 0); err != nil || rep.Files != 16 {
 		t.Errorf("after the installs: %v", err)
 	}
 }
 
-// TestVerifyReadsWithoutWriting: Verify takes no lock and creates nothing
+// TestVerifyReadsWithoutWriting: RLockDir and Verify take no lock and create nothing
 // where there is no vendor directory, and works where .gpm cannot hold a
 // lock file.
 func TestVerifyReadsWithoutWriting(t *testing.T) {
 	e := newEnv(t)
 	p := e.pkg("app", "1.0.0", false, f("a.txt", "a"))
-	rep, err := Verify(context.Background(), e.dir, lockOf(p), 0)
+	rep, err := verify(context.Background(), e.dir, lockOf(p), 0)
 	if !errors.Is(err, ErrIntegrity) || rep.Packages[0].Status != PackageNotInstalled {
 		t.Fatalf("no vendor directory: %v", err)
 	}
@@ -212,7 +212,7 @@ func TestVerifyReadsWithoutWriting(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.write(metaDir, "not a directory")
-	if _, err := Verify(context.Background(), e.dir, lockOf(p), 0); err != nil {
+	if _, err := verify(context.Background(), e.dir, lockOf(p), 0); err != nil {
 		t.Errorf(".gpm is a file: %v", err)
 	}
 }

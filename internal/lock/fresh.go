@@ -3,6 +3,7 @@ package lock
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -13,7 +14,8 @@ import (
 
 // Fresh reports whether the lock entry l still describes the manifest entry
 // m, so it can be installed as locked without asking the registry: the same
-// local name, registry, project, package, files globs and extract setting,
+// local name, registry, project, package, files globs, replacements,
+// platforms globs, platform set (for a platform-specific package) and extract setting,
 // and a locked version that satisfies m's constraint. The globs compare as a
 // set (order and repeats do not matter: they select the same files). The
 // constraint's text may change as long as the locked version still matches
@@ -46,6 +48,15 @@ func reasons(m manifest.Package, l Package) []string {
 	if !sameGlobs(m.Files, l.Globs) {
 		rs = append(rs, fmt.Sprintf("files changed from %s to %s", globList(l.Globs), globList(m.Files)))
 	}
+	if !maps.Equal(m.Replacements, l.Replacements) {
+		rs = append(rs, fmt.Sprintf("replacements changed from %s to %s", replList(l.Replacements), replList(m.Replacements)))
+	}
+	if !sameGlobs(m.Platforms, l.PlatformGlobs) {
+		rs = append(rs, fmt.Sprintf("platforms changed from %s to %s", platList(l.PlatformGlobs), platList(m.Platforms)))
+	}
+	if m.Specific() && !sameGlobs(m.Targets, l.Targets) {
+		rs = append(rs, fmt.Sprintf("platform set changed from %s to %s", platList(l.Targets), platList(m.Targets)))
+	}
 	if m.Extract != l.Extract {
 		rs = append(rs, fmt.Sprintf("extract changed from %t to %t", l.Extract, m.Extract))
 	}
@@ -71,6 +82,25 @@ func globList(gs []string) string {
 		q[i] = fmt.Sprintf("%q", g)
 	}
 	return "[" + strings.Join(q, ", ") + "]"
+}
+
+func replList(r map[string]string) string {
+	if len(r) == 0 {
+		return "none"
+	}
+	keys := slices.Sorted(maps.Keys(r))
+	q := make([]string, len(keys))
+	for i, k := range keys {
+		q[i] = fmt.Sprintf("%s = %q", k, r[k])
+	}
+	return "{ " + strings.Join(q, ", ") + " }"
+}
+
+func platList(ps []string) string {
+	if len(ps) == 0 {
+		return "every platform"
+	}
+	return "[" + strings.Join(ps, ", ") + "]"
 }
 
 // sameGlobs compares two glob lists as sets.

@@ -20,19 +20,36 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
+
+	"github.com/gpmtool/gpm/internal/platform"
 )
 
 // FileName is the lock's conventional file name, beside packages.toml.
 const FileName = "packages.lock"
 
-// Version is the lock_version this gpm reads and writes.
-const Version = 1
+// Version is the newest lock_version this gpm reads and writes. Version 2
+// adds platforms: the platform set the lock covers, a package's platforms
+// and replacements, and a file's platform. A lock that uses none of them is
+// written as version 1, byte for byte what earlier gpm versions wrote; one
+// that does is version 2, which an earlier gpm refuses with its "needs a
+// newer gpm" message rather than misreading it.
+const Version = 2
+
+// MinVersion is the oldest lock_version this gpm reads.
+const MinVersion = 1
 
 // File is a parsed packages.lock.
 type File struct {
-	// Version is lock_version; Parse accepts only the constant Version.
+	// Version is lock_version, MinVersion to Version. Encode writes the
+	// lowest version that can hold the content, and never a lower one
+	// than this.
 	Version int
+	// Platforms is the platform set the lock covers (top-level key
+	// `platforms`): the manifest's [install] platforms when it was
+	// written. Encode writes it only when a package is platform-specific.
+	Platforms []string
 	// Packages are the locked packages, sorted by Name.
 	Packages []Package
 }
@@ -59,6 +76,16 @@ type Package struct {
 	// Globs are the manifest `files` globs the entry was resolved for (TOML
 	// key `files`); empty means every file and is omitted from the file.
 	Globs []string
+	// Replacements are the manifest's replacements the entry was resolved
+	// with; nil when none, and omitted from the file.
+	Replacements map[string]string
+	// PlatformGlobs are the manifest's `platforms` globs of the package
+	// (TOML key `platforms`); empty means every platform and is omitted.
+	PlatformGlobs []string
+	// Targets are the platforms a platform-specific package is locked for:
+	// File.Platforms within PlatformGlobs. They are not written: Parse
+	// derives them, and resolution sets them.
+	Targets []string
 	// Extract is the manifest's extract setting (TOML key `extract`),
 	// omitted from the file when false.
 	Extract bool
@@ -79,6 +106,44 @@ type FileEntry struct {
 	SHA256 string
 	// FileID is GitLab's ID of the package file (file_id).
 	FileID int64
+	// Platform is the platform ("linux-amd64") the file serves; "" for a
+	// shared file, which serves every platform. One file may be locked
+	// once per platform it serves.
+	Platform string
+}
+
+// Specific reports whether the package's files depend on the platform.
+func (p Package) Specific() bool { return platform.AnySpecific(p.Globs) }
+
+// Has returns the platforms for which the package has files, sorted.
+func (p Package) Has() []string {
+	var out []string
+	for _, f := range p.Files {
+		if f.Platform != "" && !slices.Contains(out, f.Platform) {
+			out = append(out, f.Platform)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ForPlatform returns the package as installed on plat: its shared files and
+// the files of plat. ok is false when the package is platform-specific and
+// has no file for plat.
+func (p Package) ForPlatform(plat string) (view Package, ok bool) {
+	view = p
+	view.Files = nil
+	found := false
+	for _, f := range p.Files {
+		switch f.Platform {
+		case "":
+			view.Files = append(view.Files, f)
+		case plat:
+			view.Files = append(view.Files, f)
+			found = true
+		}
+	}
+	return view, found || !p.Specific()
 }
 
 // Lookup returns the package with the given local name.
@@ -134,4 +199,39 @@ func Read(path string) (*File, error) {
 		return nil, err
 	}
 	return Parse(path, data)
+}
+
+// Uncovered is a locked package that applies to a platform but cannot be
+// installed there.
+type Uncovered struct {
+	Name, Version string
+	// Targets are the platforms the package is locked for.
+	Targets []string
+	// Has are the platforms it has files for.
+	Has []string
+	// Covered says the platform is one of Targets: the publisher has no
+	// build for it. Otherwise the lock does not cover the platform.
+	Covered bool
+}
+
+// ForPlatform returns the lock as installed on plat ("OS-ARCH"): the
+// packages that apply there, each with its shared files and plat's files.
+// Packages whose platforms globs exclude plat are returned in skipped;
+// platform-specific packages that cannot be installed on plat, in
+// uncovered (and not in view).
+func (f *File) ForPlatform(plat string) (view *File, skipped []Package, uncovered []Uncovered) {
+	view = &File{Version: f.Version, Platforms: f.Platforms}
+	for _, p := range f.Packages {
+		if len(p.PlatformGlobs) > 0 && !platform.MatchAny(p.PlatformGlobs, plat) {
+			skipped = append(skipped, p)
+			continue
+		}
+		v, ok := p.ForPlatform(plat)
+		if !ok {
+			uncovered = append(uncovered, Uncovered{Name: p.Name, Version: p.Version, Targets: p.Targets, Has: p.Has(), Covered: slices.Contains(p.Targets, plat)})
+			continue
+		}
+		view.Packages = append(view.Packages, v)
+	}
+	return view, skipped, uncovered
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/gpmtool/gpm/internal/hint"
+	"github.com/gpmtool/gpm/internal/platform"
 	"github.com/gpmtool/gpm/internal/tomlpos"
 	"github.com/gpmtool/gpm/internal/version"
 )
@@ -50,9 +51,12 @@ func regenerateHint(path string) string {
 // offending key when the source shows it, else of the nearest enclosing
 // table header.
 type parser struct {
-	path  string
-	data  []byte
-	index *tomlpos.Index // of data, built when an error needs a line
+	path    string
+	data    []byte
+	version int64
+	// platforms is the top-level platform set (lock_version 2).
+	platforms []string
+	index     *tomlpos.Index // of data, built when an error needs a line
 }
 
 // errorf returns an *Error at the line of the key path seg (see tomlpos)
@@ -108,6 +112,9 @@ func (p *parser) unknown(seg []string, ctx string, t map[string]any, known ...st
 var (
 	pkgKeys  = []string{"name", "registry", "project", "package", "version", "constraint", "files", "extract", "package_id", "file"}
 	fileKeys = []string{"name", "size", "sha256", "file_id"}
+	// Keys of lock_version 2.
+	pkgKeys2  = append(slices.Clone(pkgKeys), "replacements", "platforms")
+	fileKeys2 = append(slices.Clone(fileKeys), "platform")
 )
 
 func (p *parser) file(doc map[string]any) (*File, error) {
@@ -124,13 +131,25 @@ func (p *parser) file(doc map[string]any) (*File, error) {
 		e := &Error{Path: p.path, Line: p.line(seg), Msg: fmt.Sprintf("lock_version %d needs a newer gpm (this gpm reads lock_version %d)", n, Version)}
 		return nil, hint.Wrap(e, "upgrade gpm to the version that wrote this lock, or delete "+p.path+" and run 'gpm install' to write it again (every package is then resolved again)")
 	}
-	if n != Version {
-		return nil, p.errorf(seg, "", "lock_version %d is not supported (this gpm reads lock_version %d)", n, Version)
+	if n < MinVersion {
+		return nil, p.errorf(seg, "", "lock_version %d is not supported (this gpm reads lock_version %d to %d)", n, MinVersion, Version)
 	}
-	if err := p.unknown(nil, "", doc, "lock_version", "package"); err != nil {
+	p.version = n
+	top := []string{"lock_version", "package"}
+	if n >= 2 {
+		top = append(top, "platforms")
+	}
+	if err := p.unknown(nil, "", doc, top...); err != nil {
 		return nil, err
 	}
 	f := &File{Version: int(n)}
+	if v, ok := doc["platforms"]; ok {
+		list, err := p.platformList([]string{"platforms"}, "", v, true)
+		if err != nil {
+			return nil, err
+		}
+		f.Platforms, p.platforms = list, list
+	}
 	v, ok := doc["package"]
 	if !ok {
 		return f, nil
@@ -168,7 +187,11 @@ func (p *parser) pkg(seg []string, i int, t map[string]any) (Package, error) {
 	}
 	pkg.Name = name
 	ctx = fmt.Sprintf("package %q", name)
-	if err := p.unknown(seg, ctx, t, pkgKeys...); err != nil {
+	known := pkgKeys
+	if p.version >= 2 {
+		known = pkgKeys2
+	}
+	if err := p.unknown(seg, ctx, t, known...); err != nil {
 		return pkg, err
 	}
 
@@ -221,6 +244,26 @@ func (p *parser) pkg(seg []string, i int, t map[string]any) (Package, error) {
 		pkg.Extract = b
 	}
 
+	if v, ok := t["replacements"]; ok {
+		if pkg.Replacements, err = p.replacements(child(seg, "replacements"), ctx, v); err != nil {
+			return pkg, err
+		}
+	}
+	if v, ok := t["platforms"]; ok {
+		if pkg.PlatformGlobs, err = p.platformList(child(seg, "platforms"), ctx, v, false); err != nil {
+			return pkg, err
+		}
+	}
+	if pkg.Specific() {
+		if p.version < 2 {
+			return pkg, p.errorf(child(seg, "files"), ctx, "files use platform placeholders, which need lock_version 2")
+		}
+		if p.platforms == nil {
+			return pkg, p.errorf(seg, ctx, "files use platform placeholders but the lock has no top-level platforms")
+		}
+		pkg.Targets = platform.Select(p.platforms, pkg.PlatformGlobs)
+	}
+
 	if pkg.PackageID, err = p.id(seg, ctx, t, "package_id"); err != nil {
 		return pkg, err
 	}
@@ -234,17 +277,35 @@ func (p *parser) pkg(seg []string, i int, t map[string]any) (Package, error) {
 	if !ok {
 		return pkg, p.errorf(fseg, ctx, "file must be an array of tables ([[package.file]]), not %s", typeName(v))
 	}
-	first := map[string]int{}
+	first := map[[2]string]int{}
+	shared := map[string]bool{}
 	for j, ft := range tables {
 		fe, err := p.fileEntry(elem(fseg, j), ctx, j, ft)
 		if err != nil {
 			return pkg, err
 		}
-		if k, dup := first[fe.Name]; dup {
+		if fe.Platform != "" {
+			if !pkg.Specific() {
+				return pkg, p.errorf(child(elem(fseg, j), "platform"), ctx, "file %q has a platform, but the package's files use no {os}, {arch} or {exe}", fe.Name)
+			}
+			if !slices.Contains(pkg.Targets, fe.Platform) {
+				return pkg, p.errorf(child(elem(fseg, j), "platform"), ctx, "file %q: platform %q is not one the package is locked for (%s)", fe.Name, fe.Platform, strings.Join(pkg.Targets, ", "))
+			}
+		}
+		key := [2]string{fe.Name, fe.Platform}
+		if k, dup := first[key]; dup {
 			return pkg, p.errorf(child(elem(fseg, j), "name"), ctx, "file %q is listed twice (also at line %d)", fe.Name, p.line(elem(fseg, k)))
 		}
-		first[fe.Name] = j
+		first[key] = j
+		if fe.Platform == "" {
+			shared[fe.Name] = true
+		}
 		pkg.Files = append(pkg.Files, fe)
+	}
+	for j, fe := range pkg.Files {
+		if fe.Platform != "" && shared[fe.Name] {
+			return pkg, p.errorf(child(elem(fseg, j), "name"), ctx, "file %q is listed both as shared and for platform %q", fe.Name, fe.Platform)
+		}
 	}
 	sortFiles(pkg.Files)
 	return pkg, nil
@@ -262,8 +323,20 @@ func (p *parser) fileEntry(seg []string, pctx string, j int, t map[string]any) (
 	}
 	fe.Name = name
 	ctx = fmt.Sprintf("%s: file %q", pctx, name)
-	if err := p.unknown(seg, ctx, t, fileKeys...); err != nil {
+	known := fileKeys
+	if p.version >= 2 {
+		known = fileKeys2
+	}
+	if err := p.unknown(seg, ctx, t, known...); err != nil {
 		return fe, err
+	}
+	if fe.Platform, err = p.str(seg, ctx, t, "platform", false); err != nil {
+		return fe, err
+	}
+	if _, set := t["platform"]; set {
+		if _, err := platform.Parse(fe.Platform); err != nil {
+			return fe, p.errorf(child(seg, "platform"), ctx, "%v", err)
+		}
 	}
 
 	v, ok := t["size"]
@@ -353,6 +426,56 @@ func (p *parser) globs(seg []string, ctx string, t map[string]any) ([]string, er
 		globs = append(globs, g)
 	}
 	return globs, nil
+}
+
+// platformList returns a list of platform names (names) or of platform
+// globs, distinct and valid.
+func (p *parser) platformList(seg []string, ctx string, v any, names bool) ([]string, error) {
+	arr, ok := v.([]any)
+	if !ok || len(arr) == 0 {
+		return nil, p.errorf(seg, ctx, "platforms must be a non-empty array of strings, not %s", typeName(v))
+	}
+	var out []string
+	for _, e := range arr {
+		s, ok := e.(string)
+		if !ok {
+			return nil, p.errorf(seg, ctx, "platforms must be an array of strings, not of %s", typeName(e))
+		}
+		var err error
+		if names {
+			_, err = platform.Parse(s)
+		} else {
+			err = platform.ValidGlob(s)
+		}
+		if err != nil {
+			return nil, p.errorf(seg, ctx, "platforms: %v", err)
+		}
+		if slices.Contains(out, s) {
+			return nil, p.errorf(seg, ctx, "platforms: %q is listed twice", s)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// replacements returns a package's replacements table.
+func (p *parser) replacements(seg []string, ctx string, v any) (map[string]string, error) {
+	t, ok := v.(map[string]any)
+	if !ok || len(t) == 0 {
+		return nil, p.errorf(seg, ctx, "replacements must be a non-empty table of strings, not %s", typeName(v))
+	}
+	out := map[string]string{}
+	for k, e := range t {
+		s, ok := e.(string)
+		if !ok {
+			return nil, p.errorf(child(seg, k), ctx, "replacements: %s must be a string, not %s", k, typeName(e))
+		}
+		if err := platform.CheckReplacement(k, s); err != nil {
+			return nil, p.errorf(child(seg, k), ctx, "replacements: %s: %v", k, err)
+		}
+		out[k] = s
+	}
+	return out, nil
 }
 
 // tableArray returns v as an array of tables, from [[headers]] or an inline
@@ -481,5 +604,10 @@ func sortPackages(p []Package) {
 	slices.SortFunc(p, func(a, b Package) int { return strings.Compare(a.Name, b.Name) })
 }
 func sortFiles(f []FileEntry) {
-	slices.SortFunc(f, func(a, b FileEntry) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(f, func(a, b FileEntry) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Platform, b.Platform)
+	})
 }

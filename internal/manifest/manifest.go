@@ -13,6 +13,7 @@
 package manifest
 
 import (
+	"github.com/gpmtool/gpm/internal/platform"
 	"github.com/gpmtool/gpm/internal/version"
 )
 
@@ -46,6 +47,12 @@ type Manifest struct {
 	// Dir is the vendor directory ([install] dir), relative to the manifest's
 	// directory, cleaned and with '/' separators (default DefaultDir).
 	Dir string
+	// Platforms is the platform set platform-specific packages are locked
+	// for ([install] platforms), platform.Default when not given.
+	Platforms []string
+	// PlatformsSet reports whether [install] platforms was written out:
+	// then every listed platform must resolve.
+	PlatformsSet bool
 	// Packages are the declared packages, sorted by local name.
 	Packages []Package
 }
@@ -106,10 +113,29 @@ type Package struct {
 	Files []string
 	// Extract unpacks archives into the package directory.
 	Extract bool
+	// Platforms are globs of platform names ("linux-*") where the package
+	// applies; empty means everywhere. Elsewhere it is skipped.
+	Platforms []string
+	// Replacements map Go's OS and architecture names to the publisher's
+	// spellings in {os} and {arch}; nil when none.
+	Replacements map[string]string
+	// Targets are the platforms a platform-specific package (Specific) is
+	// locked for: Manifest.Platforms within Platforms. nil otherwise.
+	Targets []string
 	// Registry names one of Manifest.Registries; "" is the default registry.
 	Registry string
 	// Line is the line of the package's table header, for messages.
 	Line int
+}
+
+// Specific reports whether the package's files depend on the platform:
+// a files glob uses {os}, {arch} or {exe}.
+func (p Package) Specific() bool { return platform.AnySpecific(p.Files) }
+
+// AppliesTo reports whether the package is installed on platform plat
+// ("OS-ARCH"): it has no platforms key, or one of its globs matches.
+func (p Package) AppliesTo(plat string) bool {
+	return len(p.Platforms) == 0 || platform.MatchAny(p.Platforms, plat)
 }
 
 // Lookup returns the package with the given local name.

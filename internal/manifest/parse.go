@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gpmtool/gpm/internal/registry"
-
 	"github.com/BurntSushi/toml"
 
+	"github.com/gpmtool/gpm/internal/platform"
+	"github.com/gpmtool/gpm/internal/registry"
 	"github.com/gpmtool/gpm/internal/tomlpos"
 	"github.com/gpmtool/gpm/internal/version"
 )
@@ -58,6 +58,9 @@ func applyDefaults(m *Manifest) {
 	if m.Registries == nil {
 		m.Registries = map[string]Registry{}
 	}
+	if m.Platforms == nil {
+		m.Platforms = slices.Clone(platform.Default)
+	}
 	defaultToken(m.Registry.Token)
 	for _, r := range m.Registries {
 		defaultToken(r.Token)
@@ -74,6 +77,9 @@ func applyDefaults(m *Manifest) {
 				panic("manifest: default constraint does not parse: " + err.Error())
 			}
 			p.Constraint = c
+		}
+		if p.Specific() {
+			p.Targets = platform.Select(m.Platforms, p.Platforms)
 		}
 	}
 	sort.Slice(m.Packages, func(i, j int) bool { return m.Packages[i].Name < m.Packages[j].Name })
@@ -106,6 +112,15 @@ func syntaxError(file string, data []byte, err error) error {
 			break
 		}
 	}
+	if strings.Contains(pe.Message, "to end table name") {
+		// The parser reads past the line break of "[packages.x" and
+		// reports the next line, under the last key it had (often one of
+		// [registry]): point at the header the user left open instead.
+		if n, header, ok := openHeader(data, p.Line); ok {
+			p.Line, p.Key = n, ""
+			p.Msg = fmt.Sprintf("table header %s is not closed; write %s]", header, header)
+		}
+	}
 	if strings.Contains(pe.Message, "already been defined") || strings.Contains(pe.Message, "already created") {
 		p.Msg = "duplicate key"
 		// The message names the key; LastKey may be only its table.
@@ -123,6 +138,24 @@ func syntaxError(file string, data []byte, err error) error {
 		}
 	}
 	return &Error{Problems: []Problem{p}}
+}
+
+// openHeader finds the last line at or before line that opens a table
+// header ("[" or "[[") without closing it, and returns its number and its
+// text.
+func openHeader(data []byte, line int) (int, string, bool) {
+	lines := strings.Split(string(data), "\n")
+	for n := min(line, len(lines)); n >= 1; n-- {
+		text, _, _ := strings.Cut(lines[n-1], "#")
+		text = strings.TrimSpace(text)
+		if strings.HasPrefix(text, "[") {
+			if strings.Contains(text, "]") {
+				return 0, "", false
+			}
+			return n, text, true
+		}
+	}
+	return 0, "", false
 }
 
 // tidy makes a library message follow gpm's style: lowercase start, no
@@ -249,15 +282,17 @@ var (
 		aliases: map[string]string{"var": "env", "variable": "env", "name": "env", "kind": "type"},
 	}
 	installSchema = schema{
-		keys:    []string{"dir"},
-		aliases: map[string]string{"directory": "dir", "path": "dir", "vendor": "dir"},
+		keys:    []string{"dir", "platforms"},
+		aliases: map[string]string{"directory": "dir", "path": "dir", "vendor": "dir", "platform": "platforms", "targets": "platforms"},
 	}
 	packageSchema = schema{
-		keys: []string{"project", "package", "version", "files", "extract", "registry"},
+		keys: []string{"project", "package", "version", "files", "extract", "registry", "platforms", "replacements"},
 		aliases: map[string]string{
 			"id": "project", "project_id": "project", "name": "package",
 			"constraint": "version", "glob": "files", "globs": "files",
 			"unpack": "extract", "unzip": "extract",
+			"platform": "platforms", "os": "platforms", "targets": "platforms",
+			"replace": "replacements", "replacement": "replacements", "overrides": "replacements",
 		},
 	}
 )
@@ -399,6 +434,10 @@ func (c *checker) manifest(raw map[string]any) *Manifest {
 					}
 				}
 			}
+			if v, ok := t["platforms"]; ok {
+				m.Platforms = c.platforms(join(path, []string{"platforms"}), v)
+				m.PlatformsSet = m.Platforms != nil
+			}
 		}
 	}
 	if v, ok := raw["packages"]; ok {
@@ -419,6 +458,7 @@ func (c *checker) manifest(raw map[string]any) *Manifest {
 					m.Packages = append(m.Packages, p)
 				}
 			}
+			c.platformCover(m)
 		case []map[string]any:
 			c.addf(path, "expected table, got array of tables; declare each package as [packages.NAME], not [[packages]]")
 		default:
@@ -552,6 +592,15 @@ func (c *checker) pkg(path []string, name string, v any, m *Manifest) (Package, 
 	if v, ok := t["files"]; ok {
 		p.Files = c.files(key("files"), v)
 	}
+	if v, ok := t["platforms"]; ok {
+		p.Platforms = c.platformGlobs(key("platforms"), v)
+	}
+	if v, ok := t["replacements"]; ok {
+		p.Replacements = c.replacements(key("replacements"), v)
+		if p.Replacements != nil && !platform.AnySpecific(p.Files) {
+			c.addf(key("replacements"), "replacements apply to {os} and {arch} in files, and files uses neither; write files = [\"NAME-{os}-{arch}...\"] or leave replacements out")
+		}
+	}
 	if v, ok := t["extract"]; ok {
 		if b, ok := v.(bool); ok {
 			p.Extract = b
@@ -611,6 +660,10 @@ func (c *checker) files(path []string, v any) []string {
 			c.addf(epath, "%v", err)
 			continue
 		}
+		if err := platform.CheckTemplate(s); err != nil {
+			c.addf(epath, "%v", err)
+			continue
+		}
 		out = append(out, s)
 	}
 	return out
@@ -620,4 +673,116 @@ func (c *checker) files(path []string, v any) []string {
 func join(a, b []string) []string {
 	out := make([]string, 0, len(a)+len(b))
 	return append(append(out, a...), b...)
+}
+
+// platforms converts [install] platforms: a non-empty list of distinct
+// platform names ("linux-amd64"). It returns nil after reporting a problem.
+func (c *checker) platforms(path []string, v any) []string {
+	list, ok := v.([]any)
+	if !ok {
+		c.addf(path, `expected array of platforms such as ["linux-amd64", "darwin-arm64"], got %s`, typeName(v))
+		return nil
+	}
+	if len(list) == 0 {
+		c.addf(path, "empty list covers no platform; leave the key out for the default (%s)", strings.Join(platform.Default, ", "))
+		return nil
+	}
+	var out []string
+	bad := false
+	for i, e := range list {
+		epath := join(path, []string{tomlpos.Elem(i)})
+		s, ok := c.str(epath, e)
+		if !ok {
+			bad = true
+			continue
+		}
+		if _, err := platform.Parse(s); err != nil {
+			c.addf(epath, "%v", err)
+			bad = true
+			continue
+		}
+		if slices.Contains(out, s) {
+			c.addf(epath, "duplicate platform %q", s)
+			bad = true
+			continue
+		}
+		out = append(out, s)
+	}
+	if bad {
+		return nil
+	}
+	return out
+}
+
+// platformGlobs converts a package's platforms: globs of platform names
+// ("linux-*") where the package applies.
+func (c *checker) platformGlobs(path []string, v any) []string {
+	list, ok := v.([]any)
+	if !ok {
+		c.addf(path, `expected array of platform globs such as ["linux-*", "darwin-arm64"], got %s`, typeName(v))
+		return nil
+	}
+	if len(list) == 0 {
+		c.addf(path, "empty list: the package would apply nowhere; leave the key out to install it on every platform")
+		return nil
+	}
+	var out []string
+	for i, e := range list {
+		epath := join(path, []string{tomlpos.Elem(i)})
+		s, ok := c.str(epath, e)
+		if !ok {
+			continue
+		}
+		if err := platform.ValidGlob(s); err != nil {
+			c.addf(epath, "%v", err)
+			continue
+		}
+		if slices.Contains(out, s) {
+			c.addf(epath, "duplicate platform %q", s)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// replacements converts a package's replacements table: Go's OS and
+// architecture names mapped to the publisher's spellings.
+func (c *checker) replacements(path []string, v any) map[string]string {
+	t, ok := v.(map[string]any)
+	if !ok {
+		c.addf(path, `expected table such as { darwin = "macos", amd64 = "x86_64" }, got %s`, typeName(v))
+		return nil
+	}
+	out := map[string]string{}
+	for _, k := range sortedKeys(t) {
+		kpath := join(path, []string{k})
+		s, ok := c.str(kpath, t[k])
+		if !ok {
+			continue
+		}
+		if err := platform.CheckReplacement(k, s); err != nil {
+			c.addf(kpath, "%v", err)
+			continue
+		}
+		out[k] = s
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// platformCover reports packages whose own platforms leave none of the
+// manifest's platform set: they would never be installed or locked.
+func (c *checker) platformCover(m *Manifest) {
+	set := m.Platforms
+	if set == nil {
+		set = platform.Default
+	}
+	for _, p := range m.Packages {
+		if len(p.Platforms) > 0 && len(platform.Select(set, p.Platforms)) == 0 {
+			c.addf([]string{"packages", p.Name, "platforms"}, "matches none of the platforms packages.toml covers (%s); add the platform to [install] platforms", strings.Join(set, ", "))
+		}
+	}
 }

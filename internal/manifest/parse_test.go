@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,7 +55,8 @@ func TestParseFull(t *testing.T) {
 				Token: &TokenRef{Env: "PARTNER_TOKEN", Type: TokenPrivate},
 			},
 		},
-		Dir: "third_party/bin",
+		Dir:       "third_party/bin",
+		Platforms: []string{"linux-amd64", "linux-arm64", "darwin-amd64", "darwin-arm64", "windows-amd64"},
 		Packages: []Package{
 			{Name: "cli-tool", Project: "12345", Package: "cli-tool", Version: "^1.2", Line: 20},
 			{
@@ -138,6 +140,19 @@ func TestParseAccepts(t *testing.T) {
 			func(m *Manifest) bool { return m.Registry.Token.Env == "T" }},
 		{"CRLF line endings", "[packages.a]\r\nproject = 1\r\n\r\n[packages.b]\r\nproject = 2\r\n",
 			func(m *Manifest) bool { return m.Packages[1].Line == 4 }},
+		{"platform template with replacements", "[packages.a]\nproject = 1\nfiles = [\"a-{version}-{os}-{arch}.tgz\", \"a{exe}\", \"notes-{version}.txt\"]\nreplacements = { darwin = \"macos\", amd64 = \"x86_64\" }",
+			func(m *Manifest) bool {
+				p := m.Packages[0]
+				return p.Specific() && p.Replacements["darwin"] == "macos" && len(p.Targets) == 5 && !m.PlatformsSet
+			}},
+		{"install platforms and package platforms", "[install]\nplatforms = [\"linux-amd64\", \"darwin-arm64\"]\n[packages.a]\nproject = 1\nfiles = [\"a-{os}\"]\nplatforms = [\"linux-*\"]",
+			func(m *Manifest) bool {
+				p := m.Packages[0]
+				return m.PlatformsSet && len(m.Platforms) == 2 && slices.Equal(p.Targets, []string{"linux-amd64"}) &&
+					p.AppliesTo("linux-arm64") && !p.AppliesTo("darwin-arm64")
+			}},
+		{"shared files are not platform-specific", "[packages.a]\nproject = 1\nfiles = [\"a-{version}.txt\", \"b[{]x[}]\"]",
+			func(m *Manifest) bool { return !m.Packages[0].Specific() && m.Packages[0].Targets == nil }},
 		{"sorted by local name", "[packages.b]\nproject = 1\n[packages.a]\nproject = 2\n[packages.C]\nproject = 3",
 			func(m *Manifest) bool {
 				return m.Packages[0].Name == "C" && m.Packages[1].Name == "a" && m.Packages[1].Line == 3
@@ -169,6 +184,10 @@ func TestParseErrors(t *testing.T) {
 			[]string{"4: packages.a.project: duplicate key (first defined on line 2)"}},
 		{"duplicate table", "[packages.a]\nproject = 1\n\n[packages.a]\nproject = 2\n",
 			[]string{"4: packages.a: duplicate key (first defined on line 1)"}},
+		{"unterminated table header", "[registry]\nurl = \"https://gitlab.example.com\"\n\n[packages.x\nproject = 1\n",
+			[]string{"4: table header [packages.x is not closed; write [packages.x]"}},
+		{"latest is not a version alias", "[packages.a]\nproject = 1\nversion = \"latest\"\n",
+			[]string{`3: packages.a.version: invalid version constraint "latest": GitLab has no "latest" version alias; write "*" (or leave version out) for the newest stable version`}},
 		{"syntax error on a token line hides the text", "[registry]\ntoken = glpat-abcdef\n",
 			[]string{`2: registry.token: invalid TOML syntax (details not shown: the line may hold a secret); a token belongs in an environment variable: write token = { env = "NAME" }`}},
 
@@ -192,6 +211,34 @@ func TestParseErrors(t *testing.T) {
 			[]string{`2: install.dirs: unknown key; did you mean "dir"?`}},
 		{"unknown token key", "[registry]\ntoken = { env = \"T\", value = \"glpat-x\" }\n",
 			[]string{`2: registry.token.value: unknown key (known keys: env, type)`}},
+
+		// Platforms.
+		{"unknown placeholder", "[packages.a]\nproject = 1\nfiles = [\"a-{platform}.tgz\"]\n",
+			[]string{`3: packages.a.files[0]: glob "a-{platform}.tgz": unknown placeholder {platform} (known: {os} {arch} {exe} {version}); a literal brace is written "[{]"`}},
+		{"exe not at the end", "[packages.a]\nproject = 1\nfiles = [\"a{exe}.zip\"]\n",
+			[]string{`3: packages.a.files[0]: glob "a{exe}.zip": {exe} must end the glob: it expands to ".exe" on windows and to "" elsewhere, as in "bin/tool{exe}"`}},
+		{"malformed install platform", "[install]\nplatforms = [\"linux-amd64\", \"macos-arm64\", \"linux\", \"linux-amd64\"]\n",
+			[]string{
+				`2: install.platforms[1]: platform "macos-arm64": unknown operating system "macos"; did you mean "darwin"? (Go's names: aix, android, darwin, dragonfly, freebsd, illumos, ios, js, linux, netbsd, openbsd, plan9, solaris, wasip1, windows)`,
+				`2: install.platforms[2]: platform "linux" is not OS-ARCH in Go's names, as in "linux-amd64"`,
+				`2: install.platforms[3]: duplicate platform "linux-amd64"`,
+			}},
+		{"install platforms not a list", "[install]\nplatforms = \"linux-amd64\"\n",
+			[]string{`2: install.platforms: expected array of platforms such as ["linux-amd64", "darwin-arm64"], got string`}},
+		{"empty install platforms", "[install]\nplatforms = []\n",
+			[]string{`2: install.platforms: empty list covers no platform; leave the key out for the default (linux-amd64, linux-arm64, darwin-amd64, darwin-arm64, windows-amd64)`}},
+		{"malformed package platform glob", "[packages.a]\nproject = 1\nplatforms = [\"mac*\"]\n",
+			[]string{`3: packages.a.platforms[0]: platform glob "mac*" matches no OS-ARCH in Go's names, as in "linux-amd64" or "linux-*"`}},
+		{"package platforms outside the set", "[install]\nplatforms = [\"linux-amd64\"]\n[packages.a]\nproject = 1\nplatforms = [\"darwin-*\"]\n",
+			[]string{`5: packages.a.platforms: matches none of the platforms packages.toml covers (linux-amd64); add the platform to [install] platforms`}},
+		{"replacements of the wrong type", "[packages.a]\nproject = 1\nfiles = [\"a-{os}\"]\nreplacements = [\"darwin=macos\"]\n",
+			[]string{`4: packages.a.replacements: expected table such as { darwin = "macos", amd64 = "x86_64" }, got array`}},
+		{"replacement value of the wrong type", "[packages.a]\nproject = 1\nfiles = [\"a-{os}\"]\nreplacements = { darwin = 1 }\n",
+			[]string{`4: packages.a.replacements.darwin: expected string, got integer`}},
+		{"replacement of an unknown name", "[packages.a]\nproject = 1\nfiles = [\"a-{os}\"]\nreplacements = { x86_64 = \"x64\" }\n",
+			[]string{`4: packages.a.replacements.x86_64: "x86_64" is not one of Go's OS or architecture names; did you mean "amd64"?; a replacement maps Go's name to the publisher's, as in darwin = "macos"`}},
+		{"replacements without a template", "[packages.a]\nproject = 1\nfiles = [\"a-linux\"]\nreplacements = { darwin = \"macos\" }\n",
+			[]string{`4: packages.a.replacements: replacements apply to {os} and {arch} in files, and files uses neither; write files = ["NAME-{os}-{arch}..."] or leave replacements out`}},
 
 		// Wrong types.
 		{"version not a string", "[packages.a]\nproject = 1\nversion = 1.2\n",

@@ -1,8 +1,12 @@
 package manifest
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
-// starter is the text of Starter, with DEFAULT_URL standing for DefaultURL.
+// starter is the text of Starter, with REGISTRY_URL standing for the
+// instance's URL.
 const starter = `# packages.toml: the GitLab generic packages this project depends on.
 #
 #   gpm add NAME --project P   add a package (or write a [packages.NAME] table)
@@ -12,14 +16,15 @@ const starter = `# packages.toml: the GitLab generic packages this project depen
 # Commit both files.
 
 [registry]
-# The GitLab instance that serves the packages. Without a url, gpm uses
-# $CI_SERVER_URL in GitLab CI and DEFAULT_URL elsewhere.
-# url = "https://gitlab.example.com"
+# The GitLab instance that serves the packages. Without a url, gpm would use
+# $CI_SERVER_URL in GitLab CI and https://gitlab.com elsewhere.
+url = REGISTRY_URL
 #
 # Never write a token in this file. Put it in an environment variable and
 # name the variable here. type is private (personal, project or group access
 # token; the default), job, deploy or bearer (OAuth). Without a token line,
-# gpm tries $GPM_TOKEN, $GITLAB_TOKEN, $CI_JOB_TOKEN in CI, then ~/.netrc.
+# gpm tries $GPM_TOKEN and $GITLAB_TOKEN (sent to this instance only, never
+# to [registries.*]), $CI_JOB_TOKEN in CI, then ~/.netrc.
 # token = { env = "GITLAB_TOKEN", type = "private" }
 
 # Further instances, for packages that say registry = "partner".
@@ -48,7 +53,9 @@ dir = "vendor"
 `
 
 // Starter returns the commented packages.toml that `gpm init` writes: a
-// valid manifest with no packages that explains every key.
-func Starter() []byte {
-	return []byte(strings.ReplaceAll(starter, "DEFAULT_URL", DefaultURL))
+// valid manifest with no packages that explains every key. Its [registry]
+// url is registryURL, written out rather than left to a default, so that
+// the file says which instance gets the user's token.
+func Starter(registryURL string) []byte {
+	return []byte(strings.ReplaceAll(starter, "REGISTRY_URL", strconv.Quote(registryURL)))
 }

@@ -7,11 +7,14 @@ import (
 )
 
 func TestStarterParses(t *testing.T) {
-	m, err := Parse(FileName, Starter())
+	m, err := Parse(FileName, Starter("https://gitlab.example.com"))
 	if err != nil {
 		t.Fatalf("starter does not parse:\n%v", err)
 	}
-	if len(m.Packages) != 0 || m.Dir != DefaultDir || m.Registry.URLSet || m.Registry.Token != nil || len(m.Registries) != 0 {
+	if m.Registry.URL != "https://gitlab.example.com" || !m.Registry.URLSet {
+		t.Errorf("starter registry = %+v, want its url written out", m.Registry)
+	}
+	if len(m.Packages) != 0 || m.Dir != DefaultDir || m.Registry.Token != nil || len(m.Registries) != 0 {
 		t.Errorf("starter = %+v, want no packages, registries or token and the default dir", m)
 	}
 }
@@ -26,7 +29,7 @@ var exampleLine = regexp.MustCompile(`^# ((\[[a-z.-]+\])|([a-z_]+ = .*))$`)
 func TestStarterExamplesParse(t *testing.T) {
 	var b strings.Builder
 	n := 0
-	for line := range strings.Lines(string(Starter())) {
+	for line := range strings.Lines(string(Starter("https://gitlab.example.com"))) {
 		line = strings.TrimSuffix(line, "\n")
 		if exampleLine.MatchString(line) {
 			line = strings.TrimPrefix(line, "# ")
@@ -34,8 +37,8 @@ func TestStarterExamplesParse(t *testing.T) {
 		}
 		b.WriteString(line + "\n")
 	}
-	if n != 12 {
-		t.Errorf("uncommented %d example lines, want 12:\n%s", n, b.String())
+	if n != 11 {
+		t.Errorf("uncommented %d example lines, want 11:\n%s", n, b.String())
 	}
 	m, err := Parse(FileName, []byte(b.String()))
 	if err != nil {
@@ -58,7 +61,7 @@ func TestStarterExamplesParse(t *testing.T) {
 }
 
 func TestStarterTeaches(t *testing.T) {
-	s := string(Starter())
+	s := string(Starter(DefaultURL))
 	for _, want := range []string{
 		"[registry]", "$CI_SERVER_URL", DefaultURL, // where the instance comes from
 		"Never write a token in this file", `token = { env = "`, // the token rule
@@ -72,7 +75,7 @@ func TestStarterTeaches(t *testing.T) {
 			t.Errorf("starter does not mention %q", want)
 		}
 	}
-	if strings.Contains(s, "DEFAULT_URL") {
+	if strings.Contains(s, "REGISTRY_URL") || !strings.Contains(s, "\nurl = \""+DefaultURL+"\"\n") {
 		t.Error("starter placeholder not replaced")
 	}
 	for i, line := range strings.Split(s, "\n") {

@@ -13,6 +13,10 @@ import (
 // system's limit even with gpm's temporary suffixes.
 const maxNameLen = 128
 
+// ValidName reports why name cannot be the local name of a package (the
+// NAME of [packages.NAME]), for commands that take one as an argument.
+func ValidName(name string) error { return validLocalName(name) }
+
 // validLocalName reports why name cannot be a local name. A local name is a
 // single directory under [install] dir on every platform gpm runs on, so it
 // is held to the GitLab package-name characters (ASCII letters, digits, '.',

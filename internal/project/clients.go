@@ -2,6 +2,7 @@ package project
 
 import (
 	"fmt"
+	"os"
 	"sync"
 
 	"github.com/gpmtool/gpm/internal/manifest"
@@ -37,6 +38,15 @@ func (cs *clients) get(name string) (*registry.Client, error) {
 		}
 		reg = r
 	}
+	if name == "" && reg.URL == "" && getenv(cs.p.env, "CI_SERVER_URL") == "" {
+		// Say once which instance gets the user's token when the manifest
+		// does not: a commented-out url should not quietly mean a public
+		// instance.
+		cs.p.fallbackWarned.Do(func() {
+			cs.p.env.Warn("%s sets no [registry] url and $CI_SERVER_URL is unset: using %s; set url in [registry] to use another GitLab instance",
+				baseName(cs.p.ManifestPath), manifest.DefaultURL)
+		})
+	}
 	cl, err := NewClient(reg, cs.p.env)
 	if err != nil {
 		return nil, err
@@ -56,7 +66,7 @@ func NewClient(reg manifest.Registry, env Env) (*registry.Client, error) {
 	if reg.Token != nil {
 		spec = &registry.TokenSpec{Env: reg.Token.Env, Type: reg.Token.Type}
 	}
-	return registry.Open(reg.ResolvedURL(env.Getenv), RegistryLabel(reg), spec, env)
+	return registry.Open(reg.ResolvedURL(env.Getenv), RegistryLabel(reg), spec, reg.Name == "", env)
 }
 
 // RegistryLabel names a registry in messages: default, or its quoted name.
@@ -65,4 +75,11 @@ func RegistryLabel(reg manifest.Registry) string {
 		return "default"
 	}
 	return fmt.Sprintf("%q", reg.Name)
+}
+
+func getenv(env Env, k string) string {
+	if env.Getenv == nil {
+		return os.Getenv(k)
+	}
+	return env.Getenv(k)
 }

@@ -29,6 +29,10 @@ type InstallOptions struct {
 	Update []string
 	// All re-resolves every entry (gpm update).
 	All bool
+	// To pins the one entry named in Update to exactly this version (gpm
+	// update NAME --to VERSION, as cargo update --precise): it must
+	// satisfy the entry's constraint, which is left as written.
+	To string
 	// DryRun resolves and reports the changes; it writes nothing, not even
 	// the vendor directory's lock file.
 	DryRun bool
@@ -47,6 +51,10 @@ type Result struct {
 	Changes []Change
 	// Report says what was placed, downloaded and removed; nil on a dry run.
 	Report *Report
+	// Platform is the platform installed for.
+	Platform string
+	// Skipped are the packages whose platforms exclude Platform; never nil.
+	Skipped []Skipped
 }
 
 // Install resolves what is stale or missing, fetches everything the new lock
@@ -54,8 +62,15 @@ type Result struct {
 // the packages. A failed or interrupted install leaves the lock and the
 // vendor directory as they were.
 func (p *Project) Install(ctx context.Context, o InstallOptions) (*Result, error) {
+	if err := p.checkTo(o); err != nil {
+		return nil, err
+	}
 	// --locked and --offline refuse before anything is written, even the
-	// vendor directory's lock file.
+	// vendor directory's lock file; so does a platform packages.toml does
+	// not cover.
+	if err := p.checkPlatform(); err != nil {
+		return nil, err
+	}
 	if err := p.checkModes(o); err != nil {
 		return nil, err
 	}
@@ -81,21 +96,27 @@ func (p *Project) Install(ctx context.Context, o InstallOptions) (*Result, error
 // run, which writes nothing).
 func (p *Project) install(ctx context.Context, o InstallOptions) (*Result, error) {
 	pl := p.plan(o)
-	resolved, err := p.resolve(ctx, pl.resolve)
+	resolved, err := p.resolve(ctx, pl.resolve, o)
 	if err != nil {
 		return nil, err
 	}
-	next := &lock.File{Version: lock.Version, Packages: append(slices.Clone(pl.keep), resolved...)}
+	next := &lock.File{Version: lock.MinVersion, Platforms: slices.Clone(p.Manifest.Platforms), Packages: append(slices.Clone(pl.keep), resolved...)}
 	sort.Slice(next.Packages, func(i, j int) bool { return next.Packages[i].Name < next.Packages[j].Name })
 
-	res := &Result{Changes: DiffLocks(p.Lock, next)}
+	// Only the current platform's files (and the shared ones) are
+	// fetched and placed; the lock keeps every platform's.
+	view, skipped, err := p.view(next)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Changes: DiffLocks(p.Lock, next), Platform: p.Platform, Skipped: skipped}
 	if o.DryRun {
 		return res, nil
 	}
 	if o.Planned != nil {
-		o.Planned(res.Changes, len(next.Packages))
+		o.Planned(res.Changes, len(view.Packages))
 	}
-	res.Report, err = p.fetchAndPlace(ctx, next, o)
+	res.Report, err = p.fetchAndPlace(ctx, next, view, o)
 	if err != nil {
 		return nil, err
 	}
@@ -147,8 +168,9 @@ func (p *Project) checkModes(o InstallOptions) error {
 	return nil
 }
 
-// resolve pins the given manifest entries.
-func (p *Project) resolve(ctx context.Context, pkgs []manifest.Package) ([]lock.Package, error) {
+// resolve pins the given manifest entries; o.To pins the one named in
+// o.Update exactly.
+func (p *Project) resolve(ctx context.Context, pkgs []manifest.Package, o InstallOptions) ([]lock.Package, error) {
 	if len(pkgs) == 0 {
 		return nil, nil
 	}
@@ -158,7 +180,10 @@ func (p *Project) resolve(ctx context.Context, pkgs []manifest.Package) ([]lock.
 		if err != nil {
 			return nil, err
 		}
-		reqs[i] = resolve.Request{Pkg: mp, Source: cl}
+		reqs[i] = resolve.Request{Pkg: mp, Source: cl, Explicit: p.Manifest.PlatformsSet}
+		if o.To != "" && slices.Contains(o.Update, mp.Name) {
+			reqs[i].Precise = o.To
+		}
 	}
 	return resolve.Resolve(ctx, reqs, resolve.Options{Jobs: p.env.Jobs, Warnf: p.env.Warnf})
 }
@@ -177,36 +202,40 @@ func (p *Project) cache() *fetch.Cache {
 	return nil
 }
 
-// fetchAndPlace installs the packages of next into the vendor directory and
-// writes the lock once every file is fetched and verified, before the first
-// package is placed (not at all under --locked). The caller holds the
-// vendor directory's lock.
-func (p *Project) fetchAndPlace(ctx context.Context, next *lock.File, o InstallOptions) (*Report, error) {
-	opts := fetch.Options{
+// fetchAndPlace installs view, the current platform's part of next, into
+// the vendor directory. It owns the order that keeps a failed or
+// interrupted install harmless: every file is fetched, verified and staged
+// (fetch.Stage) before the lock is written, and the lock (next, for every
+// platform) is written before the first package is placed (Staged.Place),
+// which then completes. Under --locked the lock is not written at all. The
+// caller holds the vendor directory's lock.
+func (p *Project) fetchAndPlace(ctx context.Context, next, view *lock.File, o InstallOptions) (*Report, error) {
+	st, err := fetch.Stage(ctx, view, fetch.Options{
 		Dir:     p.Dir,
 		Cache:   p.cache(),
 		Jobs:    p.env.Jobs,
 		Offline: o.Offline,
-		Locked:  true,
 		Source: func(lp lock.Package) (fetch.Downloader, error) {
 			return p.clients.get(lp.Registry)
 		},
-		BeforePlace: func() error {
-			if o.Locked {
-				// --locked checked that the lock holds next already and
-				// writes nothing to it, whatever its line endings or
-				// layout: a read-only lock stays untouched.
-				return nil
-			}
-			_, err := lock.Write(p.LockPath, next)
-			return err
-		},
 		Events: o.Events,
 		Warnf:  p.env.Warnf,
-	}
-	rep, err := fetch.Install(ctx, next, opts)
+	})
 	if err != nil {
 		return nil, p.explainDownload404(ctx, err, next)
+	}
+	defer st.Close()
+	// --locked checked that the lock holds next already and writes
+	// nothing to it, whatever its line endings or layout: a read-only lock
+	// stays untouched.
+	if !o.Locked {
+		if _, err := lock.Write(p.LockPath, next); err != nil {
+			return nil, err
+		}
+	}
+	rep, err := st.Place()
+	if err != nil {
+		return nil, err
 	}
 	if rep.Packages == nil {
 		rep.Packages = []fetch.PackageReport{} // [], not null, in --json

@@ -11,11 +11,18 @@ import (
 
 // Outdated is one package of gpm outdated.
 type Outdated struct {
-	Name     string `json:"name"`
-	Locked   string `json:"locked,omitempty"`   // "" when not locked
-	Matching string `json:"matching,omitempty"` // newest version the constraint allows
-	Latest   string `json:"latest,omitempty"`   // newest stable version overall
-	Outdated bool   `json:"outdated"`           // gpm update would change the lock
+	Name       string `json:"name"`
+	Project    string `json:"project"`
+	Package    string `json:"package"`
+	Registry   string `json:"registry,omitempty"` // "" for [registry]
+	Constraint string `json:"constraint"`         // as written in packages.toml
+	Locked     string `json:"locked,omitempty"`   // "" when not locked
+	Matching   string `json:"matching,omitempty"` // newest version the constraint allows
+	Latest     string `json:"latest,omitempty"`   // newest stable version overall
+	Outdated   bool   `json:"outdated"`           // gpm update would change the lock
+	// Platforms are the platforms the locked version has files for; empty
+	// when its files serve every platform.
+	Platforms []string `json:"platforms,omitempty"`
 }
 
 // Outdated lists, for every manifest entry in manifest order, the locked
@@ -27,9 +34,13 @@ func (p *Project) Outdated(ctx context.Context) ([]Outdated, error) {
 	g.SetLimit(p.env.Jobs)
 	for i, mp := range p.Manifest.Packages {
 		g.Go(func() error {
-			row := Outdated{Name: mp.Name}
+			row := Outdated{Name: mp.Name, Project: mp.Project, Package: mp.Package, Registry: mp.Registry, Constraint: mp.Version}
+			if row.Package == "" {
+				row.Package = mp.Name
+			}
 			if lp, ok := p.Lock.Lookup(mp.Name); ok {
 				row.Locked = lp.Version
+				row.Platforms = lp.Has()
 			}
 			cl, err := p.clients.get(mp.Registry)
 			if err != nil {

@@ -15,9 +15,12 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+	"sync"
 
+	"github.com/gpmtool/gpm/internal/hint"
 	"github.com/gpmtool/gpm/internal/lock"
 	"github.com/gpmtool/gpm/internal/manifest"
+	"github.com/gpmtool/gpm/internal/platform"
 	"github.com/gpmtool/gpm/internal/registry"
 )
 
@@ -34,9 +37,15 @@ type Project struct {
 	Lock *lock.File
 	// Dir is the vendor directory.
 	Dir string
+	// Platform is the platform installed for ("linux-amd64"): $GPM_PLATFORM
+	// (as Env.Getenv reads it) or the running one.
+	Platform string
 
 	env     Env
 	clients *clients
+	// fallbackWarned makes the warning about falling back to the public
+	// instance come once per run, across manifest reloads.
+	fallbackWarned sync.Once
 }
 
 // LockPath returns the lock file beside a manifest: packages.toml gives
@@ -56,11 +65,16 @@ func Load(manifestPath string, env Env) (*Project, error) {
 	if env.Jobs < 1 {
 		env.Jobs = 8
 	}
+	plat, err := platform.Current(env.Getenv)
+	if err != nil {
+		return nil, hint.Wrap(err, "write the platform as OS-ARCH in Go's names, as in linux-amd64 or darwin-arm64")
+	}
 	p := &Project{
 		Manifest:     m,
 		ManifestPath: manifestPath,
 		LockPath:     LockPath(manifestPath),
 		Dir:          filepath.Join(filepath.Dir(manifestPath), m.Dir),
+		Platform:     plat.String(),
 		env:          env,
 	}
 	p.clients = newClients(p)

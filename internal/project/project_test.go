@@ -201,3 +201,24 @@ func TestDiffLocks(t *testing.T) {
 		t.Error("DiffLocks returned nil, want []")
 	}
 }
+
+func TestSuggestConstraint(t *testing.T) {
+	tests := []struct{ written, to, want string }{
+		{"^1.2", "2.0.0", "^2.0.0"},
+		{"~1.2.3", "1.3.0", "~1.3.0"},
+		{"=1.2.3", "1.3.0", "=1.3.0"},
+		{" ^1 ", "2.0.0", "^2.0.0"},
+		{"1.2.3", "1.3.0", "1.3.0"},
+		{"v1.2.3", "1.3.0", "1.3.0"},
+		{">=1.0, <2", "2.0.0", "^2.0.0"},
+		{"1.x", "2.0.0", "^2.0.0"},
+		{"*", "2.0.0-rc.1", "^2.0.0-rc.1"},
+		{"^1", "2024.06-b3", "=2024.06-b3"},
+		{"=2024.05", "2024.06-b3", "=2024.06-b3"},
+	}
+	for _, tt := range tests {
+		if got := SuggestConstraint(tt.written, tt.to); got != tt.want {
+			t.Errorf("SuggestConstraint(%q, %q) = %q, want %q", tt.written, tt.to, got, tt.want)
+		}
+	}
+}

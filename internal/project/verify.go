@@ -10,6 +10,7 @@ import (
 
 	"github.com/gpmtool/gpm/internal/fetch"
 	"github.com/gpmtool/gpm/internal/hint"
+	"github.com/gpmtool/gpm/internal/lock"
 	"github.com/gpmtool/gpm/internal/registry"
 )
 
@@ -32,12 +33,23 @@ func (p *Project) Verify(ctx context.Context) (*VerifyReport, error) {
 	if p.Lock == nil {
 		return nil, fmt.Errorf("%s: %w", p.LockPath, fs.ErrNotExist)
 	}
-	return fetch.VerifyLocked(ctx, p.Dir, p.Lock, 0)
+	view, _, err := p.view(p.Lock)
+	if err != nil {
+		return nil, err
+	}
+	return fetch.Verify(ctx, p.Dir, view, 0)
 }
 
 // Installed reports, for each locked package, whether it is in place as
-// locked. It only stats files (gpm verify reads them).
-func (p *Project) Installed() map[string]bool { return fetch.InPlace(p.Dir, p.Lock) }
+// locked for the current platform. It only stats files (gpm verify reads
+// them). A package that cannot be installed here is not in place.
+func (p *Project) Installed() map[string]bool {
+	var view *lock.File
+	if p.Lock != nil {
+		view, _, _ = p.Lock.ForPlatform(p.Platform)
+	}
+	return fetch.InPlace(p.Dir, view)
+}
 
 // Remote statuses of a locked file.
 const (
@@ -51,8 +63,10 @@ type RemoteCheck struct {
 	Package string `json:"package"`
 	Version string `json:"version"`
 	File    string `json:"file"`
-	Status  string `json:"status"` // ok, republished, missing
-	Detail  string `json:"detail,omitempty"`
+	// Platform is the file's platform; "" for a shared file.
+	Platform string `json:"platform,omitempty"`
+	Status   string `json:"status"` // ok, republished, missing
+	Detail   string `json:"detail,omitempty"`
 }
 
 // VerifyRemote checks, for every locked file, that the newest file of that
@@ -75,7 +89,7 @@ func (p *Project) VerifyRemote(ctx context.Context) ([]RemoteCheck, error) {
 			files, err := cl.ListPackageFiles(ctx, lp.Project, lp.PackageID)
 			if errors.Is(err, registry.ErrNotFound) {
 				for _, f := range lp.Files {
-					results[i] = append(results[i], RemoteCheck{lp.Name, lp.Version, f.Name, RemoteMissing, "the package is gone (deleted, hidden, or no longer visible to this credential)"})
+					results[i] = append(results[i], RemoteCheck{lp.Name, lp.Version, f.Name, f.Platform, RemoteMissing, "the package is gone (deleted, hidden, or no longer visible to this credential)"})
 				}
 				return nil
 			}
@@ -84,7 +98,7 @@ func (p *Project) VerifyRemote(ctx context.Context) ([]RemoteCheck, error) {
 			}
 			served := registry.NewestByName(files)
 			for _, f := range lp.Files {
-				rc := RemoteCheck{Package: lp.Name, Version: lp.Version, File: f.Name, Status: RemoteOK}
+				rc := RemoteCheck{Package: lp.Name, Version: lp.Version, File: f.Name, Platform: f.Platform, Status: RemoteOK}
 				s, ok := served[f.Name]
 				switch {
 				case !ok:
@@ -113,7 +127,11 @@ func (p *Project) VerifyRemote(ctx context.Context) ([]RemoteCheck, error) {
 		}
 	}
 	if bad > 0 {
-		return all, hint.Wrap(kindErrorf(ErrIntegrity, "%d locked files are no longer served as locked by the registry", bad),
+		files := fmt.Sprintf("%d locked files are", bad)
+		if bad == 1 {
+			files = "1 locked file is"
+		}
+		return all, hint.Wrap(kindErrorf(ErrIntegrity, "%s no longer served as locked by the registry", files),
 			"GitLab keeps re-published files as duplicates and serves the newest: find out who re-published and why; if the new file is trustworthy, run 'gpm update NAME' to lock it")
 	}
 	return all, nil

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/gpmtool/gpm/internal/hint"
@@ -72,8 +73,21 @@ func (c Credential) validate() error {
 	return fmt.Errorf("credential %s: unknown token type %q (want private, job, deploy, bearer or basic)", c.String(), c.Type)
 }
 
-// apply sets the credential's header on h.
-func (c Credential) apply(h http.Header) {
+// apply sets the credential's header on h for a request to path. A .netrc
+// credential goes as basic auth to the generic download and upload routes,
+// the only ones where GitLab accepts it, and as a token header to the rest
+// of the API (the listing routes), where GitLab ignores basic auth: the
+// password of a .netrc entry for GitLab is an access token (a job token
+// under the login gitlab-ci-token).
+func (c Credential) apply(h http.Header, path string) {
+	if c.Type == TokenBasic && !strings.Contains(path, "/packages/generic/") {
+		if c.Username == "gitlab-ci-token" {
+			h.Set("JOB-TOKEN", c.Token)
+		} else {
+			h.Set("PRIVATE-TOKEN", c.Token)
+		}
+		return
+	}
 	switch c.Type {
 	case TokenPrivate:
 		h.Set("PRIVATE-TOKEN", c.Token)
@@ -109,16 +123,30 @@ type TokenSpec struct {
 // apiOrInstanceURL. The first match wins:
 //
 //  1. spec, the manifest's token reference: its variable must be set;
-//  2. $GPM_TOKEN, typed by $GPM_TOKEN_TYPE (default private);
-//  3. $GITLAB_TOKEN (private);
+//  2. $GPM_TOKEN, typed by $GPM_TOKEN_TYPE (default private), for the
+//     default registry only;
+//  3. $GITLAB_TOKEN (private), for the default registry only;
 //  4. $CI_JOB_TOKEN, only when the registry is the CI instance: its scheme,
 //     host and port equal those of $CI_SERVER_URL;
-//  5. a .netrc entry for the host ($NETRC, else $HOME/.netrc), as basic auth;
+//  5. a .netrc entry for the host ($NETRC, else ~/.netrc; on Windows
+//     %USERPROFILE%\_netrc), sent as basic auth on the generic download
+//     and upload routes and as a token header on the API (see apply);
 //  6. anonymous.
+//
+// defaultRegistry says whether the registry is the manifest's [registry]
+// (or a command's --registry) rather than one of [registries.*]: the
+// environment tokens are bound to it, so a token meant for one instance
+// never reaches another.
 //
 // getenv is os.Getenv when nil. The warnings are for the user (an insecure
 // .netrc, an unused CI_JOB_TOKEN); they never contain a token.
-func ResolveCredential(apiOrInstanceURL string, spec *TokenSpec, getenv func(string) string) (Credential, []string, error) {
+func ResolveCredential(apiOrInstanceURL string, spec *TokenSpec, defaultRegistry bool, getenv func(string) string) (Credential, []string, error) {
+	return resolveCredential(apiOrInstanceURL, spec, defaultRegistry, getenv, runtime.GOOS)
+}
+
+// resolveCredential is ResolveCredential for the operating system goos,
+// which decides the .netrc file's name and whether its mode means anything.
+func resolveCredential(apiOrInstanceURL string, spec *TokenSpec, defaultRegistry bool, getenv func(string) string, goos string) (Credential, []string, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
@@ -142,13 +170,13 @@ func ResolveCredential(apiOrInstanceURL string, spec *TokenSpec, getenv func(str
 		tok := getenv(spec.Env)
 		if tok == "" {
 			return Credential{}, nil, hint.Wrap(
-				fmt.Errorf("environment variable %q named by the token in packages.toml is not set", spec.Env),
+				&noCredentialError{fmt.Sprintf("environment variable %q named by the token in packages.toml is not set", spec.Env)},
 				fmt.Sprintf("export %s=<your %s token>, or remove the token from packages.toml to use GPM_TOKEN", spec.Env, typ))
 		}
 		return Credential{Type: typ, Token: tok, Source: fmt.Sprintf("manifest token env %s (%s)", spec.Env, typ)}, nil, nil
 	}
 
-	if tok := getenv("GPM_TOKEN"); tok != "" {
+	if tok := getenv("GPM_TOKEN"); tok != "" && defaultRegistry {
 		typ := getenv("GPM_TOKEN_TYPE")
 		if typ == "" {
 			typ = TokenPrivate
@@ -161,7 +189,7 @@ func ResolveCredential(apiOrInstanceURL string, spec *TokenSpec, getenv func(str
 		return Credential{Type: typ, Token: tok, Source: fmt.Sprintf("$GPM_TOKEN (%s)", typ)}, nil, nil
 	}
 
-	if tok := getenv("GITLAB_TOKEN"); tok != "" {
+	if tok := getenv("GITLAB_TOKEN"); tok != "" && defaultRegistry {
 		return Credential{Type: TokenPrivate, Token: tok, Source: "$GITLAB_TOKEN (private)"}, nil, nil
 	}
 
@@ -173,7 +201,7 @@ func ResolveCredential(apiOrInstanceURL string, spec *TokenSpec, getenv func(str
 		warnings = append(warnings, fmt.Sprintf("CI_JOB_TOKEN is set but not used: the registry %s is not this pipeline's GitLab instance (CI_SERVER_URL); set GPM_TOKEN for it", origin(reg)))
 	}
 
-	cred, w, err := netrcCredential(reg, getenv)
+	cred, w, err := netrcCredential(reg, getenv, goos)
 	warnings = append(warnings, w...)
 	if err != nil {
 		return Credential{}, warnings, err
@@ -194,20 +222,37 @@ func tokenTypeFromEnv(typ string) bool {
 	return false
 }
 
-// netrcCredential looks up reg's host in the .netrc file. A missing file is
-// not an error.
-func netrcCredential(reg *url.URL, getenv func(string) string) (Credential, []string, error) {
+// netrcCredential looks up reg's host in the .netrc file: $NETRC, else
+// ~/.netrc ($HOME); on Windows, as curl and the go command do there,
+// _netrc (then .netrc) in %USERPROFILE% when $HOME is unset. A missing file
+// is not an error. Only where file modes mean something (not on Windows) is
+// a file that other users can read warned about.
+func netrcCredential(reg *url.URL, getenv func(string) string, goos string) (Credential, []string, error) {
 	path := getenv("NETRC")
 	display := path
-	if path == "" {
+	var data []byte
+	var err error
+	if path != "" {
+		data, err = os.ReadFile(path)
+	} else {
 		home := getenv("HOME")
+		if home == "" && goos == "windows" {
+			home = getenv("USERPROFILE")
+		}
 		if home == "" {
 			return Credential{}, nil, nil
 		}
-		path = filepath.Join(home, ".netrc")
-		display = "~/.netrc"
+		names := []string{".netrc"}
+		if goos == "windows" {
+			names = []string{"_netrc", ".netrc"}
+		}
+		for _, name := range names {
+			path, display = filepath.Join(home, name), "~/"+name
+			if data, err = os.ReadFile(path); !errors.Is(err, fs.ErrNotExist) {
+				break
+			}
+		}
 	}
-	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Credential{}, nil, nil
 	}
@@ -220,7 +265,7 @@ func netrcCredential(reg *url.URL, getenv func(string) string) (Credential, []st
 		return Credential{}, nil, nil
 	}
 	var warnings []string
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+	if fi, err := os.Stat(path); err == nil && goos != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		warnings = append(warnings, fmt.Sprintf("%s is readable by other users (mode %04o); run: chmod 600 %s", display, fi.Mode().Perm(), path))
 	}
 	return Credential{Type: TokenBasic, Username: login, Token: password, Source: fmt.Sprintf("%s entry for %s", display, host)}, warnings, nil

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,11 +20,17 @@ func TestResolveCredential(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(home, ".netrc"), []byte("machine other.example.com login x password y\ndefault login dflt password home-secret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	winHome := t.TempDir()
+	if err := os.WriteFile(filepath.Join(winHome, "_netrc"), []byte("machine gitlab.example.com login win password win-secret\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	const reg = "https://gitlab.example.com"
 	tests := []struct {
 		name     string
 		url      string
 		spec     *TokenSpec
+		named    bool // one of [registries.*], not the default registry
+		goos     string
 		env      map[string]string
 		want     Credential
 		wantErr  string
@@ -87,6 +94,30 @@ func TestResolveCredential(t *testing.T) {
 			env:  map[string]string{"NETRC": filepath.Join(dir, "nope")},
 			want: Credential{Source: "anonymous"}},
 		{name: "bad url", url: "ftp://x", wantErr: "scheme"},
+		// The environment tokens belong to the default registry: a named
+		// one gets its own token, its .netrc entry, or nothing.
+		{name: "GPM_TOKEN not sent to a named registry", named: true,
+			env:  map[string]string{"GPM_TOKEN": "g", "GITLAB_TOKEN": "l", "NETRC": netrc},
+			want: Credential{Type: TokenBasic, Username: "alice", Token: "netrc-secret", Source: netrc + " entry for gitlab.example.com"}},
+		{name: "GITLAB_TOKEN not sent to a named registry", named: true,
+			env:  map[string]string{"GITLAB_TOKEN": "l"},
+			want: Credential{Source: "anonymous"}},
+		{name: "named registry with its own token", named: true,
+			spec: &TokenSpec{Env: "P"}, env: map[string]string{"P": "p", "GPM_TOKEN": "g"},
+			want: Credential{Type: TokenPrivate, Token: "p", Source: "manifest token env P (private)"}},
+		{name: "CI_JOB_TOKEN to a named registry on the CI instance", named: true,
+			env:  map[string]string{"CI_JOB_TOKEN": "j", "CI_SERVER_URL": reg, "GPM_TOKEN": "g"},
+			want: Credential{Type: TokenJob, Token: "j", Source: "$CI_JOB_TOKEN (job)"}},
+		// Windows: _netrc in %USERPROFILE% when HOME is unset.
+		{name: "windows USERPROFILE _netrc", goos: "windows",
+			env:  map[string]string{"USERPROFILE": winHome},
+			want: Credential{Type: TokenBasic, Username: "win", Token: "win-secret", Source: "~/_netrc entry for gitlab.example.com"}},
+		{name: "windows falls back to .netrc", goos: "windows",
+			env:  map[string]string{"USERPROFILE": home},
+			want: Credential{Type: TokenBasic, Username: "dflt", Token: "home-secret", Source: "~/.netrc entry for gitlab.example.com"}},
+		{name: "USERPROFILE is not read elsewhere", goos: "linux",
+			env:  map[string]string{"USERPROFILE": winHome},
+			want: Credential{Source: "anonymous"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,7 +126,11 @@ func TestResolveCredential(t *testing.T) {
 				u = reg
 			}
 			getenv := func(k string) string { return tt.env[k] }
-			got, _, err := ResolveCredential(u, tt.spec, getenv)
+			goos := tt.goos
+			if goos == "" {
+				goos = "linux"
+			}
+			got, _, err := resolveCredential(u, tt.spec, !tt.named, getenv, goos)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
@@ -130,7 +165,7 @@ func TestResolveCredentialWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{"NETRC": netrc, "CI_JOB_TOKEN": "j", "CI_SERVER_URL": "https://ci.example.com"}
-	cred, warnings, err := ResolveCredential("https://gitlab.example.com", nil, func(k string) string { return env[k] })
+	cred, warnings, err := ResolveCredential("https://gitlab.example.com", nil, true, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +185,7 @@ func TestResolveCredentialWarnings(t *testing.T) {
 
 	// A private file gives no permission warning.
 	os.Chmod(netrc, 0o600)
-	_, warnings, _ = ResolveCredential("https://gitlab.example.com", nil, func(k string) string {
+	_, warnings, _ = ResolveCredential("https://gitlab.example.com", nil, true, func(k string) string {
 		if k == "NETRC" {
 			return netrc
 		}
@@ -158,6 +193,44 @@ func TestResolveCredentialWarnings(t *testing.T) {
 	})
 	if len(warnings) != 0 {
 		t.Errorf("warnings for a 0600 netrc: %q", warnings)
+	}
+
+	// On Windows file modes say nothing about who can read the file: a
+	// warning there could never be silenced.
+	os.Chmod(netrc, 0o644)
+	_, warnings, _ = resolveCredential("https://gitlab.example.com", nil, true, func(k string) string {
+		if k == "NETRC" {
+			return netrc
+		}
+		return ""
+	}, "windows")
+	if len(warnings) != 0 {
+		t.Errorf("windows: warnings for a netrc: %q", warnings)
+	}
+}
+
+// A .netrc password is an access token: basic auth on the generic routes,
+// where GitLab takes it, and a token header on the listing API, where GitLab
+// ignores basic auth.
+func TestNetrcCredentialHeaders(t *testing.T) {
+	tests := []struct {
+		user, path, header, want string
+	}{
+		{"alice", "/api/v4/projects/1/packages/generic/tool/1.0.0/tool.bin", "Authorization", "Basic YWxpY2U6c2VjcmV0"},
+		{"alice", "/api/v4/projects/1/packages", "PRIVATE-TOKEN", "secret"},
+		{"alice", "/api/v4/projects/1/packages/7/package_files", "PRIVATE-TOKEN", "secret"},
+		{"alice", "/api/v4/groups/acme/packages", "PRIVATE-TOKEN", "secret"},
+		{"gitlab-ci-token", "/api/v4/projects/1/packages", "JOB-TOKEN", "secret"},
+	}
+	for _, tt := range tests {
+		h := http.Header{}
+		Credential{Type: TokenBasic, Username: tt.user, Token: "secret"}.apply(h, tt.path)
+		if got := h.Get(tt.header); got != tt.want {
+			t.Errorf("%s %s: %s = %q, want %q (headers %v)", tt.user, tt.path, tt.header, got, tt.want, h)
+		}
+		if len(h) != 1 {
+			t.Errorf("%s %s: %d headers, want 1: %v", tt.user, tt.path, len(h), h)
+		}
 	}
 }
 

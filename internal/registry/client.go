@@ -147,6 +147,14 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 // large downloads are limited only by their context and by the read timeout
 // on silent bodies that clientTransport adds.
 func newTransport(jobs int) *http.Transport {
+	return newTransportWith(jobs, responseHeaderTimeout)
+}
+
+// responseHeaderTimeout is how long a request may wait for the status line
+// once it is sent: a GitLab that took the connection and says nothing.
+const responseHeaderTimeout = 60 * time.Second
+
+func newTransportWith(jobs int, headerTimeout time.Duration) *http.Transport {
 	return &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
 		DialContext: (&net.Dialer{
@@ -155,7 +163,7 @@ func newTransport(jobs int) *http.Transport {
 		}).DialContext,
 		ForceAttemptHTTP2:     true,
 		TLSHandshakeTimeout:   15 * time.Second,
-		ResponseHeaderTimeout: 60 * time.Second,
+		ResponseHeaderTimeout: headerTimeout,
 		ExpectContinueTimeout: 2 * time.Second,
 		IdleConnTimeout:       90 * time.Second,
 		MaxIdleConns:          4 * jobs,
@@ -342,7 +350,7 @@ func (t *clientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := req.Clone(ctx)
 	r.Header.Set("User-Agent", t.c.userAgent)
 	if sameOrigin(r.URL, t.c.api) {
-		t.c.cred.apply(r.Header)
+		t.c.cred.apply(r.Header, r.URL.Path)
 	} else {
 		stripCredentials(r.Header)
 	}
@@ -487,6 +495,22 @@ type requestError struct {
 
 func (e *requestError) Error() string { return e.method + " " + e.url + ": " + e.msg }
 func (e *requestError) Unwrap() error { return e.err }
+
+// Hints says what to check when the registry could not be reached: a host
+// name that does not resolve, or a server that took the connection and
+// never answered.
+func (e *requestError) Hints() []string {
+	var dns *net.DNSError
+	switch {
+	case errors.As(e.err, &dns) && !dns.IsTimeout:
+		return []string{fmt.Sprintf("the host name %q does not resolve: check the registry url ([registry] url in packages.toml, $CI_SERVER_URL or --registry) for a typo, and your DNS or VPN", dns.Name)}
+	case errors.As(e.err, &dns):
+		return []string{"looking up the registry's host name timed out: check your DNS or VPN"}
+	case strings.Contains(e.err.Error(), "timeout awaiting response headers"):
+		return []string{fmt.Sprintf("the registry accepted the connection but sent no answer within %v: it may be overloaded, or a proxy or firewall holds the request; check the registry url and HTTPS_PROXY", responseHeaderTimeout)}
+	}
+	return nil
+}
 
 // drain reads a little of an unread body so its connection can be reused,
 // and closes it.

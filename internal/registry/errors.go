@@ -17,6 +17,10 @@ import (
 var (
 	// ErrUnauthorized matches a 401 or 403 answer from the registry.
 	ErrUnauthorized = errors.New("access denied")
+	// ErrNoCredential matches a credential that is needed but missing: a
+	// token variable that packages.toml names and that is unset. Like a
+	// refused one, it is an access problem (exit 5).
+	ErrNoCredential = errors.New("no credential")
 	// ErrNotFound matches a 404 answer. GitLab also answers 404 when a
 	// project is hidden from the caller, so this may mean "no access".
 	ErrNotFound = errors.New("not found")
@@ -49,6 +53,13 @@ var (
 	// GPM_TOKEN_TYPE=secret or GPM_READ_TIMEOUT=30 (no unit).
 	ErrSetting = errors.New("invalid setting")
 )
+
+// noCredentialError is a needed credential that is missing; it matches
+// ErrNoCredential.
+type noCredentialError struct{ msg string }
+
+func (e *noCredentialError) Error() string        { return e.msg }
+func (e *noCredentialError) Is(target error) bool { return target == ErrNoCredential }
 
 // settingError is an invalid environment setting; it matches ErrSetting.
 type settingError struct{ msg string }
@@ -160,7 +171,7 @@ func (e *HTTPError) Hints() []string {
 		case TokenJob:
 			h = append(h, "GitLab rejected the CI job token ("+e.Source+"): a job token is valid only while its job runs")
 		case TokenBasic:
-			h = append(h, "GitLab rejected the basic-auth credentials from "+e.Source+": the password must be an access token, account passwords do not work on the package API")
+			h = append(h, "GitLab rejected the password of the "+e.Source+": it must be a personal, project or group access token (scope read_api to install, api to publish) that has not expired; account passwords do not work")
 		default:
 			h = append(h, "GitLab rejected the token from "+e.Source+": it is expired, revoked or mistyped; create a new one (User settings > Access tokens, scope read_api to install, api to publish) and update the variable")
 		}
@@ -185,8 +196,6 @@ func (e *HTTPError) Hints() []string {
 		switch {
 		case e.TokenType == TokenDeploy && e.Op == OpList:
 			h = append(h, "GitLab ignores deploy tokens on the package list APIs and answers as to an anonymous caller; deploy tokens only work for downloads: commit packages.lock and use gpm install --locked, or use a personal, project or group access token")
-		case e.TokenType == TokenBasic && e.Op == OpList:
-			h = append(h, "GitLab ignores basic auth (.netrc) on the package list APIs; set GPM_TOKEN to an access token instead")
 		case e.TokenType == TokenJob:
 			h = append(h, "with a CI job token, a 404 is usually the publisher project's job-token allowlist: add this project under the publisher's Settings > CI/CD > Job token permissions; the user who started the pipeline also needs at least the Reporter role there")
 		case e.TokenType == "":

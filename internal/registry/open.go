@@ -41,12 +41,14 @@ func (e Env) Warn(format string, args ...any) {
 
 // Open resolves the credential for the registry at url (see
 // ResolveCredential) and builds its client the way every gpm command does.
-// label names the registry in errors and logs ("default", or a quoted name).
-func Open(url, label string, spec *TokenSpec, env Env) (*Client, error) {
+// label names the registry in errors and logs ("default", or a quoted name);
+// defaultRegistry says whether it is the default registry, the only one the
+// environment tokens ($GPM_TOKEN, $GITLAB_TOKEN) go to.
+func Open(url, label string, spec *TokenSpec, defaultRegistry bool, env Env) (*Client, error) {
 	if env.Jobs < 1 {
 		env.Jobs = 8
 	}
-	cred, warnings, err := ResolveCredential(url, spec, env.getenv)
+	cred, warnings, err := ResolveCredential(url, spec, defaultRegistry, env.getenv)
 	if err != nil {
 		return nil, fmt.Errorf("registry %s: %w", label, err)
 	}

@@ -29,9 +29,10 @@ func NewestByName(files []PackageFile) map[string]PackageFile {
 }
 
 // CanList reports whether GitLab honours a credential of this type on the
-// package list APIs. Deploy tokens and basic auth (.netrc) are silently
-// ignored there, so the request runs anonymously.
-func CanList(t string) bool { return t != TokenDeploy && t != TokenBasic }
+// package list APIs. Deploy tokens are silently ignored there, so the
+// request runs anonymously. A .netrc credential (TokenBasic) is sent there
+// as a token header, not as basic auth, which GitLab would ignore.
+func CanList(t string) bool { return t != TokenDeploy }
 
 // CanListGroup reports whether GitLab honours a credential of this type on
 // the group-level package list: job tokens cannot use it either.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gpmtool/gpm/internal/manifest"
 	"github.com/gpmtool/gpm/internal/version"
 )
 
@@ -273,4 +274,74 @@ func statusSummary(m map[string]int) string {
 		parts[i] = fmt.Sprintf("%d with status %q", m[k], k)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// PlatformsError says that a platform-specific entry has no files for some
+// platforms it is locked for: for none of them, or (with [install]
+// platforms written out) for some. It matches ErrNoMatch.
+type PlatformsError struct {
+	// Missing are the platforms without files, sorted, each with what its
+	// expanded globs failed to match.
+	Missing []string
+	// Have are the platforms that do have files, in the manifest's order.
+	Have []string
+	// Files are the version's file names, sorted, at most maxListed.
+	Files []string
+	// Total is the number of files the version has.
+	Total int
+	why   map[string]error
+	entry string
+}
+
+func platformsError(p manifest.Package, have []string, missing map[string]error, names []string) *PlatformsError {
+	e := &PlatformsError{Have: have, Files: names[:min(len(names), maxListed)], Total: len(names), why: missing, entry: p.Name}
+	for t := range missing {
+		e.Missing = append(e.Missing, t)
+	}
+	slices.Sort(e.Missing)
+	return e
+}
+
+// Error names the platforms without files, what their globs expanded to,
+// the platforms that have files and the files that exist.
+func (e *PlatformsError) Error() string {
+	var b strings.Builder
+	if len(e.Have) == 0 {
+		b.WriteString("files match no file on any platform")
+	} else {
+		word := "platform"
+		if len(e.Missing) > 1 {
+			word = "platforms"
+		}
+		fmt.Fprintf(&b, "no files for %s %s", word, strings.Join(e.Missing, ", "))
+	}
+	for _, t := range e.Missing {
+		var fe *FilesError
+		if errors.As(e.why[t], &fe) {
+			fmt.Fprintf(&b, "; %s looks for %s", t, quoteList(fe.Globs, ", "))
+		}
+	}
+	if len(e.Have) > 0 {
+		fmt.Fprintf(&b, "; it has files for %s", strings.Join(e.Have, ", "))
+	}
+	switch {
+	case e.Total > len(e.Files):
+		fmt.Fprintf(&b, "; the first %d of its %d files: %s", len(e.Files), e.Total, quoteList(e.Files, ", "))
+	default:
+		fmt.Fprintf(&b, "; its %s: %s", plural(e.Total, "file is", "files are"), quoteList(e.Files, ", "))
+	}
+	return b.String()
+}
+
+// Is reports whether target is ErrNoMatch.
+func (e *PlatformsError) Is(target error) bool { return target == ErrNoMatch }
+
+// Hints says how to fix the manifest.
+func (e *PlatformsError) Hints() []string {
+	if len(e.Have) == 0 {
+		return []string{fmt.Sprintf("change files%s (and replacements, for the publisher's spelling of OS and architecture names) to match the names above", where(e.entry))}
+	}
+	return []string{
+		fmt.Sprintf("remove %s from [install] platforms, limit the package with platforms = [...]%s, or leave [install] platforms out: then a platform without files is simply not locked", strings.Join(e.Missing, ", "), where(e.entry)),
+	}
 }

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -33,6 +34,7 @@ import (
 
 	"github.com/gpmtool/gpm/internal/lock"
 	"github.com/gpmtool/gpm/internal/manifest"
+	"github.com/gpmtool/gpm/internal/platform"
 	"github.com/gpmtool/gpm/internal/registry"
 	"github.com/gpmtool/gpm/internal/version"
 )
@@ -62,6 +64,16 @@ type AllLister interface {
 type Request struct {
 	Pkg    manifest.Package
 	Source Source
+	// Precise, when set, pins exactly this version (gpm update NAME --to
+	// VERSION, as cargo update --precise): the registry's version spelled
+	// the same, else a semver-equal one ("v1.2.0" for "1.2.0"). The caller
+	// has checked that Pkg's constraint allows it; Resolve checks it again
+	// so that a lock never pins what its constraint rejects.
+	Precise string
+	// Explicit says the manifest wrote [install] platforms out: then every
+	// platform of Pkg.Targets must have files. Otherwise a platform the
+	// publisher did not build for is left out of the lock.
+	Explicit bool
 }
 
 // Options tunes Resolve.
@@ -168,6 +180,12 @@ func (r *resolver) resolve(ctx context.Context) (lock.Package, error) {
 	}
 	cands, unavailable := candidates(listed, name)
 	best, ok := pick(cands, c)
+	if r.req.Precise != "" {
+		if c, err = preciseConstraint(r.req.Precise, c); err != nil {
+			return lock.Package{}, wrap(p.Name, "", err)
+		}
+		best, ok = pickPrecise(cands, r.req.Precise)
+	}
 	if !ok {
 		nm := noMatch(cands, c, p.Project, name, unavailable)
 		nm.entry = p.Name
@@ -191,16 +209,19 @@ func (r *resolver) resolve(ctx context.Context) (lock.Package, error) {
 		return lock.Package{}, wrap(p.Name, raw, err)
 	}
 	return lock.Package{
-		Name:       p.Name,
-		Registry:   p.Registry,
-		Project:    p.Project,
-		Package:    name,
-		Version:    raw,
-		Constraint: p.Version,
-		Globs:      slices.Clone(p.Files),
-		Extract:    p.Extract,
-		PackageID:  best.pkg.ID,
-		Files:      files,
+		Name:          p.Name,
+		Registry:      p.Registry,
+		Project:       p.Project,
+		Package:       name,
+		Version:       raw,
+		Constraint:    p.Version,
+		Globs:         slices.Clone(p.Files),
+		Replacements:  maps.Clone(p.Replacements),
+		PlatformGlobs: slices.Clone(p.Platforms),
+		Targets:       slices.Clone(p.Targets),
+		Extract:       p.Extract,
+		PackageID:     best.pkg.ID,
+		Files:         files,
 	}, nil
 }
 
@@ -264,6 +285,33 @@ func pick(cands []candidate, c version.Constraint) (candidate, bool) {
 	for _, cd := range cands {
 		if c.Match(cd.v) {
 			return cd, true
+		}
+	}
+	return candidate{}, false
+}
+
+// preciseConstraint checks that the constraint c allows the version
+// precise and returns the exact pin that reports a missing version.
+func preciseConstraint(precise string, c version.Constraint) (version.Constraint, error) {
+	if !c.Match(version.Parse(precise)) {
+		return c, fmt.Errorf("version %q does not satisfy %q", precise, c.String())
+	}
+	return version.ParseConstraint("=" + precise)
+}
+
+// pickPrecise returns the candidate spelled precise, else one equal to it
+// in semver ("v1.2.0" for "1.2.0", build metadata aside).
+func pickPrecise(cands []candidate, precise string) (candidate, bool) {
+	for _, cd := range cands {
+		if cd.v.Raw == precise {
+			return cd, true
+		}
+	}
+	if want := version.Parse(precise); want.Semver != nil {
+		for _, cd := range cands {
+			if cd.v.Semver != nil && cd.v.Semver.Equal(want.Semver) {
+				return cd, true
+			}
 		}
 	}
 	return candidate{}, false
@@ -356,43 +404,70 @@ func (r *resolver) files(ctx context.Context, p manifest.Package, name string, r
 	}
 	slices.Sort(names)
 
-	selected := names
-	if len(p.Files) > 0 {
-		keep := map[string]bool{}
-		var unmatched []string
+	type pick struct{ name, platform string }
+	var selected []pick
+	if len(p.Files) == 0 {
+		for _, n := range names {
+			selected = append(selected, pick{name: n})
+		}
+	} else {
+		var shared, specific []string
 		for _, g := range p.Files {
-			hit := false
-			for _, n := range names {
-				ok, err := path.Match(g, n)
+			if platform.Specific(g) {
+				specific = append(specific, g)
+			} else {
+				shared = append(shared, g)
+			}
+		}
+		keep, err := match(p.Name, shared, platform.Platform{}, rp.Version, p.Replacements, names)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			if keep[n] {
+				selected = append(selected, pick{name: n})
+			}
+		}
+		if len(specific) > 0 {
+			var have []string
+			missing := map[string]error{}
+			for _, t := range p.Targets {
+				plat, err := platform.Parse(t)
 				if err != nil {
-					return nil, fmt.Errorf("invalid files glob %q: %w", g, err)
+					return nil, err
 				}
-				if ok {
-					keep[n], hit = true, true
+				hits, err := match(p.Name, specific, plat, rp.Version, p.Replacements, names)
+				if err != nil {
+					missing[t] = err
+					continue
 				}
-			}
-			if !hit && !slices.Contains(unmatched, g) {
-				unmatched = append(unmatched, g)
-			}
-		}
-		if len(unmatched) > 0 {
-			fe := &FilesError{Globs: unmatched, Files: names[:min(len(names), maxListed)], Total: len(names), entry: p.Name}
-			for _, g := range unmatched {
-				if s, ok := suggestGlob(g, names); ok {
-					if fe.suggest == nil {
-						fe.suggest = map[string]string{}
+				have = append(have, t)
+				for _, n := range names {
+					if hits[n] && !keep[n] {
+						selected = append(selected, pick{name: n, platform: t})
 					}
-					fe.suggest[g] = s
 				}
 			}
-			return nil, fe
+			if len(have) == 0 || r.req.Explicit && len(missing) > 0 {
+				return nil, platformsError(p, have, missing, names)
+			}
 		}
-		selected = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return !keep[n] })
+		slices.SortFunc(selected, func(a, b pick) int {
+			return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(a.platform, b.platform))
+		})
 	}
 
 	out := make([]lock.FileEntry, 0, len(selected))
-	for _, n := range selected {
+	hashed := map[string]lock.FileEntry{}
+	for _, pk := range selected {
+		n := pk.name
 		f := newest[n]
+		if e, ok := hashed[n]; ok {
+			// The same file serves another platform too.
+			e.Platform = pk.platform
+			out = append(out, e)
+			continue
+		}
 		if c := count[n]; c > 1 {
 			r.warnf("%s: %q was uploaded %d times; locking the newest (file id %d), which is what GitLab serves", label, n, c, f.ID)
 		}
@@ -405,9 +480,48 @@ func (r *resolver) files(ctx context.Context, p manifest.Package, name string, r
 			e.Size, e.SHA256 = size, sum
 			r.warnf("%s: the registry gave no sha256 for %q (an older GitLab); downloaded it to record its checksum", label, n)
 		}
+		hashed[n] = e
+		e.Platform = pk.platform
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// match applies globs, expanded for plat and version v, to names: it
+// returns the names selected, or a *FilesError naming the expanded globs
+// that matched nothing.
+func match(entry string, globs []string, plat platform.Platform, v string, repl map[string]string, names []string) (map[string]bool, error) {
+	keep := map[string]bool{}
+	var unmatched []string
+	for _, tmpl := range globs {
+		g := platform.Expand(tmpl, plat, v, repl)
+		hit := false
+		for _, n := range names {
+			ok, err := path.Match(g, n)
+			if err != nil {
+				return nil, fmt.Errorf("invalid files glob %q: %w", g, err)
+			}
+			if ok {
+				keep[n], hit = true, true
+			}
+		}
+		if !hit && !slices.Contains(unmatched, g) {
+			unmatched = append(unmatched, g)
+		}
+	}
+	if len(unmatched) > 0 {
+		fe := &FilesError{Globs: unmatched, Files: names[:min(len(names), maxListed)], Total: len(names), entry: entry}
+		for _, g := range unmatched {
+			if s, ok := suggestGlob(g, names); ok {
+				if fe.suggest == nil {
+					fe.suggest = map[string]string{}
+				}
+				fe.suggest[g] = s
+			}
+		}
+		return nil, fe
+	}
+	return keep, nil
 }
 
 // hash downloads a file the registry gave no checksum for and returns its

@@ -866,3 +866,43 @@ func BenchmarkResolve1000Versions(b *testing.B) {
 		}
 	}
 }
+
+func TestResolvePrecise(t *testing.T) {
+	rows := func() *fakeSource {
+		s := newFake()
+		for i, v := range []string{"1.0.0", "1.1.0", "v1.2.0", "1.3.0", "2.0.0", "1.4.0-rc.1", "2024.06-b3"} {
+			id := int64(i + 1)
+			s.add(row(id, "cli-tool", v), pf(id*100, "tool-"+v+".tar.gz"))
+		}
+		return s
+	}
+	tests := []struct {
+		constraint, precise string
+		wantVer, wantErr    string
+	}{
+		{constraint: "^1", precise: "1.1.0", wantVer: "1.1.0"},                 // older than the newest match
+		{constraint: "^1", precise: "1.2.0", wantVer: "v1.2.0"},                // the registry's spelling
+		{constraint: "^1.4.0-0", precise: "1.4.0-rc.1", wantVer: "1.4.0-rc.1"}, // a prerelease the range allows
+		{constraint: "=2024.06-b3", precise: "2024.06-b3", wantVer: "2024.06-b3"},
+		{constraint: "^1", precise: "2.0.0", wantErr: `version "2.0.0" does not satisfy "^1"`},
+		{constraint: "^1", precise: "1.9.0", wantErr: `has no version "1.9.0"; newest: 2.0.0, 1.4.0-rc.1, 1.3.0, v1.2.0, 1.1.0; not semver: 2024.06-b3`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.constraint+" "+tt.precise, func(t *testing.T) {
+			src := rows()
+			got, err := Resolve(context.Background(), []Request{{Pkg: mpkg(t, "cli-tool", tt.constraint), Source: src, Precise: tt.precise}}, Options{})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got[0].Version != tt.wantVer || got[0].Constraint != tt.constraint {
+				t.Errorf("locked %s with constraint %q, want %s with %q", got[0].Version, got[0].Constraint, tt.wantVer, tt.constraint)
+			}
+		})
+	}
+}

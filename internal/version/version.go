@@ -101,6 +101,12 @@ func ParseConstraint(s string) (Constraint, error) {
 		}
 		return c, nil
 	}
+	if strings.EqualFold(s, "latest") {
+		// npm's dist-tag, and a word many registries alias: GitLab's
+		// generic registry has no such alias, and "=latest" would pin a
+		// version literally named latest.
+		return Constraint{}, fmt.Errorf("%w %q: GitLab has no \"latest\" version alias; write \"*\" (or leave version out) for the newest stable version", ErrInvalidConstraint, s)
+	}
 	if isBareVersion(s) && !bareSemver.MatchString(s) {
 		// Masterminds would coerce "2024.06-b3" to 2024.6.0-b3, which no
 		// registry version spelled "2024.06-b3" ever matches: say so now.

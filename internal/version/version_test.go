@@ -98,6 +98,8 @@ func TestParseConstraintErrors(t *testing.T) {
 		{"2024.06-b3", `write "=2024.06-b3"`},
 		{"=../x", "not a version GitLab accepts"},
 		{"= ", "not a version GitLab accepts"},
+		{"latest", `GitLab has no "latest" version alias; write "*"`},
+		{"Latest", `write "*"`},
 		{">>1", "invalid version constraint"},
 	} {
 		_, err := ParseConstraint(tc.c)
