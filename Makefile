@@ -64,7 +64,7 @@ dist:
 release-test: build dist
 	GO=$(GO) ./scripts/release-test.sh $(BIN) dist
 
-## ci-test: run the CI/CD components of templates/ (gitlab-ci-local, installed into .tools/) and gpm's publish job against gpm serve
+## ci-test: run the CI/CD components of templates/, the recipes of docs/ci.md (gitlab-ci-local, installed into .tools/) and gpm's publish job against gpm serve
 ci-test: build dist
 	GO=$(GO) ./scripts/ci-test.sh $(BIN) dist
 

@@ -15,6 +15,9 @@
 # instance, so the components are included as local files; that is the
 # only difference. gpm's own .gitlab-ci.yml publish job (an image job) is
 # run as its script in bash with the CI variables a tag pipeline sets.
+# Then the recipes of docs/ci.md, taken verbatim from the fenced blocks
+# marked <!-- ci-test: NAME -->, run the same way (see "docs/ci.md's
+# recipes" below for which run, and why the others cannot).
 #
 # gitlab-ci-local 4.75.1 needs Node >= 22 and rsync: they are installed
 # into $GPM_TOOLS (default .tools/, gitignored) and with apt when missing.
@@ -150,7 +153,7 @@ git -c user.name=ci -c user.email=ci@example.invalid commit -qm app
 git update-ref refs/remotes/origin/HEAD HEAD
 
 gclrun() {
-	gitlab-ci-local --shell-isolation --ignore-predefined-vars CI_JOB_TOKEN,CI_PROJECT_ID,CI_COMMIT_TAG \
+	gitlab-ci-local --shell-isolation --ignore-predefined-vars CI_JOB_TOKEN,CI_PROJECT_ID,CI_COMMIT_TAG,CI_PIPELINE_SOURCE \
 		--variable CI_JOB_TOKEN=job-token "$@"
 }
 gclrun --list >"$work/list" 2>&1 || fail "gitlab-ci-local --list: $(cat "$work/list")"
@@ -179,5 +182,128 @@ gclrun --variable CI_COMMIT_TAG=v2.0.0 --variable CI_PROJECT_ID=consumer/app gpm
 curl -fsS "$url/api/v4/projects/consumer%2Fapp/packages/generic/app/v2.0.0/app.txt" | grep -q "app build" ||
 	fail "gpm-publish did not publish dist/app.txt as app v2.0.0"
 ok "gpm-publish published dist/* into the project's package on a tag"
+
+# docs/ci.md's recipes, verbatim. Each fenced block there has a marker
+# line `<!-- ci-test: NAME -->` right above it; `recipe NAME` prints the
+# block, so the docs stay the one copy. The values a real pipeline would
+# have (the pinned gpm version and SHA-256 for the placeholders, a tag, a
+# schedule, a token) are given with --variable, which overrides a job's
+# variables as pipeline variables do in GitLab.
+#   component   not run: `include: component:` needs a GitLab CI/CD
+#               catalog, which gitlab-ci-local cannot resolve from gpm
+#               serve; its template and input names are checked here, and
+#               the template itself runs above (include: local:).
+#   install     run, as .gpm-get of the jobs below, also with a wrong pin.
+#   consumer    run: job build, in a branch pipeline.
+#   publisher   run: job publish, in a tag pipeline, with a `make dist`.
+#   schedule    run: job deps-check, in a schedule pipeline.
+#   dockerfile  not run: it needs a container builder (BuildKit); its
+#               `gpm install` line runs in bash with the build's ARGs and
+#               secret as environment.
+cd "$root"
+recipe() {
+	awk -v m="<!-- ci-test: $1 -->" '
+		on == 2 && /^```$/ { done = 1; exit }
+		on == 2 { print; next }
+		on == 1 { if ($0 ~ /^```[a-z]+$/) { on = 2; next } exit }
+		$0 == m { on = 1 }
+		END { exit !done }' docs/ci.md || fail "docs/ci.md has no fenced block right under <!-- ci-test: $1 -->"
+}
+unmarked=$(awk '/^```[a-z]+$/ && prev !~ /^<!-- ci-test: [a-z]+ -->$/ { print NR ": " $0 } { prev = $0 }' docs/ci.md)
+[ -z "$unmarked" ] || fail "docs/ci.md has recipes without a <!-- ci-test: NAME --> marker (add one and test it here): $unmarked"
+for r in component install consumer publisher schedule dockerfile; do recipe "$r" >"$work/recipe-$r"; done
+
+# component: the named template exists and takes the inputs given,
+# including every input without a default.
+comp=$(sed -n 's|^ *- component: \$CI_SERVER_FQDN/gpmtool/gpm/\([a-z-]*\)@.*|\1|p' "$work/recipe-component")
+[ -n "$comp" ] && [ -f "templates/$comp.yml" ] || fail "the docs/ci.md component recipe names no file of templates/: $(cat "$work/recipe-component")"
+given=$(awk '/^ *inputs:/ { on = 1; next } on && /^ *[a-z0-9-]+:/ { sub(/^ */, ""); sub(/:.*/, ""); print }' "$work/recipe-component" | sort)
+spec=$(awk '/^---/ { exit } /^    [a-z0-9-]+:$/ { sub(/^ */, ""); sub(/:$/, ""); print }' "templates/$comp.yml" | sort)
+required=$(awk '/^---/ { exit } /^    [a-z0-9-]+:$/ { if (n != "" && !d) print n; n = $1; sub(/:$/, "", n); d = 0 } /^      default:/ { d = 1 } END { if (n != "" && !d) print n }' "templates/$comp.yml" | sort)
+extra=$(comm -23 <(echo "$given") <(echo "$spec"))
+[ -z "$extra" ] || fail "the docs/ci.md component recipe gives inputs templates/$comp.yml does not take: $extra"
+missing=$(comm -13 <(echo "$given") <(echo "$required"))
+[ -z "$missing" ] || fail "the docs/ci.md component recipe misses required inputs of templates/$comp.yml: $missing"
+ok "docs/ci.md component recipe: templates/$comp.yml takes its inputs ($(echo $given))"
+
+pin=(--variable "GPM_VERSION=$version" --variable "GPM_SUMS_SHA256=$sums_sha")
+newproject() { # DIR PROJECT-PATH: a git repository whose origin is the registry
+	mkdir -p "$1" && cd "$1"
+	git init -q && git remote add origin "$url/$2.git"
+	printf '/.gitlab-ci-local/\n/.gpm-bin/\n/vendor/\n/build/\n/dist/\n' >.gitignore
+}
+commit() {
+	git add -A && git -c user.name=ci -c user.email=ci@example.invalid commit -qm "$1"
+	git update-ref "refs/remotes/origin/$(git branch --show-current)" HEAD
+	git symbolic-ref refs/remotes/origin/HEAD "refs/remotes/origin/$(git branch --show-current)"
+}
+
+# publisher: the publisher's pipeline is install + publisher; its make
+# dist builds cli-tool for two platforms.
+newproject "$work/tool" tools/cli-tool
+{
+	printf 'VERSION ?= $(CI_COMMIT_TAG)\n\ndist:\n\tfor p in linux-amd64 linux-arm64; do \\\n'
+	printf '\t\tmkdir -p build/$$p dist && printf '\''#!/bin/sh\\necho cli-tool $(VERSION) %%s\\n'\'' $$p >build/$$p/cli-tool && \\\n'
+	printf '\t\tchmod +x build/$$p/cli-tool && tar -C build/$$p -czf dist/cli-tool-$(VERSION)-$$p.tar.gz cli-tool; \\\n\tdone\n'
+} >Makefile
+cat "$work/recipe-install" "$work/recipe-publisher" >.gitlab-ci.yml
+commit tool
+gclrun "${pin[@]}" --variable CI_COMMIT_TAG=v1.4.2 --variable CI_PROJECT_ID=tools/cli-tool publish >"$work/log" 2>&1 ||
+	fail "docs/ci.md publisher job failed: $(tail -n 40 "$work/log")"
+curl -fsS "$url/api/v4/projects/tools%2Fcli-tool/packages/generic/cli-tool/v1.4.2/cli-tool-v1.4.2-linux-arm64.tar.gz" | tar -xzO | grep -q 'cli-tool v1.4.2 linux-arm64' ||
+	fail "docs/ci.md publisher job did not publish cli-tool v1.4.2: $(tail -n 30 "$work/log")"
+ok "docs/ci.md install + publisher recipes: publish ran make dist and gpm publish on tag v1.4.2"
+
+# consumer: install + consumer + schedule; packages.toml names no
+# registry, so the jobs use CI_SERVER_URL.
+newproject "$work/consumer" team/app
+printf '[packages.cli-tool]\nproject = "tools/cli-tool"\nversion = "^1.4"\nfiles = ["cli-tool-{version}-{os}-{arch}.tar.gz"]\nextract = true\n' >packages.toml
+CI_SERVER_URL=$url GPM_CACHE="$work/cache1" "$gpm" -q install >"$work/log" 2>&1 || fail "could not lock the consumer's packages.toml: $(cat "$work/log")"
+rm -rf vendor
+cat "$work/recipe-install" "$work/recipe-consumer" "$work/recipe-schedule" >.gitlab-ci.yml
+commit app
+gclrun --list >"$work/list" 2>&1 || fail "gitlab-ci-local --list of the docs/ci.md consumer recipes: $(cat "$work/list")"
+grep -q '^build ' "$work/list" || fail "docs/ci.md consumer recipe: no build job: $(cat "$work/list")"
+! grep -q deps-check "$work/list" || fail "docs/ci.md schedule recipe: deps-check is listed in a branch pipeline"
+platform=$("$GO" env GOOS)-$("$GO" env GOARCH)
+gclrun "${pin[@]}" build >"$work/log" 2>&1 || fail "docs/ci.md consumer job failed: $(tail -n 40 "$work/log")"
+grep -q "cli-tool v1.4.2 $platform" "$work/log" || fail "docs/ci.md consumer job did not run vendor/cli-tool/cli-tool: $(tail -n 30 "$work/log")"
+find .gitlab-ci-local -path '*cache*' -path '*.gpm-cache*' -type f | grep -q . ||
+	fail "docs/ci.md consumer job: the GitLab cache holds no .gpm-cache/ files"
+ok "docs/ci.md install + consumer recipes: build installed gpm $version and cli-tool v1.4.2 ($platform), .gpm-cache/ cached"
+
+if gclrun --variable GPM_VERSION="$version" --variable GPM_SUMS_SHA256="$(printf '0%.0s' $(seq 64))" build >"$work/log" 2>&1; then
+	fail "docs/ci.md install recipe accepted a wrong SHA256SUMS pin"
+fi
+grep -q "FAILED" "$work/log" || fail "docs/ci.md install recipe failed for another reason than the pin: $(tail -n 30 "$work/log")"
+! grep -q "cli-tool v1.4.2" "$work/log" || fail "docs/ci.md install recipe went on after a wrong pin"
+ok "docs/ci.md install recipe refuses a release whose SHA256SUMS does not match the pin"
+
+# dockerfile: the RUN line, for the platform that is not this one, with
+# the build's ARGs and the gpm_token secret as environment.
+case $platform in linux-arm64) other=amd64 ;; *) other=arm64 ;; esac
+run=$(sed -n 's/^ *\(gpm install .*\)$/\1/p' "$work/recipe-dockerfile")
+[ -n "$run" ] || fail "docs/ci.md dockerfile recipe has no gpm install line"
+grep -q '^ARG CI_SERVER_URL$' "$work/recipe-dockerfile" || fail "docs/ci.md dockerfile recipe does not take CI_SERVER_URL"
+mkdir -p "$work/image" && cp packages.toml packages.lock "$work/image/"
+(
+	cd "$work/image"
+	export PATH="$(dirname "$gpm"):$PATH" TARGETOS=linux TARGETARCH=$other CI_SERVER_URL=$url GPM_TOKEN=build-secret GPM_CACHE="$work/cache2"
+	eval "$run"
+) >"$work/log" 2>&1 || fail "docs/ci.md dockerfile recipe's '$run' failed: $(cat "$work/log")"
+grep -q "linux-$other" "$work/image/vendor/cli-tool/cli-tool" || fail "docs/ci.md dockerfile recipe did not install the linux-$other cli-tool"
+ok "docs/ci.md dockerfile recipe: '$run' installed linux-$other files"
+
+# schedule: with a newer cli-tool published, verify --remote passes and
+# outdated --exit-code fails the job with exit 7.
+(cd "$work/tool" && CI_COMMIT_TAG=v1.5.0 make -s dist >/dev/null && "$gpm" -q publish --registry "$url" --project tools/cli-tool --package cli-tool --version v1.5.0 dist/cli-tool-v1.5.0-* >/dev/null) ||
+	fail "could not publish cli-tool v1.5.0"
+if gclrun "${pin[@]}" --variable CI_PIPELINE_SOURCE=schedule --variable DEPS_READ_TOKEN=read-token deps-check >"$work/log" 2>&1; then
+	fail "docs/ci.md deps-check passed with cli-tool v1.5.0 published: $(tail -n 30 "$work/log")"
+fi
+grep -q '> verified 1 file' "$work/log" || fail "docs/ci.md deps-check: gpm verify --remote did not pass: $(tail -n 30 "$work/log")"
+grep -q 'v1\.5\.0' "$work/log" || fail "docs/ci.md deps-check did not name v1.5.0: $(tail -n 30 "$work/log")"
+grep -q 'FAIL 7' "$work/log" || fail "docs/ci.md deps-check did not fail with exit 7: $(tail -n 30 "$work/log")"
+ok "docs/ci.md install + schedule recipes: deps-check ran verify --remote and failed with exit 7 on v1.5.0"
 
 echo "ci-test: all checks passed"
