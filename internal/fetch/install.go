@@ -181,7 +181,7 @@ func (r *Report) Changed() bool {
 // without reading them; missing blobs are taken from the cache or
 // downloaded and verified; changed packages are staged in full in
 // DIR/.gpm. Staged.Place then swaps them into place, one directory rename
-// each, and removes the packages no longer locked; Staged.Close discards
+// each (two on Windows, see swapDir), and removes the packages no longer locked; Staged.Close discards
 // what was staged. Files gpm did not place are kept.
 //
 // The caller holds LockDir(opts.Dir) from Stage until Close: the lock is
