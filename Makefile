@@ -1,14 +1,18 @@
-# gpm's build, test and tooling entry points. CI runs `make test`, `make demo` and `make fuzz` (.ci/run).
+# gpm's build, test and tooling entry points. CI runs .ci/run: make test, demo, fuzz,
+# release-test, ci-test and image.
 
 GO       ?= go
 BIN      := bin/gpm
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The release version: the tag on a tagged commit, else a Go pseudo-version
+# (v1.2.4-0.20261201093000-abcdef123456 after v1.2.3), "+dirty" for changes.
+# Recursive (=) so that only the targets that link gpm compute it.
+VERSION  ?= $(shell $(GO) run ./scripts/release version 2>/dev/null || echo devel)
 COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
-LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+LDFLAGS   = -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 10s
 BENCH_MICRO ?= $(or $(TMPDIR),/tmp)/gpm-bench-micro.txt
 
-.PHONY: all build test unit lint fuzz bench demo clean
+.PHONY: all build test unit lint fuzz bench demo dist release-test ci-test image clean
 
 all: build
 
@@ -51,5 +55,25 @@ bench:
 demo: build
 	./scripts/demo.sh $(BIN)
 
+## dist: reproducible release archives for every platform, and dist/SHA256SUMS (scripts/release)
+dist:
+	rm -rf dist
+	GO=$(GO) $(GO) run ./scripts/release dist -o dist
+
+## release-test: check dist (reproducible from a fresh clone, every archive runs or is the right binary) and scripts/install.sh against gpm serve
+release-test: build dist
+	GO=$(GO) ./scripts/release-test.sh $(BIN) dist
+
+## ci-test: run the CI/CD components of templates/ (gitlab-ci-local, installed into .tools/) and gpm's publish job against gpm serve
+ci-test: build dist
+	GO=$(GO) ./scripts/ci-test.sh $(BIN) dist
+
+## image: OCI layout archive gpm-image.tar (linux/amd64 + linux/arm64, the dist binaries, CA certificates, non-root), no daemon; then checks it by unpacking and running its gpm
+image: dist
+	@test -f /etc/ssl/certs/ca-certificates.crt || (apt-get update && apt-get install -y ca-certificates)
+	cd scripts/image && $(GO) run . -dist ../../dist -version '$(VERSION)' -commit '$(COMMIT)' \
+		-time $$(git log -1 --format=%ct) -o ../../gpm-image.tar
+	cd scripts/image && $(GO) run . -check ../../gpm-image.tar -version '$(VERSION)'
+
 clean:
-	rm -rf bin
+	rm -rf bin dist gpm-image.tar

@@ -46,18 +46,24 @@ func Append(path string, data []byte, e Entry) ([]byte, error) {
 	if _, ok := old.Lookup(e.Name); ok {
 		return nil, fmt.Errorf("%s: package %q is already declared", path, e.Name)
 	}
+	// The new table is written with \n and then given the file's own line
+	// ending, so a CRLF file stays CRLF throughout.
 	var b bytes.Buffer
-	b.Write(data)
 	if len(data) > 0 {
-		if !bytes.HasSuffix(data, []byte("\n")) {
+		lf := bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+		if !bytes.HasSuffix(lf, []byte("\n")) {
 			b.WriteByte('\n')
 		}
-		if !bytes.HasSuffix(bytes.TrimRight(data, " \t"), []byte("\n\n")) {
+		if !bytes.HasSuffix(bytes.TrimRight(lf, " \t"), []byte("\n\n")) {
 			b.WriteByte('\n')
 		}
 	}
 	b.WriteString(e.Table())
-	out := b.Bytes()
+	add := b.Bytes()
+	if lineEnding(data) == "\r\n" {
+		add = bytes.ReplaceAll(add, []byte("\n"), []byte("\r\n"))
+	}
+	out := append(slices.Clip(data), add...)
 	next, err := Parse(path, out)
 	if err != nil {
 		return nil, err
@@ -165,6 +171,15 @@ func Remove(path string, data []byte, name string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: [packages.%s] is also defined elsewhere; remove it by hand", ErrCannotEdit, tomlKey(name))
 	}
 	return out, nil
+}
+
+// lineEnding returns the line ending of data's first line, "\r\n" or
+// "\n" (also for data without any).
+func lineEnding(data []byte) string {
+	if i := bytes.IndexByte(data, '\n'); i > 0 && data[i-1] == '\r' {
+		return "\r\n"
+	}
+	return "\n"
 }
 
 // samePackagesExcept reports whether a and b declare the same registries,
