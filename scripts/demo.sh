@@ -78,11 +78,12 @@ export GPM_TOKEN=$token
 step "Publish sample packages (what a publisher's CI job does)"
 pkgs="$work/packages"
 mkdir -p "$pkgs"
-# publish uploads files of the current directory, quietly.
+# publish uploads files of the current directory, quietly. What it echoes
+# works when pasted (with GPM_TOKEN exported as above).
 publish() { # project package version files...
 	local project=$1 package=$2 version=$3
 	shift 3
-	printf '$ gpm publish --project %s --package %s --version %s %s\n' "$project" "$package" "$version" "$*"
+	printf '$ gpm -q publish --registry %s --project %s --package %s --version %s %s\n' "$url" "$project" "$package" "$version" "$*"
 	"$gpm" -q publish --registry "$url" --project "$project" --package "$package" --version "$version" "$@" >/dev/null
 }
 # hello-cli: one file per version.
@@ -138,6 +139,9 @@ step "Resolve, lock and install"
 run gpm install
 echo '$ find vendor -type f -not -path "*/.gpm/*" | sort'
 find vendor -type f -not -path "*/.gpm/*" | sort
+# The install's summary counts the files downloaded; an unpacked archive
+# places more than one.
+echo "# $(find vendor -type f -not -path "*/.gpm/*" | wc -l | tr -d ' ') files placed: web-assets.tar.gz was downloaded as one file and unpacked (extract = true)"
 run sh vendor/hello-cli/hello-cli
 
 step "What the lock pins, and what is newer"

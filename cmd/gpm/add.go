@@ -19,7 +19,7 @@ func addCmd() *command {
 		flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&e.Project, "project", "", "publisher project `P`: numeric ID or group/sub/project (required)")
 			fs.StringVar(&e.Version, "version", "", "version constraint `C` (default: ^X.Y.Z of the newest version)")
-			fs.StringArrayVar(&e.Files, "file", nil, "`GLOB` selecting files of the version (repeatable; default: every file)")
+			fs.StringArrayVar(&e.Files, "file", nil, "`GLOB` selecting files of the version (repeatable; default: a template for files named by OS/arch, else every file)")
 			fs.StringVar(&e.Package, "package", "", "name `N` in the registry, when it differs from NAME")
 			fs.BoolVar(&e.Extract, "extract", false, "unpack archives into the package directory")
 			fs.StringVar(&e.Registry, "registry", "", "registry `R`: one of the manifest's [registries.R]")

@@ -2,6 +2,10 @@ package main
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -64,6 +68,7 @@ func runVerify(c *cli, args []string, remote bool) error {
 	for _, w := range rep.Warnings {
 		c.warnf("%s", w)
 	}
+	printSetAside(c, p.Dir, rep.Packages)
 	for _, vp := range rep.Packages {
 		if vp.Status == project.PackageOK {
 			continue
@@ -101,4 +106,52 @@ func runVerify(c *cli, args []string, remote bool) error {
 		return verr
 	}
 	return remoteErr
+}
+
+// printSetAside tells about the files gpm install set aside in the vendor
+// directory dir: a notice each, not a failure, and one hint with the
+// command that removes them.
+func printSetAside(c *cli, dir string, pkgs []project.VerifyPackage) {
+	var paths []string
+	for _, vp := range pkgs {
+		for _, a := range vp.SetAside {
+			c.printf("gpm: notice: %s@%s: %s is your changed file that 'gpm install' set aside; verify does not count it\n", vp.Name, vp.Version, sanitize(a))
+			paths = append(paths, shellQuote(displayPath(filepath.Join(dir, vp.Name, filepath.FromSlash(a)))))
+		}
+	}
+	if len(paths) == 0 {
+		return
+	}
+	rm, it := "rm", "it"
+	if runtime.GOOS == "windows" {
+		rm = "del"
+	}
+	if len(paths) > 1 {
+		it = "them"
+	}
+	c.printf("gpm: hint: keep what you need of your changes elsewhere, then remove %s: %s %s\n", it, rm, sanitize(strings.Join(paths, " ")))
+}
+
+// displayPath returns p relative to the working directory when it is below
+// it, else p.
+func displayPath(p string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	if rel, err := filepath.Rel(wd, p); err == nil && filepath.IsLocal(rel) {
+		return rel
+	}
+	return p
+}
+
+// shellQuote quotes s for a shell command line when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t'\"$`\\*?[]{}()<>|&;#~!") {
+		return s
+	}
+	if runtime.GOOS == "windows" {
+		return `"` + s + `"`
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

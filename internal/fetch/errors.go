@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"syscall"
 
 	"github.com/gpmtool/gpm/internal/registry"
 )
@@ -137,6 +138,66 @@ func (e *archiveError) Is(target error) bool { return target == ErrUnsafeArchive
 // Hints says what to do about a refused archive.
 func (e *archiveError) Hints() []string {
 	return []string{"nothing was installed; the archive may be malicious or broken: ask its publisher, or set extract = false for the package to place the archive as a file"}
+}
+
+// errorPrivilegeNotHeld is Windows' ERROR_PRIVILEGE_NOT_HELD: creating a
+// symlink needs SeCreateSymbolicLinkPrivilege, which a normal user has only
+// with Developer Mode on.
+const errorPrivilegeNotHeld = syscall.Errno(1314)
+
+// symlinkError is the error for an archive's symlink that the system
+// refused to create (err, from os.Root.Symlink) on the system goos. Windows
+// refusing symlinks to a user without the privilege is a limit of the
+// platform, not a sign of a malicious archive: it is a plain failure with
+// a hint. Anything else stays a refused archive.
+func symlinkError(goos, archive, entry string, err error) error {
+	if symlinkNeedsPrivilege(goos, err) {
+		return &symlinkPrivilegeError{Archive: archive, Entry: entry, Err: err}
+	}
+	cause := err
+	if u := errors.Unwrap(err); u != nil {
+		cause = u
+	}
+	return &archiveError{Archive: archive, Entry: entry, Reason: fmt.Sprintf("cannot create symlink: %v", cause)}
+}
+
+// symlinkNeedsPrivilege reports whether err is Windows refusing a symlink
+// for want of the privilege to create one. The error is a syscall.Errno, or
+// an NT status that converts to one.
+func symlinkNeedsPrivilege(goos string, err error) bool {
+	if goos != "windows" {
+		return false
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno == errorPrivilegeNotHeld
+	}
+	var nt interface{ Errno() syscall.Errno }
+	return errors.As(err, &nt) && nt.Errno() == errorPrivilegeNotHeld
+}
+
+// symlinkPrivilegeError is an archive's symlink that Windows would not let
+// this user create. It is not ErrUnsafeArchive: the archive is fine.
+type symlinkPrivilegeError struct {
+	Archive string // the archive's file name in the package
+	Entry   string // the symlink's name as stored in the archive
+	Err     error
+}
+
+// Error implements error.
+func (e *symlinkPrivilegeError) Error() string {
+	return fmt.Sprintf("archive %q: entry %q: cannot create symlink: Windows lets only administrators, or every user with Developer Mode on, create symlinks", e.Archive, e.Entry)
+}
+
+// Unwrap returns the system's error.
+func (e *symlinkPrivilegeError) Unwrap() error { return e.Err }
+
+// Hints says how to get the symlinks created.
+func (e *symlinkPrivilegeError) Hints() []string {
+	return []string{
+		"nothing was installed; the archive is not at fault: this is a limit of Windows",
+		"turn on Developer Mode (Settings > System > For developers) or run gpm from an elevated prompt, then run 'gpm install' again; or ask the package's publisher for an archive without symlinks",
+	}
 }
 
 // cacheBlobError is a cache blob whose content no longer matches the lock,

@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/gpmtool/gpm/internal/manifest"
 )
 
 func TestExtractGood(t *testing.T) {
@@ -293,5 +295,16 @@ func TestExtractConflictBetweenArchiveAndFile(t *testing.T) {
 	var pe *PackageError
 	if !errors.As(err, &pe) {
 		t.Errorf("not a PackageError: %v", err)
+	}
+}
+
+// TestArchiveKindAgreesWithManifest pins manifest.Unpacks, which gpm add
+// and gpm publish's snippet use to write extract = true, to the names
+// extraction unpacks.
+func TestArchiveKindAgreesWithManifest(t *testing.T) {
+	for _, n := range []string{"a.tar.gz", "A.TGZ", "a.tar", "a.zip", "a.Zip", "a.tar.xz", "a.gz", "a.7z", "tar", "a.zip.sha256", "zip"} {
+		if got, want := manifest.Unpacks(n), archiveKind(n) != ""; got != want {
+			t.Errorf("manifest.Unpacks(%q) = %v, archiveKind = %q", n, got, archiveKind(n))
+		}
 	}
 }

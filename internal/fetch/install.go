@@ -181,7 +181,7 @@ func (r *Report) Changed() bool {
 // without reading them; missing blobs are taken from the cache or
 // downloaded and verified; changed packages are staged in full in
 // DIR/.gpm. Staged.Place then swaps them into place, one directory rename
-// each, and removes the packages no longer locked; Staged.Close discards
+// each (two on Windows, see swapDir), and removes the packages no longer locked; Staged.Close discards
 // what was staged. Files gpm did not place are kept.
 //
 // The caller holds LockDir(opts.Dir) from Stage until Close: the lock is
@@ -329,14 +329,17 @@ type installer struct {
 
 // work is one locked package and what happens to it.
 type work struct {
-	pkg     *lock.Package
-	old     *pkgState // installed state, nil when none
-	rep     *PackageReport
-	src     Downloader
-	staged  string // staging directory
-	files   []placed
-	hadDir  bool // DIR/NAME existed when staging began
-	changed bool // must be staged and placed
+	pkg    *lock.Package
+	old    *pkgState // installed state, nil when none
+	rep    *PackageReport
+	src    Downloader
+	staged string // staging directory
+	files  []placed
+	// setAside are the user's files kept under another name in the staged
+	// directory, new and carried over (pkgState.SetAside).
+	setAside []string
+	hadDir   bool // DIR/NAME existed when staging began
+	changed  bool // must be staged and placed
 }
 
 // blob is one distinct file content an install needs.
@@ -918,7 +921,19 @@ func (in *installer) stage(ctx context.Context, w *work, blobs map[string]*blob)
 		w.rep.MovedAside = moved
 		for _, m := range moved {
 			in.warnf("%s: your file %q is in the way of the new version's files; it is kept as %q", p.Name, m.From, m.To)
+			w.setAside = append(w.setAside, m.To)
 		}
+		// Files set aside before were carried over as the user's, at the
+		// same path unless the new version needed it.
+		if w.old != nil {
+			for _, a := range w.old.SetAside {
+				if s.entries[a] == kindFile && s.placed[a] == nil {
+					w.setAside = append(w.setAside, a)
+				}
+			}
+		}
+		slices.Sort(w.setAside)
+		w.setAside = slices.Compact(w.setAside)
 	}
 	return nil
 }
@@ -953,10 +968,11 @@ func (in *installer) place(w *work) error {
 	// unlisted files as it would a user's, since they have the new files'
 	// content.
 	in.st.Packages[w.pkg.Name] = &pkgState{
-		Version: w.pkg.Version,
-		Extract: w.pkg.Extract,
-		Lock:    identity(w.pkg),
-		Files:   w.files,
+		Version:  w.pkg.Version,
+		Extract:  w.pkg.Extract,
+		Lock:     identity(w.pkg),
+		Files:    w.files,
+		SetAside: w.setAside,
 	}
 	return nil
 }

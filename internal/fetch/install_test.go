@@ -657,3 +657,49 @@ func inode(t *testing.T, p string) os.FileInfo {
 	}
 	return fi
 }
+
+// Where the system cannot exchange two directories (Windows), swapDir
+// renames the old package directory to DIR/.gpm/old-NAME and then the
+// staged one into place. A gpm killed between the two renames leaves no
+// package directory; the next install puts the old one back first, so the
+// user's files in it survive, and then updates it as usual.
+func TestTwoRenameSwapRecovers(t *testing.T) {
+	exchangeDirs = func(a, b string) error { return errors.New("no exchange here") }
+	t.Cleanup(func() { exchangeDirs = exchange })
+	e := newEnv(t)
+	v1 := e.pkg("app", "1.0.0", false, f("bin/app", "app v1"))
+	e.mustInstall(v1)
+	e.write("app/notes.txt", "my notes")
+	v2 := e.pkg("app", "2.0.0", false, f("bin/app", "app v2"))
+	e.mustInstall(v2)
+	equal(t, "vendor tree after a two-rename update", tree(t, e.dir), []string{"app/", "app/bin/", "app/bin/app", "app/notes.txt"})
+	e.assertNoTemps()
+
+	// Killed between the renames of the next update: the package directory
+	// is in DIR/.gpm/old-app and nowhere else.
+	if err := os.Rename(filepath.Join(e.dir, "app"), filepath.Join(e.dir, ".gpm", "old-app")); err != nil {
+		t.Fatal(err)
+	}
+	v3 := e.pkg("app", "3.0.0", false, f("bin/app", "app v3"))
+	e.mustInstall(v3)
+	for rel, want := range map[string]string{"app/bin/app": "app v3", "app/notes.txt": "my notes"} {
+		if got, _ := e.read(rel); got != want {
+			t.Errorf("%s = %q, want %q", rel, got, want)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(e.dir, ".gpm", "old-app")); !os.IsNotExist(err) {
+		t.Errorf("old-app left behind: %v", err)
+	}
+
+	// Killed after both renames: the swapped-out tree is removed.
+	if err := os.MkdirAll(filepath.Join(e.dir, ".gpm", "old-app", "bin"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	e.mustInstall(v3)
+	if _, err := os.Lstat(filepath.Join(e.dir, ".gpm", "old-app")); !os.IsNotExist(err) {
+		t.Errorf("old-app left behind next to app: %v", err)
+	}
+	if got, _ := e.read("app/notes.txt"); got != "my notes" {
+		t.Errorf("notes.txt = %q", got)
+	}
+}

@@ -89,6 +89,7 @@ func makeMeta(dir string) error {
 
 // removeTemps removes what an interrupted install left in DIR/.gpm: staging
 // directories, swapped-out package trees and downloads, all named tmp-*,
+// after putting back a package directory that swapDir renamed away (old-*),
 // and the state's temporaries (atomicfile.TempPattern: .state.tmp-*); and in
 // DIR, the directories of probeWrite. It must run under the directory lock.
 func removeTemps(dir string) error {
@@ -105,6 +106,9 @@ func removeTemps(dir string) error {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
+		return err
+	}
+	if err := restoreOldTrees(dir, ents); err != nil {
 		return err
 	}
 	state := statePath(dir)

@@ -243,17 +243,21 @@ func copyFile(from, to string, perm fs.FileMode) error {
 // swapDir puts the staged directory at target. When target exists the two
 // are exchanged in one rename where the system can (Linux renameat2
 // RENAME_EXCHANGE, macOS renamex_np RENAME_SWAP), so target is always either
-// the old or the new tree; elsewhere the old tree is renamed away first and
-// put back if the second rename fails. It returns the path now holding the
-// old tree, to be removed, or "".
+// the old or the new tree. Elsewhere (Windows) it takes two renames: the old
+// tree is first renamed to oldTreePath (beside the staged one), then the
+// staged tree to target, and the old one is put back if the second rename
+// fails. Between the two, target does not exist; should gpm die there, the
+// next install puts the old tree back before anything else
+// (restoreOldTrees), so no file of the user's in it is lost. It returns the
+// path now holding the old tree, to be removed, or "".
 func swapDir(staged, target string, exists bool) (oldTree string, err error) {
 	if !exists {
 		return "", os.Rename(staged, target)
 	}
-	if exchange(staged, target) == nil {
+	if exchangeDirs(staged, target) == nil {
 		return staged, nil
 	}
-	oldTree = staged + "-old"
+	oldTree = oldTreePath(filepath.Dir(staged), filepath.Base(target))
 	if err := os.Rename(target, oldTree); err != nil {
 		return "", err
 	}
@@ -264,4 +268,43 @@ func swapDir(staged, target string, exists bool) (oldTree string, err error) {
 		return "", err
 	}
 	return oldTree, nil
+}
+
+// exchangeDirs is exchange, replaced in tests to take the two-rename path.
+var exchangeDirs = exchange
+
+// oldTreePrefix names, in DIR/.gpm, a package directory renamed away by
+// swapDir's two-rename path: old-NAME.
+const oldTreePrefix = "old-"
+
+func oldTreePath(meta, name string) string { return filepath.Join(meta, oldTreePrefix+name) }
+
+// restoreOldTrees repairs what a gpm killed between swapDir's two renames
+// left: DIR/.gpm/old-NAME without DIR/NAME is renamed back to DIR/NAME (the
+// state still describes it, since the state is written after the swaps);
+// next to an existing DIR/NAME it is a swapped-out tree that was not yet
+// removed, and is removed.
+func restoreOldTrees(dir string, ents []fs.DirEntry) error {
+	for _, e := range ents {
+		name, ok := strings.CutPrefix(e.Name(), oldTreePrefix)
+		if !ok || !e.IsDir() || checkPackageName(name) != nil {
+			continue
+		}
+		old := oldTreePath(filepath.Join(dir, metaDir), name)
+		target := filepath.Join(dir, name)
+		_, err := os.Lstat(target)
+		switch {
+		case isNotExist(err):
+			if err := os.Rename(old, target); err != nil {
+				return fmt.Errorf("put %s back at %s: %w", old, target, err)
+			}
+		case err == nil:
+			if err := removeTree(old); err != nil {
+				return fmt.Errorf("remove leftover %s: %w", old, err)
+			}
+		default:
+			return err
+		}
+	}
+	return nil
 }

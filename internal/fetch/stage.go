@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -298,7 +299,7 @@ func (s *stager) finish() error {
 			return err
 		}
 		if err := s.root.Symlink(l.target, l.path); err != nil {
-			return &archiveError{Archive: l.archive, Entry: l.entry, Reason: fmt.Sprintf("cannot create symlink: %v", errors.Unwrap(err))}
+			return symlinkError(runtime.GOOS, l.archive, l.entry, err)
 		}
 		if err := s.record(l.path, typeSymlink, "", l.target); err != nil {
 			return err

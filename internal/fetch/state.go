@@ -46,6 +46,11 @@ type pkgState struct {
 	Lock    []lockFile `json:"lock"`
 	// Files are the paths gpm placed under DIR/NAME, sorted.
 	Files []placed `json:"files"`
+	// SetAside are the paths under DIR/NAME where gpm kept the user's files
+	// that were in the way of the package's files (PATH.gpm-user), sorted.
+	// They are the user's, but gpm put them there: verify reports them as
+	// a notice, not as unexpected files.
+	SetAside []string `json:"set_aside,omitempty"`
 }
 
 // lockFile identifies one locked file.
@@ -137,6 +142,11 @@ func (s *state) validate() error {
 		}
 		if p == nil {
 			return fmt.Errorf("package %q: no entry", name)
+		}
+		for _, a := range p.SetAside {
+			if err := checkRelPath(a); err != nil {
+				return fmt.Errorf("package %q: set-aside path %q: %w", name, a, err)
+			}
 		}
 		for _, f := range p.Files {
 			if err := checkRelPath(f.Path); err != nil {

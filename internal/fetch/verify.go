@@ -67,6 +67,10 @@ type VerifyPackage struct {
 	Status  PackageStatus `json:"status"`
 	Checked int           `json:"checked"`         // files checked
 	Files   []VerifyFile  `json:"files,omitempty"` // problems only, by path
+	// SetAside are the user's changed files that gpm install kept as
+	// PATH.gpm-user, by path. They are not problems: the package is ok
+	// with them, and they stay until the user removes them.
+	SetAside []string `json:"set_aside,omitempty"`
 }
 
 // VerifyReport is the outcome of Verify.
@@ -155,7 +159,7 @@ func (e *verifyError) Hints() []string {
 		h = append(h, "run 'gpm install' to restore the locked files; a file you changed is kept as NAME.gpm-user, and a file changed without a change of size and time is only replaced after its package directory is removed")
 	}
 	if unexpected {
-		h = append(h, "unexpected files are not gpm's (NAME.gpm-user files are your changes that 'gpm install' set aside): move them out of the package directory; 'gpm install' keeps them, so verify reports them until then")
+		h = append(h, "unexpected files are not gpm's: move them out of the package directory; 'gpm install' keeps them, so verify reports them until then")
 	}
 	return h
 }
@@ -263,7 +267,15 @@ func planVerify(dir string, l *lock.File) (*VerifyReport, []verifyCheck, error) 
 			return nil, nil, &PackageError{Name: p.Name, Version: p.Version, Err: err}
 		}
 		vp := &rep.Packages[len(rep.Packages)-1]
+		var aside []string
+		if s := st.Packages[p.Name]; s != nil {
+			aside = s.SetAside
+		}
 		for _, u := range unexpected {
+			if slices.Contains(aside, u) {
+				vp.SetAside = append(vp.SetAside, u)
+				continue
+			}
 			vp.Files = append(vp.Files, VerifyFile{Path: u, Status: FileUnexpected})
 		}
 	}

@@ -103,12 +103,28 @@ func TestVerify(t *testing.T) {
 			got = append(got, p.Name+"/"+f.Path+" "+string(f.Status))
 		}
 	}
-	equal(t, "after install", got, []string{
-		"arch/bin/t.gpm-user unexpected",
-		"arch/lib/x.so.gpm-user unexpected",
-		"plain/a.txt.gpm-user unexpected",
-		"plain/sub/extra unexpected",
-	})
+	// The changed files install set aside are not unexpected: gpm put them
+	// there, and they are reported apart.
+	var aside []string
+	for _, p := range rep.Packages {
+		for _, a := range p.SetAside {
+			aside = append(aside, p.Name+"/"+a)
+		}
+	}
+	equal(t, "after install", got, []string{"plain/sub/extra unexpected"})
+	equal(t, "set aside", aside, []string{"arch/bin/t.gpm-user", "arch/lib/x.so.gpm-user", "plain/a.txt.gpm-user"})
+	for _, p := range rep.Packages {
+		if p.Name == "arch" && p.Status != PackageOK {
+			t.Errorf("arch with set-aside files only: %+v, want ok", p)
+		}
+	}
+
+	// Once the user's extra file is gone, verify passes with the set-aside
+	// files still there.
+	os.Remove(filepath.Join(e.dir, "plain", "sub", "extra"))
+	if rep, err := verify(context.Background(), e.dir, lockOf(plain, arch, never), 0); err != nil || !rep.OK() {
+		t.Errorf("verify with only set-aside files = %v, %+v", err, rep)
+	}
 }
 
 func TestVerifyWithoutState(t *testing.T) {

@@ -2,12 +2,15 @@ package manifest
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/gpmtool/gpm/internal/platform"
 	"github.com/gpmtool/gpm/internal/tomlpos"
 )
 
@@ -23,13 +26,15 @@ var ErrCannotEdit = errors.New("cannot edit packages.toml automatically")
 // Entry is what `gpm add` writes for a new package. Empty fields are left
 // out, so the manifest's defaults apply.
 type Entry struct {
-	Name     string
-	Project  string
-	Package  string // written only when it differs from Name
-	Version  string
-	Files    []string
-	Extract  bool
-	Registry string
+	Name    string
+	Project string
+	Package string // written only when it differs from Name
+	Version string
+	Files   []string
+	// Replacements are written as an inline table, OS names first.
+	Replacements map[string]string
+	Extract      bool
+	Registry     string
 }
 
 // Append returns data with a [packages.NAME] table for e added at the end.
@@ -41,16 +46,38 @@ func Append(path string, data []byte, e Entry) ([]byte, error) {
 	if _, ok := old.Lookup(e.Name); ok {
 		return nil, fmt.Errorf("%s: package %q is already declared", path, e.Name)
 	}
+	// The new table is written with \n and then given the file's own line
+	// ending, so a CRLF file stays CRLF throughout.
 	var b bytes.Buffer
-	b.Write(data)
 	if len(data) > 0 {
-		if !bytes.HasSuffix(data, []byte("\n")) {
+		lf := bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+		if !bytes.HasSuffix(lf, []byte("\n")) {
 			b.WriteByte('\n')
 		}
-		if !bytes.HasSuffix(bytes.TrimRight(data, " \t"), []byte("\n\n")) {
+		if !bytes.HasSuffix(bytes.TrimRight(lf, " \t"), []byte("\n\n")) {
 			b.WriteByte('\n')
 		}
 	}
+	b.WriteString(e.Table())
+	add := b.Bytes()
+	if lineEnding(data) == "\r\n" {
+		add = bytes.ReplaceAll(add, []byte("\n"), []byte("\r\n"))
+	}
+	out := append(slices.Clip(data), add...)
+	next, err := Parse(path, out)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := next.Lookup(e.Name); !ok || !samePackagesExcept(old, next, e.Name) {
+		return nil, fmt.Errorf("%w: adding %q would change other entries", ErrCannotEdit, e.Name)
+	}
+	return out, nil
+}
+
+// Table returns e as a [packages.NAME] table: the keys that are set, one a
+// line. It is what Append adds, and the consumer snippet gpm publish prints.
+func (e Entry) Table() string {
+	var b strings.Builder
 	fmt.Fprintf(&b, "[packages.%s]\n", tomlKey(e.Name))
 	if isDigits(e.Project) {
 		fmt.Fprintf(&b, "project = %s\n", e.Project)
@@ -70,21 +97,32 @@ func Append(path string, data []byte, e Entry) ([]byte, error) {
 		}
 		fmt.Fprintf(&b, "files = [%s]\n", strings.Join(q, ", "))
 	}
+	if len(e.Replacements) > 0 {
+		keys := slices.Collect(maps.Keys(e.Replacements))
+		slices.SortFunc(keys, func(a, b string) int {
+			// OS names before architecture names, as in { darwin = "macos", amd64 = "x86_64" }.
+			return cmp.Or(cmp.Compare(btoi(!slices.Contains(platform.OSes, a)), btoi(!slices.Contains(platform.OSes, b))), strings.Compare(a, b))
+		})
+		kv := make([]string, len(keys))
+		for i, k := range keys {
+			kv[i] = tomlKey(k) + " = " + strconv.Quote(e.Replacements[k])
+		}
+		fmt.Fprintf(&b, "replacements = { %s }\n", strings.Join(kv, ", "))
+	}
 	if e.Extract {
 		b.WriteString("extract = true\n")
 	}
 	if e.Registry != "" {
 		fmt.Fprintf(&b, "registry = %s\n", strconv.Quote(e.Registry))
 	}
-	out := b.Bytes()
-	next, err := Parse(path, out)
-	if err != nil {
-		return nil, err
+	return b.String()
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
 	}
-	if _, ok := next.Lookup(e.Name); !ok || !samePackagesExcept(old, next, e.Name) {
-		return nil, fmt.Errorf("%w: adding %q would change other entries", ErrCannotEdit, e.Name)
-	}
-	return out, nil
+	return 0
 }
 
 // Remove returns data without the [packages.NAME] table, together with
@@ -135,6 +173,15 @@ func Remove(path string, data []byte, name string) ([]byte, error) {
 	return out, nil
 }
 
+// lineEnding returns the line ending of data's first line, "\r\n" or
+// "\n" (also for data without any).
+func lineEnding(data []byte) string {
+	if i := bytes.IndexByte(data, '\n'); i > 0 && data[i-1] == '\r' {
+		return "\r\n"
+	}
+	return "\n"
+}
+
 // samePackagesExcept reports whether a and b declare the same registries,
 // directory and packages, not counting package name.
 func samePackagesExcept(a, b *Manifest, name string) bool {
@@ -164,4 +211,16 @@ func tomlKey(s string) string {
 		}
 	}
 	return s
+}
+
+// Unpacks reports whether extract = true unpacks the file name: a .tar.gz,
+// .tgz, .tar or .zip file (any case). Other files are placed as they are.
+func Unpacks(name string) bool {
+	n := strings.ToLower(name)
+	for _, ext := range []string{".tar.gz", ".tgz", ".tar", ".zip"} {
+		if strings.HasSuffix(n, ext) {
+			return true
+		}
+	}
+	return false
 }

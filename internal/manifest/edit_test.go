@@ -2,6 +2,8 @@ package manifest
 
 import (
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -108,5 +110,50 @@ func TestRemoveRefusesLayoutsItCannotEdit(t *testing.T) {
 	}
 	if _, err := Remove("p.toml", []byte("[packages.a]\nproject = 1\n"), "nope"); err == nil {
 		t.Error("Remove of an unknown name succeeded")
+	}
+}
+
+// A packages.toml with Windows line endings keeps them through gpm add and
+// gpm remove: every line of the result ends in CRLF.
+func TestEditKeepsCRLF(t *testing.T) {
+	for _, in := range []string{
+		"# deps\r\n[packages.a]\r\nproject = 1\r\n",
+		"[packages.a]\r\nproject = 1",
+		"[install]\r\ndir = \"deps\"\r\n\r\n",
+		"[packages.a]\r\nproject = 1\r\n\r\n# z\r\n[packages.z]\r\nproject = 2\r\n",
+	} {
+		added, err := Append("packages.toml", []byte(in), Entry{Name: "b", Project: "acme/tools", Version: "^1.2.0", Files: []string{"*.tgz"}, Extract: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkCRLF(t, "after Append to "+strconv.Quote(in), string(added))
+		removed, err := Remove("packages.toml", added, "b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkCRLF(t, "after Append and Remove on "+strconv.Quote(in), string(removed))
+		if m, err := Parse("packages.toml", []byte(in)); err == nil {
+			if _, ok := m.Lookup("a"); ok {
+				out, err := Remove("packages.toml", []byte(in), "a")
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkCRLF(t, "after Remove from "+strconv.Quote(in), string(out))
+			}
+		}
+	}
+	// A file with Unix line endings keeps them.
+	out, err := Append("packages.toml", []byte("[packages.a]\nproject = 1\n"), Entry{Name: "b", Project: "1"})
+	if err != nil || strings.Contains(string(out), "\r") {
+		t.Errorf("Append to a LF file = %q, %v; want no CR", out, err)
+	}
+}
+
+func checkCRLF(t *testing.T, what, s string) {
+	t.Helper()
+	for i, line := range strings.SplitAfter(s, "\n") {
+		if strings.HasSuffix(line, "\n") && !strings.HasSuffix(line, "\r\n") {
+			t.Errorf("%s: line %d %q ends in LF, not CRLF; whole file:\n%q", what, i+1, line, s)
+		}
 	}
 }

@@ -54,3 +54,51 @@ func FuzzExpand(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRecognize checks that whatever Recognize accepts round-trips: every
+// template passes CheckTemplate, covers at least two platforms, and every
+// name is a shared one or the expansion of a template for a platform of
+// its own; the replacements are valid.
+func FuzzRecognize(f *testing.F) {
+	f.Add("tool-1.4.2-linux-amd64.tar.gz\ntool-1.4.2-macos-aarch64.tar.gz\nLICENSE", "1.4.2")
+	f.Add("bin/t-windows-x64.exe\nbin/t-Linux-x64\nv1-notes.txt", "v1")
+	f.Add("t-linux\nt-darwin\nt-win.exe", "2")
+	f.Fuzz(func(t *testing.T, list, v string) {
+		names := strings.Split(list, "\n")
+		r, ok := Recognize(names, v)
+		if !ok {
+			return
+		}
+		if len(r.Platforms) < 2 || len(r.Templates) == 0 {
+			t.Fatalf("Recognize(%q) = %+v: fewer than two platforms", names, r)
+		}
+		for k, s := range r.Replacements {
+			if err := CheckReplacement(k, s); err != nil {
+				t.Fatalf("Recognize(%q): replacement %s = %q: %v", names, k, s, err)
+			}
+		}
+		for _, g := range r.Files() {
+			if err := CheckTemplate(g); err != nil {
+				t.Fatalf("Recognize(%q): %v", names, err)
+			}
+		}
+		covered := map[string]bool{}
+		for _, s := range r.SharedGlobs {
+			covered[Expand(s, Platform{}, v, nil)] = true
+		}
+		for _, tmpl := range r.Templates {
+			for _, ps := range r.Platforms {
+				os, arch, _ := strings.Cut(ps, "-")
+				if arch == "*" {
+					arch = "amd64"
+				}
+				covered[Expand(tmpl, Platform{OS: os, Arch: arch}, v, r.Replacements)] = true
+			}
+		}
+		for _, n := range names {
+			if !covered[n] {
+				t.Fatalf("Recognize(%q, %q) = %+v: %q is not covered", names, v, r, n)
+			}
+		}
+	})
+}

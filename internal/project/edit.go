@@ -9,6 +9,7 @@ import (
 	"github.com/gpmtool/gpm/internal/fetch"
 	"github.com/gpmtool/gpm/internal/hint"
 	"github.com/gpmtool/gpm/internal/manifest"
+	"github.com/gpmtool/gpm/internal/platform"
 	"github.com/gpmtool/gpm/internal/resolve"
 	"github.com/gpmtool/gpm/internal/version"
 )
@@ -16,8 +17,12 @@ import (
 // Add appends e to the manifest (keeping the user's comments and layout),
 // then locks and installs it. An empty e.Version becomes ^X.Y.Z of the newest
 // version (an exact pin for a version that is not semver), as cargo add
-// does. It returns the entry as written. If anything fails, the manifest and
-// the lock are left as they were.
+// does. Without e.Files, when that version's files are named by OS and
+// architecture (platform.Recognize), e gets the files template and
+// replacements that select each platform's file, so that the lock holds
+// every platform's; e.Extract stays the caller's. It returns the entry as
+// written. If anything fails, the manifest and the lock are left as they
+// were.
 func (p *Project) Add(ctx context.Context, e manifest.Entry, o InstallOptions) (manifest.Entry, *Result, error) {
 	data, err := os.ReadFile(p.ManifestPath)
 	if err != nil {
@@ -27,10 +32,16 @@ func (p *Project) Add(ctx context.Context, e manifest.Entry, o InstallOptions) (
 	if _, err := manifest.Append(p.ManifestPath, data, e); err != nil {
 		return e, nil, err
 	}
+	var newest string // the version the constraint picks, when known
 	if e.Version == "" {
-		if e.Version, err = p.newestConstraint(ctx, e); err != nil {
+		var v version.Version
+		if v, err = p.newest(ctx, e); err != nil {
 			return e, nil, err
 		}
+		e.Version, newest = DefaultConstraint(v), v.Raw
+	}
+	if len(e.Files) == 0 {
+		p.platformFiles(ctx, &e, newest)
 	}
 	next, err := manifest.Append(p.ManifestPath, data, e)
 	if err != nil {
@@ -40,29 +51,70 @@ func (p *Project) Add(ctx context.Context, e manifest.Entry, o InstallOptions) (
 	return e, res, err
 }
 
-// newestConstraint is the constraint gpm add writes for e's newest version.
-func (p *Project) newestConstraint(ctx context.Context, e manifest.Entry) (string, error) {
+// newest is the version gpm add writes a constraint for: e's newest.
+func (p *Project) newest(ctx context.Context, e manifest.Entry) (version.Version, error) {
 	cl, err := p.clients.get(e.Registry)
 	if err != nil {
-		return "", err
+		return version.Version{}, err
 	}
-	name := e.Package
-	if name == "" {
-		name = e.Name
-	}
+	name := registryName(e)
 	vs, err := resolve.Versions(ctx, cl, e.Project, name)
 	if err != nil {
-		return "", LocalError(e.Name, err)
+		return version.Version{}, LocalError(e.Name, err)
 	}
 	v, ok := version.Newest(vs, nil)
 	if !ok && len(vs) > 0 {
 		v, ok = vs[len(vs)-1], true // only non-semver versions: pin the newest exactly
 	}
 	if !ok {
-		return "", hint.Wrap(kindErrorf(ErrNoMatch, "%s: no version of package %q in project %q", e.Name, name, e.Project),
+		return version.Version{}, hint.Wrap(kindErrorf(ErrNoMatch, "%s: no version of package %q in project %q", e.Name, name, e.Project),
 			fmt.Sprintf("check the name (case-sensitive) with 'gpm search %s --project %s'", name, e.Project))
 	}
-	return DefaultConstraint(v), nil
+	return v, nil
+}
+
+func registryName(e manifest.Entry) string {
+	if e.Package != "" {
+		return e.Package
+	}
+	return e.Name
+}
+
+// platformFiles sets e's files and replacements to the template of the
+// version e.Version picks (raw, when already known) when its files are
+// named by OS and architecture. It is best effort: on any failure e is left
+// to select every file, and the install that follows reports the problem.
+func (p *Project) platformFiles(ctx context.Context, e *manifest.Entry, raw string) {
+	cl, err := p.clients.get(e.Registry)
+	if err != nil {
+		return
+	}
+	name := registryName(*e)
+	if raw == "" {
+		c, err := version.ParseConstraint(e.Version)
+		if err != nil {
+			return
+		}
+		vs, err := resolve.Versions(ctx, cl, e.Project, name)
+		if err != nil {
+			return
+		}
+		v, ok := version.Newest(vs, &c)
+		if pin, exact := c.Exact(); exact {
+			v, ok = version.Parse(pin), true
+		}
+		if !ok {
+			return
+		}
+		raw = v.Raw
+	}
+	names, err := resolve.VersionFiles(ctx, cl, e.Project, name, raw)
+	if err != nil {
+		return
+	}
+	if r, ok := platform.Recognize(names, raw); ok {
+		e.Files, e.Replacements = r.Files(), r.Replacements
+	}
 }
 
 // DefaultConstraint is what gpm add writes for the newest version, as cargo

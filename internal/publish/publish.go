@@ -19,12 +19,13 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gpmtool/gpm/internal/hint"
+	"github.com/gpmtool/gpm/internal/manifest"
+	"github.com/gpmtool/gpm/internal/platform"
 	"github.com/gpmtool/gpm/internal/registry"
 	"github.com/gpmtool/gpm/internal/version"
 )
@@ -262,7 +263,15 @@ func (p *publisher) run(ctx context.Context) (*Result, error) {
 	if out.Uploaded == 0 && p.req.Status != "" && p.listed {
 		p.warnf("%s: --status %s not applied: GitLab sets the status only with an upload, and every file was already published", p.label(), p.req.Status)
 	}
-	out.Snippet = Snippet(p.req.Package, p.req.Project, p.req.Version)
+	// The version's files: this run's, and those it held before when it
+	// was listed (a CI matrix publishes one platform per job).
+	held := slices.Clone(names)
+	for n := range p.before.newest {
+		if !slices.Contains(held, n) {
+			held = append(held, n)
+		}
+	}
+	out.Snippet = Snippet(p.req.Package, p.req.Project, p.req.Version, held)
 	return out, nil
 }
 
@@ -652,37 +661,27 @@ func (p *publisher) probe(ctx context.Context, names []string, hashUnknown bool)
 	return out, nil
 }
 
-// Snippet is the packages.toml entry that depends on what was
-// published: "^X.Y.Z" for a stable semver version, an exact "=V" pin for
-// anything else (prereleases, build metadata, other schemes).
-func Snippet(pkg, project, ver string) string {
-	key := pkg
-	if !isBareKey(pkg) {
-		key = strconv.Quote(pkg)
-	}
-	proj := strconv.Quote(project)
-	if n, err := strconv.ParseInt(project, 10, 64); err == nil && n > 0 {
-		proj = project
-	}
-	constraint := "=" + ver
+// Snippet is the packages.toml entry that depends on what was published:
+// "^X.Y.Z" for a stable semver version, an exact "=V" pin for anything else
+// (prereleases, build metadata, other schemes). names are the version's
+// file names. When they are named by OS and architecture
+// (platform.Recognize) the entry selects them with a files template, and
+// the replacements it needs, instead of taking every platform's file; with
+// extract = true when each platform's files are archives gpm unpacks. A
+// version of one file that gpm unpacks gets extract = true too.
+func Snippet(pkg, project, ver string, names []string) string {
+	e := manifest.Entry{Name: pkg, Project: project}
+	e.Version = "=" + ver
 	if v := version.Parse(ver); v.Semver != nil && v.Semver.Prerelease() == "" && v.Semver.Metadata() == "" {
-		constraint = fmt.Sprintf("^%d.%d.%d", v.Semver.Major(), v.Semver.Minor(), v.Semver.Patch())
+		e.Version = fmt.Sprintf("^%d.%d.%d", v.Semver.Major(), v.Semver.Minor(), v.Semver.Patch())
 	}
-	return fmt.Sprintf("[packages.%s]\nproject = %s\nversion = %q\n", key, proj, constraint)
-}
-
-// isBareKey reports whether s can be a bare TOML key.
-func isBareKey(s string) bool {
-	if s == "" {
-		return false
+	if r, ok := platform.Recognize(names, ver); ok {
+		e.Files, e.Replacements = r.Files(), r.Replacements
+		e.Extract = !slices.ContainsFunc(r.Templates, func(t string) bool { return !manifest.Unpacks(t) })
+	} else if len(names) == 1 {
+		e.Extract = manifest.Unpacks(names[0])
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
+	return e.Table()
 }
 
 // mismatchError is GitLab storing other bytes than were sent; it matches

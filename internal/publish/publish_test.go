@@ -46,8 +46,32 @@ func TestConsumerSnippet(t *testing.T) {
 		{"api.schemas", "1", "1.0.0", "[packages.\"api.schemas\"]\nproject = 1\nversion = \"^1.0.0\"\n"},
 		{"c++", "1", "1.0.0", "[packages.\"c++\"]\nproject = 1\nversion = \"^1.0.0\"\n"},
 	} {
-		if got := Snippet(tc.pkg, tc.project, tc.version); got != tc.want {
+		if got := Snippet(tc.pkg, tc.project, tc.version, []string{"tool.bin"}); got != tc.want {
 			t.Errorf("Snippet(%q, %q, %q) =\n%s\nwant\n%s", tc.pkg, tc.project, tc.version, got, tc.want)
+		}
+	}
+}
+
+func TestConsumerSnippetFiles(t *testing.T) {
+	for _, tc := range []struct {
+		names []string
+		want  string
+	}{
+		{[]string{"cli-1.4.2-linux-x86_64.tar.gz", "cli-1.4.2-macos-arm64.tar.gz", "cli-1.4.2-macos-x86_64.tar.gz", "LICENSE"},
+			"files = [\"cli-{version}-{os}-{arch}.tar.gz\", \"LICENSE\"]\nreplacements = { darwin = \"macos\", amd64 = \"x86_64\" }\nextract = true\n"},
+		{[]string{"bin/cli-linux-amd64", "bin/cli-windows-amd64.exe"},
+			"files = [\"bin/cli-{os}-{arch}{exe}\"]\n"},
+		{[]string{"cli-linux.zip", "cli-darwin.zip", "cli-linux.zip.sha256", "cli-darwin.zip.sha256"},
+			"files = [\"cli-{os}.zip\", \"cli-{os}.zip.sha256\"]\n"},
+		{[]string{"cli.tar.gz"}, "extract = true\n"},
+		{[]string{"cli.bin"}, ""},
+		{[]string{"cli.tar.gz", "cli.zip"}, ""},
+		{[]string{"cli-linux-amd64.tar.gz", "notes.txt"}, ""},
+		{[]string{"cli-linux-amd64.tar.gz", "cli-windows-amd64.zip"}, ""},
+	} {
+		head := "[packages.cli]\nproject = 1\nversion = \"^1.4.2\"\n"
+		if got := Snippet("cli", "1", "1.4.2", tc.names); got != head+tc.want {
+			t.Errorf("Snippet for %q =\n%s\nwant\n%s", tc.names, got, head+tc.want)
 		}
 	}
 }

@@ -2,6 +2,8 @@ package resolve
 
 import (
 	"context"
+	"fmt"
+	"slices"
 
 	"github.com/gpmtool/gpm/internal/version"
 )
@@ -22,4 +24,32 @@ func Versions(ctx context.Context, src Source, project, name string) ([]version.
 		out[len(cands)-1-i] = cd.v // cands are highest first
 	}
 	return out, nil
+}
+
+// VersionFiles lists the file names of version raw of the package name in
+// project (the package GitLab would serve for that version string), sorted,
+// each once: what gpm add reads to write a files template. An error is an
+// *Error naming the package; a version that is not there is ErrNoMatch.
+func VersionFiles(ctx context.Context, src Source, project, name, raw string) ([]string, error) {
+	listed, err := src.ListPackages(ctx, project, name)
+	if err != nil {
+		return nil, wrap(name, raw, err)
+	}
+	cands, _ := candidates(listed, name)
+	i := slices.IndexFunc(cands, func(cd candidate) bool { return cd.v.Raw == raw })
+	if i < 0 {
+		return nil, wrap(name, raw, fmt.Errorf("%w: no version %q", ErrNoMatch, raw))
+	}
+	files, err := src.ListPackageFiles(ctx, project, cands[i].pkg.ID)
+	if err != nil {
+		return nil, wrap(name, raw, err)
+	}
+	var names []string
+	for _, f := range files {
+		if !slices.Contains(names, f.FileName) {
+			names = append(names, f.FileName)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
 }
