@@ -24,6 +24,11 @@ import (
 // fails the whole package, and with it the install, before anything is
 // placed. The rules:
 //
+//   - Strip (lock.Package.Strip = N) drops the first N components of every
+//     entry name, once it passed the name checks; entries with N or fewer
+//     components are skipped. Everything below applies to the stripped
+//     paths: two entries that strip to one path are refused, and a
+//     symlink's target is confined from its stripped place.
 //   - Names: absolute paths, drive letters, ".." segments, empty or "."
 //     segments, backslashes and control characters are refused. A leading
 //     "./" and a trailing "/" are allowed, and a "./" entry (the root) is
@@ -278,11 +283,31 @@ func entryPath(raw string) (string, error) {
 	return p, nil
 }
 
-// clean validates and claims an entry's path.
+// stripPath drops the first n components of the clean path p. It reports
+// false when p has n or fewer: the entry is skipped.
+func stripPath(p string, n int) (string, bool) {
+	for ; n > 0; n-- {
+		i := strings.IndexByte(p, '/')
+		if i < 0 {
+			return "", false
+		}
+		p = p[i+1:]
+	}
+	return p, true
+}
+
+// clean validates an entry's path, strips it, and claims it. It returns ""
+// for an entry that stripping skips.
 func (a *archive) clean(raw string, k entryKind) (string, error) {
 	p, err := entryPath(raw)
 	if err != nil {
 		return "", a.fail(raw, "%v", err)
+	}
+	if p != "." && a.s.strip > 0 {
+		var ok bool
+		if p, ok = stripPath(p, a.s.strip); !ok {
+			return "", nil
+		}
 	}
 	if p == "." {
 		if k == kindDir {
@@ -291,6 +316,9 @@ func (a *archive) clean(raw string, k entryKind) (string, error) {
 		return "", a.fail(raw, "entry is the package directory itself")
 	}
 	if why := a.s.claim(p, k); why != "" {
+		if a.s.strip > 0 {
+			why += fmt.Sprintf(" (after strip = %d, as %q)", a.s.strip, p)
+		}
 		return "", a.fail(raw, "%s", why)
 	}
 	return p, nil
@@ -298,7 +326,7 @@ func (a *archive) clean(raw string, k entryKind) (string, error) {
 
 func (a *archive) dir(raw string, mode fs.FileMode) error {
 	p, err := a.clean(raw, kindDir)
-	if err != nil || p == "." {
+	if err != nil || p == "." || p == "" {
 		return err
 	}
 	if err := a.s.root.MkdirAll(p, 0o777); err != nil {
@@ -314,7 +342,7 @@ func (a *archive) dir(raw string, mode fs.FileMode) error {
 
 func (a *archive) file(raw string, mode fs.FileMode, r io.Reader) error {
 	p, err := a.clean(raw, kindFile)
-	if err != nil {
+	if err != nil || p == "" {
 		return err
 	}
 	s := a.s
@@ -359,7 +387,7 @@ func (a *archive) symlink(raw, target string) error {
 		return a.fail(raw, "symlink target %q is absolute", target)
 	}
 	p, err := a.clean(raw, kindSymlink)
-	if err != nil {
+	if err != nil || p == "" {
 		return err
 	}
 	walk, ok := walkTarget(path.Dir(p), target)
@@ -400,10 +428,24 @@ func (a *archive) hardlink(raw, target string) error {
 	if err != nil {
 		return a.fail(raw, "hard link target %q: %v", target, err)
 	}
+	p, err := entryPath(raw)
+	if err != nil {
+		return a.fail(raw, "%v", err)
+	}
+	if _, ok := stripPath(p, a.s.strip); !ok {
+		return nil // skipped by strip, whatever its target
+	}
+	if a.s.strip > 0 {
+		st, ok := stripPath(t, a.s.strip)
+		if !ok {
+			return a.fail(raw, "hard link target %q is skipped by strip = %d", target, a.s.strip)
+		}
+		t = st
+	}
 	if a.s.entries[t] != kindFile || a.s.placed[t] == nil {
 		return a.fail(raw, "hard link target %q is not an earlier file of the package", target)
 	}
-	p, err := a.clean(raw, kindFile)
+	p, err = a.clean(raw, kindFile)
 	if err != nil {
 		return err
 	}

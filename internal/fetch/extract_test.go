@@ -308,3 +308,95 @@ func TestArchiveKindAgreesWithManifest(t *testing.T) {
 		}
 	}
 }
+
+func TestStripPath(t *testing.T) {
+	for _, tc := range []struct {
+		p    string
+		n    int
+		want string
+		ok   bool
+	}{
+		{"a/b/c", 0, "a/b/c", true},
+		{"a/b/c", 1, "b/c", true},
+		{"a/b/c", 2, "c", true},
+		{"a/b/c", 3, "", false},
+		{"a", 1, "", false},
+		{"a/b", 5, "", false},
+	} {
+		if got, ok := stripPath(tc.p, tc.n); got != tc.want || ok != tc.ok {
+			t.Errorf("stripPath(%q, %d) = %q, %v; want %q, %v", tc.p, tc.n, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestExtractStrip(t *testing.T) {
+	e := newEnv(t)
+	tgz := makeTar(t, true,
+		ent{name: "./", typ: tar.TypeDir, mode: 0o755},
+		ent{name: "./tool-1.0.0/", typ: tar.TypeDir, mode: 0o755},
+		file0("./tool-1.0.0/bin/tool", "#!/bin/sh\necho tool\n", 0o755),
+		ent{name: "tool-1.0.0/bin/t", typ: tar.TypeSymlink, link: "tool"},
+		ent{name: "tool-1.0.0/bin/tool2", typ: tar.TypeLink, link: "tool-1.0.0/bin/tool"},
+		ent{name: "tool-1.0.0/lib", typ: tar.TypeSymlink, link: "bin"}, // stripped, still inside
+		file0("README", "top-level file: skipped", 0o644),
+	)
+	zipData := makeZip(t,
+		ent{name: "other-1.0.0/share/doc.txt", typ: '0', body: "doc", mode: 0o644},
+		ent{name: "LICENSE", typ: '0', body: "skipped", mode: 0o644},
+	)
+	p := e.pkg("tool", "1.0.0", true, file{"tool-1.0.0.tar.gz", tgz}, file{"extras.zip", zipData}, f("notes.txt", "plain file"))
+	p.Strip = 1
+	e.mustInstall(p)
+	equal(t, "vendor tree", tree(t, e.dir), []string{
+		"tool/", "tool/bin/", "tool/bin/t -> tool", "tool/bin/tool", "tool/bin/tool2",
+		"tool/lib -> bin", "tool/notes.txt", "tool/share/", "tool/share/doc.txt",
+	})
+	if s, _ := e.read("tool/bin/tool2"); s != "#!/bin/sh\necho tool\n" {
+		t.Errorf("hard link content %q", s)
+	}
+	if rep := e.mustInstall(p); rep.Changed() {
+		t.Errorf("second install changed something: %+v", rep.Packages)
+	}
+	// Another strip is another installed tree.
+	p.Strip = 2
+	e.mustInstall(p)
+	equal(t, "tree with strip = 2", tree(t, e.dir), []string{
+		"tool/", "tool/doc.txt", "tool/notes.txt", "tool/t -> tool", "tool/tool", "tool/tool2",
+	})
+}
+
+func TestExtractStripHostile(t *testing.T) {
+	cases := []struct {
+		name  string
+		strip int
+		ents  []ent
+		want  string
+	}{
+		{"two entries land on one path", 1, []ent{file0("a-1/bin/tool", "x", 0o755), file0("a-2/bin/tool", "y", 0o755)},
+			`duplicate entry (after strip = 1, as "bin/tool")`},
+		{"file over a stripped directory", 1, []ent{file0("a/x/y", "x", 0o644), file0("b/x", "y", 0o644)},
+			`(after strip = 1, as "x")`},
+		{"symlink escapes from its stripped place", 1, []ent{ent{name: "top/l", typ: tar.TypeSymlink, link: "../evil"}},
+			"escapes the package directory"},
+		{"hard link to a skipped entry", 1, []ent{file0("top", "x", 0o644), ent{name: "d/l", typ: tar.TypeLink, link: "top"}},
+			"skipped by strip = 1"},
+		{"slip is still refused", 1, []ent{file0("a/../../evil", "x", 0)}, `".." segment`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			p := e.pkg("pkg", "1.0.0", true, file{"x.tar", makeTar(t, false, tc.ents...)})
+			p.Strip = tc.strip
+			_, err := e.install(p)
+			if !errors.Is(err, ErrUnsafeArchive) {
+				t.Fatalf("err = %v, want ErrUnsafeArchive", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tc.want)
+			}
+			if _, ok := e.read("pkg"); ok {
+				t.Errorf("something was placed")
+			}
+		})
+	}
+}

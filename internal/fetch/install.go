@@ -890,6 +890,7 @@ func (in *installer) stage(ctx context.Context, w *work, blobs map[string]*blob)
 		return err
 	}
 	defer s.close()
+	s.strip = p.Strip
 	for _, f := range p.Files {
 		b := blobs[blobKey(f.SHA256, f.Size)]
 		src, fresh := b.current()
@@ -970,6 +971,7 @@ func (in *installer) place(w *work) error {
 	in.st.Packages[w.pkg.Name] = &pkgState{
 		Version:  w.pkg.Version,
 		Extract:  w.pkg.Extract,
+		Strip:    w.pkg.Strip,
 		Lock:     identity(w.pkg),
 		Files:    w.files,
 		SetAside: w.setAside,

@@ -71,6 +71,10 @@ type stager struct {
 	// limited to it.
 	dirPerm fs.FileMode
 
+	// strip drops that many leading components of every archive entry
+	// (lock.Package.Strip).
+	strip int
+
 	entries map[string]entryKind
 	placed  map[string]*placed
 	links   []pendingLink

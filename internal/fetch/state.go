@@ -40,9 +40,10 @@ type state struct {
 // pkgState is one installed package.
 type pkgState struct {
 	Version string `json:"version"`
-	// Extract and Lock are the identity of what was installed: when both
+	// Extract, Strip and Lock are the identity of what was installed: when both
 	// equal the lock entry's, the installed files are the locked ones.
 	Extract bool       `json:"extract,omitempty"`
+	Strip   int        `json:"strip,omitempty"`
 	Lock    []lockFile `json:"lock"`
 	// Files are the paths gpm placed under DIR/NAME, sorted.
 	Files []placed `json:"files"`
@@ -84,7 +85,7 @@ func identity(p *lock.Package) []lockFile {
 // sameIdentity reports whether the installed package s holds exactly the
 // files of lock entry p.
 func (s *pkgState) sameIdentity(p *lock.Package) bool {
-	return s.Extract == p.Extract && slices.Equal(s.Lock, identity(p))
+	return s.Extract == p.Extract && s.Strip == p.Strip && slices.Equal(s.Lock, identity(p))
 }
 
 // byPath returns the package's placed files by path.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -73,6 +74,26 @@ func (f *File) Encode() []byte {
 		if p.Extract {
 			b.WriteString("extract = true\n")
 		}
+		if p.Strip != 0 {
+			fmt.Fprintf(&b, "strip = %d\n", p.Strip)
+		}
+		if len(p.Bin) > 0 {
+			b.WriteString("bin = {")
+			for i, k := range slices.Sorted(maps.Keys(p.Bin)) {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteByte(' ')
+				if isBareKey(k) {
+					b.WriteString(k)
+				} else {
+					quote(&b, k) // "run.sh"
+				}
+				b.WriteString(" = ")
+				quote(&b, p.Bin[k])
+			}
+			b.WriteString(" }\n")
+		}
 		fmt.Fprintf(&b, "package_id = %d\n", p.PackageID)
 		files := slices.Clone(p.Files)
 		sortFiles(files)
@@ -90,11 +111,17 @@ func (f *File) Encode() []byte {
 	return b.Bytes()
 }
 
-// encodeVersion is the lock_version Encode writes: 2 when the content
-// needs it (or f.Version asks for it), else 1.
+// encodeVersion is the lock_version Encode writes: the lowest that can hold
+// the content (3 for strip and bin, 2 for platforms), and never lower than
+// f.Version asks for.
 func (f *File) encodeVersion() int {
+	for _, p := range f.Packages {
+		if p.Strip != 0 || len(p.Bin) > 0 {
+			return 3
+		}
+	}
 	if f.Version >= 2 {
-		return 2
+		return min(f.Version, Version)
 	}
 	for _, p := range f.Packages {
 		if p.Specific() || len(p.Replacements) > 0 || len(p.PlatformGlobs) > 0 {

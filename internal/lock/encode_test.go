@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -428,5 +429,51 @@ func TestWriteRemovesStaleTemps(t *testing.T) {
 	}
 	if got := ls(); !slices.Equal(got, want) {
 		t.Errorf("after an unchanged Write: %q, want %q", got, want)
+	}
+}
+
+// TestEncodeStripAndBin pins the layout of strip and bin, the lock_version
+// they need, and that Parse reads them back; a lock_version 2 lock with
+// them is refused rather than half-read.
+func TestEncodeStripAndBin(t *testing.T) {
+	f := &File{Packages: []Package{{Name: "a", Project: "1", Package: "a", Version: "1.0.0", Constraint: "*", PackageID: 1,
+		Extract: true, Strip: 1, Bin: map[string]string{"run.sh": "scripts/run.sh", "a": "bin/a{exe}"}}}}
+	want := Header + `
+lock_version = 3
+
+[[package]]
+name = "a"
+project = "1"
+package = "a"
+version = "1.0.0"
+constraint = "*"
+extract = true
+strip = 1
+bin = { a = "bin/a{exe}", "run.sh" = "scripts/run.sh" }
+package_id = 1
+`
+	got := string(f.Encode())
+	if got != want {
+		t.Fatalf("Encode =\n%s\nwant\n%s", got, want)
+	}
+	back, err := Parse("packages.lock", []byte(got))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := back.Packages[0]; p.Strip != 1 || !maps.Equal(p.Bin, f.Packages[0].Bin) {
+		t.Errorf("read back strip %d, bin %v", p.Strip, p.Bin)
+	}
+	if v, ok := back.Packages[0].ForPlatform("windows-amd64"); !ok || v.Bin["a"] != "bin/a.exe" {
+		t.Errorf("ForPlatform(windows-amd64).Bin = %v", v.Bin)
+	}
+	old := strings.Replace(got, "lock_version = 3", "lock_version = 2", 1)
+	if _, err := Parse("packages.lock", []byte(old)); err == nil || !strings.Contains(err.Error(), `unknown key "strip"`) {
+		t.Errorf("lock_version 2 with strip: %v", err)
+	}
+	for _, bad := range []string{`bin = { a = "../x" }`, `bin = { ".a" = "x" }`, `bin = { a = "/x" }`, `bin = {}`} {
+		text := strings.Replace(got, `bin = { a = "bin/a{exe}", "run.sh" = "scripts/run.sh" }`, bad, 1)
+		if _, err := Parse("packages.lock", []byte(text)); err == nil {
+			t.Errorf("Parse accepted %s", bad)
+		}
 	}
 }

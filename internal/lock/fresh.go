@@ -15,7 +15,7 @@ import (
 // Fresh reports whether the lock entry l still describes the manifest entry
 // m, so it can be installed as locked without asking the registry: the same
 // local name, registry, project, package, files globs, replacements,
-// platforms globs, platform set (for a platform-specific package) and extract setting,
+// platforms globs, platform set (for a platform-specific package), extract, strip and bin,
 // and a locked version that satisfies m's constraint. The globs compare as a
 // set (order and repeats do not matter: they select the same files). The
 // constraint's text may change as long as the locked version still matches
@@ -60,6 +60,12 @@ func reasons(m manifest.Package, l Package) []string {
 	if m.Extract != l.Extract {
 		rs = append(rs, fmt.Sprintf("extract changed from %t to %t", l.Extract, m.Extract))
 	}
+	if m.Strip != l.Strip {
+		rs = append(rs, fmt.Sprintf("strip changed from %d to %d", l.Strip, m.Strip))
+	}
+	if !maps.Equal(m.Bin, l.Bin) {
+		rs = append(rs, fmt.Sprintf("bin changed from %s to %s", binList(l.Bin), binList(m.Bin)))
+	}
 	if !m.Constraint.Match(version.Parse(l.Version)) {
 		rs = append(rs, fmt.Sprintf("constraint %q does not match locked version %q", m.Constraint.String(), l.Version))
 	}
@@ -92,6 +98,18 @@ func replList(r map[string]string) string {
 	q := make([]string, len(keys))
 	for i, k := range keys {
 		q[i] = fmt.Sprintf("%s = %q", k, r[k])
+	}
+	return "{ " + strings.Join(q, ", ") + " }"
+}
+
+func binList(b map[string]string) string {
+	if len(b) == 0 {
+		return "none"
+	}
+	keys := slices.Sorted(maps.Keys(b))
+	q := make([]string, len(keys))
+	for i, k := range keys {
+		q[i] = fmt.Sprintf("%s = %q", k, b[k])
 	}
 	return "{ " + strings.Join(q, ", ") + " }"
 }

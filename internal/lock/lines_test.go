@@ -38,7 +38,7 @@ func TestErrorLines(t *testing.T) {
 		{
 			"byte order mark",
 			"\ufefflock_version = 0\n",
-			`packages.lock:1: lock_version 0 is not supported (this gpm reads lock_version 1 to 2)`,
+			`packages.lock:1: lock_version 0 is not supported (this gpm reads lock_version 1 to 3)`,
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -35,7 +35,10 @@ const FileName = "packages.lock"
 // written as version 1, byte for byte what earlier gpm versions wrote; one
 // that does is version 2, which an earlier gpm refuses with its "needs a
 // newer gpm" message rather than misreading it.
-const Version = 2
+//
+// Version 3 adds a package's strip and bin; a lock that uses neither is
+// written as before.
+const Version = 3
 
 // MinVersion is the oldest lock_version this gpm reads.
 const MinVersion = 1
@@ -89,6 +92,12 @@ type Package struct {
 	// Extract is the manifest's extract setting (TOML key `extract`),
 	// omitted from the file when false.
 	Extract bool
+	// Strip is the manifest's strip (TOML key `strip`), omitted when 0.
+	Strip int
+	// Bin maps command names to the manifest's bin paths (TOML key `bin`,
+	// always written as a table); nil when none, and omitted. In a view
+	// from ForPlatform the paths have their placeholders filled in.
+	Bin map[string]string
 	// PackageID is GitLab's ID of the package version (package_id).
 	PackageID int64
 	// Files are the locked files ([[package.file]]), sorted by Name.
@@ -132,6 +141,7 @@ func (p Package) Has() []string {
 // has no file for plat.
 func (p Package) ForPlatform(plat string) (view Package, ok bool) {
 	view = p
+	view.Bin = p.BinFor(plat)
 	view.Files = nil
 	found := false
 	for _, f := range p.Files {
@@ -144,6 +154,20 @@ func (p Package) ForPlatform(plat string) (view Package, ok bool) {
 		}
 	}
 	return view, found || !p.Specific()
+}
+
+// BinFor returns the package's bin paths with their placeholders filled in
+// for plat ("OS-ARCH") and the locked version; nil when it has none.
+func (p Package) BinFor(plat string) map[string]string {
+	if len(p.Bin) == 0 {
+		return nil
+	}
+	pl, _ := platform.Parse(plat) // the zero Platform for an invalid name: only {version} is replaced
+	out := make(map[string]string, len(p.Bin))
+	for name, glob := range p.Bin {
+		out[name] = platform.Expand(glob, pl, p.Version, p.Replacements)
+	}
+	return out
 }
 
 // Lookup returns the package with the given local name.

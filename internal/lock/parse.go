@@ -115,6 +115,8 @@ var (
 	// Keys of lock_version 2.
 	pkgKeys2  = append(slices.Clone(pkgKeys), "replacements", "platforms")
 	fileKeys2 = append(slices.Clone(fileKeys), "platform")
+	// Keys of lock_version 3.
+	pkgKeys3 = append(slices.Clone(pkgKeys2), "strip", "bin")
 )
 
 func (p *parser) file(doc map[string]any) (*File, error) {
@@ -191,6 +193,9 @@ func (p *parser) pkg(seg []string, i int, t map[string]any) (Package, error) {
 	if p.version >= 2 {
 		known = pkgKeys2
 	}
+	if p.version >= 3 {
+		known = pkgKeys3
+	}
 	if err := p.unknown(seg, ctx, t, known...); err != nil {
 		return pkg, err
 	}
@@ -242,6 +247,22 @@ func (p *parser) pkg(seg []string, i int, t map[string]any) (Package, error) {
 			return pkg, p.errorf(child(seg, "extract"), ctx, "extract must be a boolean, not %s", typeName(v))
 		}
 		pkg.Extract = b
+	}
+
+	if v, ok := t["strip"]; ok {
+		n, ok := v.(int64)
+		if !ok || n < 0 || n > 64 {
+			return pkg, p.errorf(child(seg, "strip"), ctx, "strip must be an integer from 0 to 64, not %v", v)
+		}
+		if !pkg.Extract {
+			return pkg, p.errorf(child(seg, "strip"), ctx, "strip needs extract = true")
+		}
+		pkg.Strip = int(n)
+	}
+	if v, ok := t["bin"]; ok {
+		if pkg.Bin, err = p.bin(child(seg, "bin"), ctx, v); err != nil {
+			return pkg, err
+		}
 	}
 
 	if v, ok := t["replacements"]; ok {
@@ -476,6 +497,44 @@ func (p *parser) replacements(seg []string, ctx string, v any) (map[string]strin
 		out[k] = s
 	}
 	return out, nil
+}
+
+// bin returns a package's bin table: command names (plain file names) and
+// the relative paths they link to.
+func (p *parser) bin(seg []string, ctx string, v any) (map[string]string, error) {
+	t, ok := v.(map[string]any)
+	if !ok || len(t) == 0 {
+		return nil, p.errorf(seg, ctx, "bin must be a non-empty table of strings, not %s", typeName(v))
+	}
+	out := map[string]string{}
+	for k, e := range t {
+		s, ok := e.(string)
+		if !ok {
+			return nil, p.errorf(child(seg, k), ctx, "bin: %s must be a string, not %s", k, typeName(e))
+		}
+		if err := validName(k); err != nil || k[0] == '.' || k[0] == '-' {
+			return nil, p.errorf(child(seg, k), ctx, "bin: command name %q is not a plain file name", k)
+		}
+		if s == "" || strings.HasPrefix(s, "/") || strings.Contains(s, `\`) || slices.Contains(strings.Split(s, "/"), "..") {
+			return nil, p.errorf(child(seg, k), ctx, "bin: %s: path %q is not a relative path inside the package", k, s)
+		}
+		if err := validText(s); err != nil {
+			return nil, p.errorf(child(seg, k), ctx, "bin: %s: path %q %v", k, s, err)
+		}
+		out[k] = s
+	}
+	return out, nil
+}
+
+// isBareKey reports whether k can be written as a bare TOML key.
+func isBareKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return k != ""
 }
 
 // tableArray returns v as an array of tables, from [[headers]] or an inline

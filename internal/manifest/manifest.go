@@ -113,6 +113,15 @@ type Package struct {
 	Files []string
 	// Extract unpacks archives into the package directory.
 	Extract bool
+	// Strip drops this many leading path components of every archive
+	// entry (tar's --strip-components); only with Extract. Entries with
+	// Strip or fewer components are skipped.
+	Strip int
+	// Bin maps command names to paths of the installed package (relative
+	// to its directory after extraction and stripping; placeholders and
+	// globs allowed) that gpm links in DIR/.bin. The array form names each
+	// command after its path's base name less {exe}. nil when none.
+	Bin map[string]string
 	// Platforms are globs of platform names ("linux-*") where the package
 	// applies; empty means everywhere. Elsewhere it is skipped.
 	Platforms []string

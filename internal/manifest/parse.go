@@ -3,7 +3,9 @@ package manifest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	pathpkg "path"
 	"slices"
 	"sort"
 	"strconv"
@@ -286,11 +288,13 @@ var (
 		aliases: map[string]string{"directory": "dir", "path": "dir", "vendor": "dir", "platform": "platforms", "targets": "platforms"},
 	}
 	packageSchema = schema{
-		keys: []string{"project", "package", "version", "files", "extract", "registry", "platforms", "replacements"},
+		keys: []string{"project", "package", "version", "files", "extract", "strip", "bin", "registry", "platforms", "replacements"},
 		aliases: map[string]string{
 			"id": "project", "project_id": "project", "name": "package",
 			"constraint": "version", "glob": "files", "globs": "files",
 			"unpack": "extract", "unzip": "extract",
+			"strip_components": "strip", "strip-components": "strip",
+			"bins": "bin", "binaries": "bin", "commands": "bin", "executables": "bin",
 			"platform": "platforms", "os": "platforms", "targets": "platforms",
 			"replace": "replacements", "replacement": "replacements", "overrides": "replacements",
 		},
@@ -459,6 +463,7 @@ func (c *checker) manifest(raw map[string]any) *Manifest {
 				}
 			}
 			c.platformCover(m)
+			c.binClaims(m)
 		case []map[string]any:
 			c.addf(path, "expected table, got array of tables; declare each package as [packages.NAME], not [[packages]]")
 		default:
@@ -608,6 +613,21 @@ func (c *checker) pkg(path []string, name string, v any, m *Manifest) (Package, 
 			c.addf(key("extract"), "expected boolean, got %s", typeName(v))
 		}
 	}
+	if v, ok := t["strip"]; ok {
+		switch n, isInt := v.(int64); {
+		case !isInt:
+			c.addf(key("strip"), "expected integer (the number of leading path components to drop), got %s", typeName(v))
+		case n < 0 || n > maxStrip:
+			c.addf(key("strip"), "strip = %d: must be 0 to %d", n, maxStrip)
+		case !p.Extract:
+			c.addf(key("strip"), "strip applies to archive entries, and the package does not extract its archives; add extract = true or leave strip out")
+		default:
+			p.Strip = int(n)
+		}
+	}
+	if v, ok := t["bin"]; ok {
+		p.Bin = c.bin(key("bin"), v)
+	}
 	if v, ok := t["registry"]; ok {
 		if s, ok := c.str(key("registry"), v); ok {
 			if _, defined := m.Registries[s]; defined {
@@ -668,6 +688,91 @@ func (c *checker) files(path []string, v any) []string {
 	}
 	return out
 }
+
+// bin converts a package's bin: an array of paths, each command named after
+// its path's base name less {exe}, or a table { name = "path" }.
+func (c *checker) bin(path []string, v any) map[string]string {
+	out := map[string]string{}
+	add := func(epath []string, name, s string, named bool) {
+		if err := validGlob(s); err != nil {
+			c.addf(epath, "%v", err)
+			return
+		}
+		if strings.HasSuffix(s, "/") {
+			c.addf(epath, "bin path %q names a directory; name the file to run, as in \"bin/tool{exe}\"", s)
+			return
+		}
+		if err := platform.CheckTemplate(s); err != nil {
+			c.addf(epath, "%v", err)
+			return
+		}
+		if err := validBinName(name); err != nil {
+			if named {
+				c.addf(epath, "invalid command name %q: %v", name, err)
+			} else {
+				c.addf(epath, "command name %q (the base name of %q) %v; name the command with the table form, bin = { NAME = %q }", name, s, err, s)
+			}
+			return
+		}
+		if other, dup := out[name]; dup {
+			c.addf(epath, "command %q is given twice (also for %q)", name, other)
+			return
+		}
+		out[name] = s
+	}
+	switch x := v.(type) {
+	case []any:
+		if len(x) == 0 {
+			c.addf(path, "empty list links no command; leave the key out")
+			return nil
+		}
+		for i, e := range x {
+			epath := join(path, []string{tomlpos.Elem(i)})
+			s, ok := c.str(epath, e)
+			if !ok {
+				continue
+			}
+			add(epath, strings.TrimSuffix(pathpkg.Base(s), "{exe}"), s, false)
+		}
+	case map[string]any:
+		if len(x) == 0 {
+			c.addf(path, "empty table links no command; leave the key out")
+			return nil
+		}
+		for _, k := range sortedKeys(x) {
+			kpath := join(path, []string{k})
+			if s, ok := c.str(kpath, x[k]); ok {
+				add(kpath, k, s, true)
+			}
+		}
+	default:
+		c.addf(path, `expected array of paths such as ["bin/tool{exe}"] or table such as { tool = "bin/tool{exe}" }, got %s`, typeName(v))
+		return nil
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// binClaims reports command names claimed by two packages: both would be
+// linked at DIR/.bin/NAME.
+func (c *checker) binClaims(m *Manifest) {
+	owner := map[string]string{}
+	for _, p := range m.Packages {
+		for _, name := range slices.Sorted(maps.Keys(p.Bin)) {
+			if other, ok := owner[strings.ToLower(name)]; ok {
+				c.addf([]string{"packages", p.Name, "bin"}, "command %q is also linked by package %q; both would be .bin/%s: leave it out of one, or rename it with the table form, bin = { NEWNAME = %q }", name, other, name, p.Bin[name])
+				continue
+			}
+			owner[strings.ToLower(name)] = p.Name
+		}
+	}
+}
+
+// maxStrip bounds strip: archive paths deeper than this are not a version
+// directory to drop.
+const maxStrip = 16
 
 // join returns a new slice holding a then b.
 func join(a, b []string) []string {

@@ -277,3 +277,26 @@ func validDir(s string) error {
 
 // cleanDir returns a valid dir in canonical form ("./vendor/" -> "vendor").
 func cleanDir(s string) string { return path.Clean(s) }
+
+// validBinName reports why name cannot be a command in DIR/.bin: it must be
+// one plain file name of letters, digits, '.', '_', '+' and '-', not
+// starting with '.' or '-', and not a name Windows reserves.
+func validBinName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("is empty")
+	case len(name) > 100:
+		return errors.New("is longer than 100 characters")
+	case name[0] == '.' || name[0] == '-':
+		return errors.New(`must not start with "." or "-"`)
+	case windowsReserved(name):
+		return errors.New("is a name Windows reserves")
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '+' || c == '-') {
+			return fmt.Errorf("has %q: use letters, digits, '.', '_', '+' and '-'", string(c))
+		}
+	}
+	return nil
+}

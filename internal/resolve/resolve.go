@@ -220,6 +220,8 @@ func (r *resolver) resolve(ctx context.Context) (lock.Package, error) {
 		PlatformGlobs: slices.Clone(p.Platforms),
 		Targets:       slices.Clone(p.Targets),
 		Extract:       p.Extract,
+		Strip:         p.Strip,
+		Bin:           maps.Clone(p.Bin),
 		PackageID:     best.pkg.ID,
 		Files:         files,
 	}, nil
