@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -338,7 +339,9 @@ type work struct {
 	// setAside are the user's files kept under another name in the staged
 	// directory, new and carried over (pkgState.SetAside).
 	setAside []string
-	hadDir   bool // DIR/NAME existed when staging began
+	// links are the package's commands: name -> path under DIR/NAME.
+	links  map[string]string
+	hadDir bool // DIR/NAME existed when staging began
 	changed  bool // must be staged and placed
 }
 
@@ -436,6 +439,9 @@ func (in *installer) prepare(ctx context.Context, l *lock.File) (*Staged, error)
 	if err := in.checkPlaceable(s.changed); err != nil {
 		return nil, err
 	}
+	if err := in.checkLinks(s.changed); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -453,7 +459,7 @@ func (in *installer) plan(l *lock.File) ([]*work, error) {
 		}
 		seen[p.Name] = true
 		w := &work{pkg: p, old: in.st.Packages[p.Name], rep: &PackageReport{Name: p.Name, Version: p.Version, Action: Unchanged}}
-		if w.old != nil && w.old.sameIdentity(p) && inPlace(filepath.Join(in.dir, p.Name), w.old) {
+		if w.old != nil && w.old.sameIdentity(p) && inPlace(filepath.Join(in.dir, p.Name), w.old) && linksInPlace(in.dir, p.Name, w.old) {
 			works = append(works, w)
 			continue
 		}
@@ -914,6 +920,12 @@ func (in *installer) stage(ctx context.Context, w *work, blobs map[string]*blob)
 		return err
 	}
 	w.files = s.files()
+	if w.links, err = resolveBins(p, w.files); err != nil {
+		return err
+	}
+	if err := s.makeExecutable(w.files, w.links); err != nil {
+		return err
+	}
 	if w.hadDir {
 		moved, err := in.carryOver(ctx, s, dir, pkgDir, w.old)
 		if err != nil {
@@ -960,6 +972,13 @@ func (in *installer) place(w *work) error {
 	if oldTree != "" {
 		in.addTemp(oldTree)
 	}
+	var oldLinks map[string]string
+	if w.old != nil {
+		oldLinks = w.old.Links
+	}
+	if err := in.placeLinks(w.pkg.Name, oldLinks, w.links); err != nil {
+		return err
+	}
 	// The state is written once, after the last swap (run): rewriting it
 	// after every package cost more than the swaps themselves (a rename
 	// over the old state makes ext4 flush the new one). The window in which
@@ -972,6 +991,8 @@ func (in *installer) place(w *work) error {
 		Version:  w.pkg.Version,
 		Extract:  w.pkg.Extract,
 		Strip:    w.pkg.Strip,
+		Bin:      w.pkg.Bin,
+		Links:    w.links,
 		Lock:     identity(w.pkg),
 		Files:    w.files,
 		SetAside: w.setAside,
@@ -986,6 +1007,9 @@ func (in *installer) prune(name string) PackageReport {
 	delete(in.st.Packages, name)
 	rep := PackageReport{Name: name, Version: old.Version, Previous: old.Version, Action: Removed}
 	defer in.emit(Event{Kind: PackageRemoved, Package: name, Version: old.Version})
+	for n, t := range old.Links {
+		removeLink(filepath.Join(in.dir, binDirName), runtime.GOOS, name, n, t)
+	}
 	pkgDir := filepath.Join(in.dir, name)
 	fi, err := os.Lstat(pkgDir)
 	if err != nil || !fi.IsDir() {

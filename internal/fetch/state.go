@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,7 +45,12 @@ type pkgState struct {
 	// equal the lock entry's, the installed files are the locked ones.
 	Extract bool       `json:"extract,omitempty"`
 	Strip   int        `json:"strip,omitempty"`
-	Lock    []lockFile `json:"lock"`
+	// Bin are the package's bin paths as locked (placeholders filled in).
+	Bin  map[string]string `json:"bin,omitempty"`
+	Lock []lockFile        `json:"lock"`
+	// Links are the commands gpm linked in DIR/.bin: name -> the file's
+	// path under DIR/NAME.
+	Links map[string]string `json:"links,omitempty"`
 	// Files are the paths gpm placed under DIR/NAME, sorted.
 	Files []placed `json:"files"`
 	// SetAside are the paths under DIR/NAME where gpm kept the user's files
@@ -85,7 +91,7 @@ func identity(p *lock.Package) []lockFile {
 // sameIdentity reports whether the installed package s holds exactly the
 // files of lock entry p.
 func (s *pkgState) sameIdentity(p *lock.Package) bool {
-	return s.Extract == p.Extract && s.Strip == p.Strip && slices.Equal(s.Lock, identity(p))
+	return s.Extract == p.Extract && s.Strip == p.Strip && maps.Equal(s.Bin, p.Bin) && slices.Equal(s.Lock, identity(p))
 }
 
 // byPath returns the package's placed files by path.
@@ -143,6 +149,11 @@ func (s *state) validate() error {
 		}
 		if p == nil {
 			return fmt.Errorf("package %q: no entry", name)
+		}
+		for n, t := range p.Links {
+			if err := checkRelPath(t); err != nil || strings.ContainsAny(n, "/\\:") || checkRelPath(n) != nil {
+				return fmt.Errorf("package %q: command %q: unsafe link", name, n)
+			}
 		}
 		for _, a := range p.SetAside {
 			if err := checkRelPath(a); err != nil {

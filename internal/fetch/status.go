@@ -19,7 +19,7 @@ func InPlace(dir string, l *lock.File) map[string]bool {
 	for i := range l.Packages {
 		p := &l.Packages[i]
 		ps, ok := st.Packages[p.Name]
-		out[p.Name] = ok && checkPackageName(p.Name) == nil && ps.sameIdentity(p) && inPlace(filepath.Join(dir, p.Name), ps)
+		out[p.Name] = ok && checkPackageName(p.Name) == nil && ps.sameIdentity(p) && inPlace(filepath.Join(dir, p.Name), ps) && linksInPlace(dir, p.Name, ps)
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -270,6 +271,14 @@ func planVerify(dir string, l *lock.File) (*VerifyReport, []verifyCheck, error) 
 		var aside []string
 		if s := st.Packages[p.Name]; s != nil {
 			aside = s.SetAside
+		}
+		if s := st.Packages[p.Name]; s != nil {
+			for _, n := range slices.Sorted(maps.Keys(s.Links)) {
+				if !linkOK(dir, runtime.GOOS, p.Name, n, s.Links[n]) {
+					want := binDirName + "/" + binEntry(runtime.GOOS, n, s.Links[n]) + " -> " + s.Links[n]
+					vp.Files = append(vp.Files, VerifyFile{Path: "../" + binDirName + "/" + binEntry(runtime.GOOS, n, s.Links[n]), Status: FileMissing, Want: want})
+				}
+			}
 		}
 		for _, u := range unexpected {
 			if slices.Contains(aside, u) {

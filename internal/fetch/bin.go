@@ -1,0 +1,229 @@
+package fetch
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/gpmtool/gpm/internal/hint"
+	"github.com/gpmtool/gpm/internal/lock"
+)
+
+// Commands (lock.Package.Bin).
+//
+// Each bin path of a package must match exactly one file the package
+// placed (after extraction and strip). The file is made executable in the
+// staged tree, and once the package is swapped into place its command is
+// linked at DIR/.bin/NAME: a relative symlink "../PKG/PATH" on Unix; on
+// Windows, where symlinks need privileges, NAME.cmd, a shim that runs the
+// file (see shimText). The links are part of the package's state: a
+// missing or wrong link makes the package not in place (install repairs
+// it), verify reports it, and prune and remove delete it. A file in .bin
+// that gpm did not link is never replaced.
+
+// binDirName is the directory of commands inside the vendor directory.
+const binDirName = ".bin"
+
+// resolveBins matches the package's bin paths against the files it placed.
+func resolveBins(p *lock.Package, files []placed) (map[string]string, error) {
+	if len(p.Bin) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(p.Bin)) {
+		pat := p.Bin[name]
+		var match []string
+		for _, f := range files {
+			if f.Type == typeDir {
+				continue
+			}
+			if ok, _ := path.Match(pat, f.Path); ok {
+				match = append(match, f.Path)
+			}
+		}
+		if len(match) == 1 {
+			out[name] = match[0]
+			continue
+		}
+		var have []string
+		for _, f := range files {
+			if f.Type != typeDir {
+				have = append(have, f.Path)
+			}
+		}
+		if len(have) > 20 {
+			have = append(have[:20], "...")
+		}
+		what := "no file"
+		if len(match) > 1 {
+			what = fmt.Sprintf("%d files (%s)", len(match), strings.Join(match, ", "))
+		}
+		return nil, hint.Wrap(fmt.Errorf("bin %q: %q matches %s of the installed package; it must match exactly one", name, pat, what),
+			fmt.Sprintf("the package has: %s; fix the path in bin in packages.toml", strings.Join(have, ", ")))
+	}
+	return out, nil
+}
+
+// binEntry is the file name of command name in DIR/.bin on goos.
+func binEntry(goos, name, target string) string {
+	if goos != "windows" {
+		return name
+	}
+	return name + ".cmd"
+}
+
+// linkTarget is the symlink target of a command: the file relative to
+// DIR/.bin.
+func linkTarget(pkg, target string) string { return "../" + pkg + "/" + target }
+
+// shimText is the NAME.cmd that runs the package's file on Windows, with
+// the arguments passed on; %~dp0 is the shim's own directory.
+func shimText(pkg, target string) string {
+	return "@\"%~dp0..\\" + pkg + "\\" + strings.ReplaceAll(target, "/", "\\") + "\" %*\r\n"
+}
+
+// linkOK reports whether DIR/.bin holds the command name of package pkg,
+// linking target.
+func linkOK(dir, goos, pkg, name, target string) bool {
+	p := filepath.Join(dir, binDirName, binEntry(goos, name, target))
+	if goos == "windows" {
+		data, err := os.ReadFile(p)
+		return err == nil && string(data) == shimText(pkg, target)
+	}
+	t, err := os.Readlink(p)
+	if err != nil || t != linkTarget(pkg, target) {
+		return false
+	}
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// linksInPlace reports whether every command of an installed package is
+// linked.
+func linksInPlace(dir, pkg string, s *pkgState) bool {
+	for name, target := range s.Links {
+		if !linkOK(dir, runtime.GOOS, pkg, name, target) {
+			return false
+		}
+	}
+	return true
+}
+
+// ownedLinks returns the .bin entries the state says gpm made.
+func (s *state) ownedLinks(goos string) map[string]string {
+	out := map[string]string{}
+	for pkg, ps := range s.Packages {
+		for name, target := range ps.Links {
+			out[binEntry(goos, name, target)] = pkg
+		}
+	}
+	return out
+}
+
+// checkLinks refuses, before anything is placed, a command whose .bin
+// entry is a file gpm did not make.
+func (in *installer) checkLinks(changed []*work) error {
+	owned := in.st.ownedLinks(runtime.GOOS)
+	for _, w := range changed {
+		for _, name := range slices.Sorted(maps.Keys(w.links)) {
+			e := binEntry(runtime.GOOS, name, w.links[name])
+			if _, ok := owned[e]; ok {
+				continue
+			}
+			p := filepath.Join(in.dir, binDirName, e)
+			if _, err := os.Lstat(p); err == nil {
+				return &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: hint.Wrap(
+					fmt.Errorf("%s exists and gpm did not make it; it is not replaced by the command %q: %w", p, name, errConflict),
+					fmt.Sprintf("move %s away and run 'gpm install' again, or leave %q out of bin in packages.toml", p, name))}
+			}
+		}
+	}
+	return nil
+}
+
+// placeLinks links the commands of a placed package, removing the links of
+// its previous version that it no longer has.
+func (in *installer) placeLinks(pkg string, old, links map[string]string) error {
+	bin := filepath.Join(in.dir, binDirName)
+	for name, target := range old {
+		if nt, ok := links[name]; ok && binEntry(runtime.GOOS, name, nt) == binEntry(runtime.GOOS, name, target) {
+			continue
+		}
+		removeLink(bin, runtime.GOOS, pkg, name, target)
+	}
+	if len(links) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(bin, 0o777); err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(links)) {
+		if err := writeLink(bin, runtime.GOOS, pkg, name, links[name]); err != nil {
+			return fmt.Errorf("link command %q: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// writeLink puts the command in place atomically: made beside it, then
+// renamed over the previous link.
+func writeLink(bin, goos, pkg, name, target string) error {
+	final := filepath.Join(bin, binEntry(goos, name, target))
+	tmp := filepath.Join(bin, ".gpm-tmp-"+binEntry(goos, name, target))
+	os.Remove(tmp)
+	var err error
+	if goos == "windows" {
+		err = os.WriteFile(tmp, []byte(shimText(pkg, target)), 0o666)
+	} else {
+		err = os.Symlink(linkTarget(pkg, target), tmp)
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// removeLink removes a command gpm linked, if it is still the one gpm made.
+func removeLink(bin, goos, pkg, name, target string) {
+	p := filepath.Join(bin, binEntry(goos, name, target))
+	if goos == "windows" {
+		if data, err := os.ReadFile(p); err == nil && string(data) == shimText(pkg, target) {
+			os.Remove(p)
+		}
+	} else if t, err := os.Readlink(p); err == nil && t == linkTarget(pkg, target) {
+		os.Remove(p)
+	}
+	os.Remove(bin) // only when empty
+}
+
+// makeExecutable adds execute bits (where read bits are) to the staged
+// files that are commands, and records the new mode.
+func (s *stager) makeExecutable(files []placed, links map[string]string) error {
+	for _, target := range links {
+		for i := range files {
+			f := &files[i]
+			if f.Path != target || f.Type != typeFile {
+				continue
+			}
+			mode := f.Mode | (f.Mode&0o444)>>2
+			if mode == f.Mode {
+				continue
+			}
+			if err := s.root.Chmod(f.Path, os.FileMode(mode)); err != nil {
+				return fmt.Errorf("make %q executable: %w", f.Path, errors.Unwrap(err))
+			}
+			f.Mode = mode
+		}
+	}
+	return nil
+}
