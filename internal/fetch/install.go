@@ -340,9 +340,9 @@ type work struct {
 	// directory, new and carried over (pkgState.SetAside).
 	setAside []string
 	// links are the package's commands: name -> path under DIR/NAME.
-	links  map[string]string
-	hadDir bool // DIR/NAME existed when staging began
-	changed  bool // must be staged and placed
+	links   map[string]string
+	hadDir  bool // DIR/NAME existed when staging began
+	changed bool // must be staged and placed
 }
 
 // blob is one distinct file content an install needs.

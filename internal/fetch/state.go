@@ -43,8 +43,8 @@ type pkgState struct {
 	Version string `json:"version"`
 	// Extract, Strip and Lock are the identity of what was installed: when both
 	// equal the lock entry's, the installed files are the locked ones.
-	Extract bool       `json:"extract,omitempty"`
-	Strip   int        `json:"strip,omitempty"`
+	Extract bool `json:"extract,omitempty"`
+	Strip   int  `json:"strip,omitempty"`
 	// Bin are the package's bin paths as locked (placeholders filled in).
 	Bin  map[string]string `json:"bin,omitempty"`
 	Lock []lockFile        `json:"lock"`
