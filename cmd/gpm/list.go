@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -26,8 +27,11 @@ type listEntry struct {
 	// package whose files serve every platform.
 	Platforms []string `json:"platforms,omitempty"`
 	// Skipped says the package's platforms exclude the current platform.
-	Skipped bool       `json:"skipped,omitempty"`
-	Files   []listFile `json:"files"`
+	Skipped bool `json:"skipped,omitempty"`
+	// Bin are the package's commands in DIR/.bin: name -> the file they
+	// run, relative to the package directory, for the current platform.
+	Bin   map[string]string `json:"bin,omitempty"`
+	Files []listFile        `json:"files"`
 }
 
 type listFile struct {
@@ -58,6 +62,7 @@ func runList(c *cli, args []string) error {
 	entries := make([]listEntry, 0, len(p.Lock.Packages))
 	for _, lp := range p.Lock.Packages {
 		e := listEntry{Name: lp.Name, Version: lp.Version, Project: lp.Project, Package: lp.Package, Registry: lp.Registry, Installed: installed[lp.Name], Platforms: lp.Has(), Files: []listFile{}}
+		e.Bin = lp.BinFor(p.Platform)
 		e.Skipped = len(lp.PlatformGlobs) > 0 && !slices.ContainsFunc(lp.PlatformGlobs, func(g string) bool { ok, _ := path.Match(g, p.Platform); return ok })
 		for _, f := range lp.Files {
 			e.Files = append(e.Files, listFile{Name: f.Name, Platform: f.Platform, Size: f.Size, SHA256: f.SHA256})
@@ -70,12 +75,17 @@ func runList(c *cli, args []string) error {
 	// The PLATFORMS column appears only when platforms are in use, so
 	// the table of a lock without them reads as it always did.
 	withPlats := slices.ContainsFunc(p.Lock.Packages, func(lp lock.Package) bool { return lp.Specific() || len(lp.PlatformGlobs) > 0 })
+	// So does the BIN column, only when a package links commands.
+	withBin := slices.ContainsFunc(p.Lock.Packages, func(lp lock.Package) bool { return len(lp.Bin) > 0 })
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	head := "NAME\tVERSION\tFILES\tSIZE"
 	if withPlats {
-		fmt.Fprintln(tw, "NAME\tVERSION\tFILES\tSIZE\tPLATFORMS\tINSTALLED")
-	} else {
-		fmt.Fprintln(tw, "NAME\tVERSION\tFILES\tSIZE\tINSTALLED")
+		head += "\tPLATFORMS"
 	}
+	if withBin {
+		head += "\tBIN"
+	}
+	fmt.Fprintln(tw, head+"\tINSTALLED")
 	for _, e := range entries {
 		var size int64
 		n := 0
@@ -97,11 +107,18 @@ func runList(c *cli, args []string) error {
 		if len(e.Platforms) > 0 {
 			plats = strings.Join(e.Platforms, ",")
 		}
+		row := fmt.Sprintf("%s\t%s\t%d\t%s", e.Name, e.Version, n, formatBytes(size))
 		if withPlats {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", e.Name, e.Version, n, formatBytes(size), plats, inst)
-		} else {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", e.Name, e.Version, n, formatBytes(size), inst)
+			row += "\t" + plats
 		}
+		if withBin {
+			bins := "-"
+			if len(e.Bin) > 0 {
+				bins = strings.Join(slices.Sorted(maps.Keys(e.Bin)), ",")
+			}
+			row += "\t" + bins
+		}
+		fmt.Fprintln(tw, row+"\t"+inst)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
