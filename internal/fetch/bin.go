@@ -20,9 +20,10 @@ import (
 // Each bin path of a package must match exactly one file the package
 // placed (after extraction and strip). The file is made executable in the
 // staged tree, and once the package is swapped into place its command is
-// linked at DIR/.bin/NAME: a relative symlink "../PKG/PATH" on Unix; on
-// Windows, where symlinks need privileges, NAME.cmd, a shim that runs the
-// file (see shimText). The links are part of the package's state: a
+// linked at DIR/.bin/NAME: a relative symlink "../PKG/PATH" on Unix. On
+// Windows, where symlinks need privileges, an .exe file is linked as
+// NAME.exe, a hard link to it (a copy where the file system has none), and
+// any other file gets NAME.cmd, a shim that runs it (see shimText). The links are part of the package's state: a
 // missing or wrong link makes the package not in place (install repairs
 // it), verify reports it, and prune and remove delete it. A file in .bin
 // that gpm did not link is never replaced.
@@ -72,11 +73,16 @@ func resolveBins(p *lock.Package, files []placed) (map[string]string, error) {
 
 // binEntry is the file name of command name in DIR/.bin on goos.
 func binEntry(goos, name, target string) string {
-	if goos != "windows" {
+	switch {
+	case goos != "windows":
 		return name
+	case isExe(target):
+		return name + ".exe"
 	}
 	return name + ".cmd"
 }
+
+func isExe(target string) bool { return strings.HasSuffix(strings.ToLower(target), ".exe") }
 
 // linkTarget is the symlink target of a command: the file relative to
 // DIR/.bin.
@@ -92,6 +98,9 @@ func shimText(pkg, target string) string {
 // linking target.
 func linkOK(dir, goos, pkg, name, target string) bool {
 	p := filepath.Join(dir, binDirName, binEntry(goos, name, target))
+	if goos == "windows" && isExe(target) {
+		return sameContent(p, filepath.Join(dir, pkg, filepath.FromSlash(target)))
+	}
 	if goos == "windows" {
 		data, err := os.ReadFile(p)
 		return err == nil && string(data) == shimText(pkg, target)
@@ -178,9 +187,15 @@ func writeLink(bin, goos, pkg, name, target string) error {
 	tmp := filepath.Join(bin, ".gpm-tmp-"+binEntry(goos, name, target))
 	os.Remove(tmp)
 	var err error
-	if goos == "windows" {
+	switch {
+	case goos == "windows" && isExe(target):
+		src := filepath.Join(filepath.Dir(bin), pkg, filepath.FromSlash(target))
+		if err = os.Link(src, tmp); err != nil {
+			err = copyFile(src, tmp, 0o777)
+		}
+	case goos == "windows":
 		err = os.WriteFile(tmp, []byte(shimText(pkg, target)), 0o666)
-	} else {
+	default:
 		err = os.Symlink(linkTarget(pkg, target), tmp)
 	}
 	if err != nil {
@@ -196,7 +211,12 @@ func writeLink(bin, goos, pkg, name, target string) error {
 // removeLink removes a command gpm linked, if it is still the one gpm made.
 func removeLink(bin, goos, pkg, name, target string) {
 	p := filepath.Join(bin, binEntry(goos, name, target))
-	if goos == "windows" {
+	if goos == "windows" && isExe(target) {
+		// The state says gpm made it; its package's file may be gone.
+		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() {
+			os.Remove(p)
+		}
+	} else if goos == "windows" {
 		if data, err := os.ReadFile(p); err == nil && string(data) == shimText(pkg, target) {
 			os.Remove(p)
 		}
@@ -226,4 +246,26 @@ func (s *stager) makeExecutable(files []placed, links map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// sameContent reports whether the regular file a is b (a hard link) or
+// has its content.
+func sameContent(a, b string) bool {
+	fa, err := os.Lstat(a)
+	if err != nil || !fa.Mode().IsRegular() {
+		return false
+	}
+	fb, err := os.Stat(b)
+	if err != nil || !fb.Mode().IsRegular() || fa.Size() != fb.Size() {
+		return false
+	}
+	if os.SameFile(fa, fb) {
+		return true
+	}
+	sa, _, err := hashFile(a)
+	if err != nil {
+		return false
+	}
+	sb, _, err := hashFile(b)
+	return err == nil && sa == sb
 }
