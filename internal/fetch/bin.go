@@ -146,6 +146,9 @@ func (in *installer) checkLinks(changed []*work) error {
 				continue
 			}
 			p := filepath.Join(in.dir, binDirName, e)
+			if isOwnLink(p, runtime.GOOS, w.pkg.Name, w.links[name]) {
+				continue // what gpm writes there: a run that died before writing the state, or a lost state
+			}
 			if _, err := os.Lstat(p); err == nil {
 				return &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: hint.Wrap(
 					fmt.Errorf("%s exists and gpm did not make it; it is not replaced by the command %q: %w", p, name, errConflict),
@@ -154,6 +157,21 @@ func (in *installer) checkLinks(changed []*work) error {
 		}
 	}
 	return nil
+}
+
+// isOwnLink reports whether the .bin entry p is exactly what writeLink
+// makes for the command: a symlink to the package's file, or the shim. (An
+// .exe copy cannot be told from a user's file before the package is placed.)
+func isOwnLink(p, goos, pkg, target string) bool {
+	switch {
+	case goos == "windows" && isExe(target):
+		return false
+	case goos == "windows":
+		data, err := os.ReadFile(p)
+		return err == nil && string(data) == shimText(pkg, target)
+	}
+	t, err := os.Readlink(p)
+	return err == nil && t == linkTarget(pkg, target)
 }
 
 // placeLinks links the commands of a placed package, removing the links of
