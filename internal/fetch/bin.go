@@ -139,6 +139,19 @@ func (s *state) ownedLinks(goos string) map[string]string {
 // entry is a file gpm did not make.
 func (in *installer) checkLinks(changed []*work) error {
 	owned := in.st.ownedLinks(runtime.GOOS)
+	bin := filepath.Join(in.dir, binDirName)
+	for _, w := range changed {
+		if len(w.links) == 0 {
+			continue
+		}
+		fi, err := os.Lstat(bin)
+		if err == nil && !fi.IsDir() {
+			return &PackageError{Name: w.pkg.Name, Version: w.pkg.Version, Err: hint.Wrap(
+				fmt.Errorf("%s is not a directory; gpm links the packages' commands in it: %w", bin, errConflict),
+				fmt.Sprintf("move %s away and run 'gpm install' again", bin))}
+		}
+		break
+	}
 	for _, w := range changed {
 		for _, name := range slices.Sorted(maps.Keys(w.links)) {
 			e := binEntry(runtime.GOOS, name, w.links[name])
