@@ -122,7 +122,8 @@ func envScript(sh, dir, path string) string {
 	return fmt.Sprintf("case \":${PATH}:\" in *:%s:*) ;; *) export PATH=%s\"${PATH:+:${PATH}}\";; esac\n", q, q)
 }
 
-// shQuote quotes s for a POSIX shell: in single quotes, each ' as '\”.
+// shQuote quotes s for a POSIX shell: in single quotes, each quote in s
+// ending the quoting, escaped with a backslash and quoting again.
 func shQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
