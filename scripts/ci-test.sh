@@ -200,6 +200,11 @@ ok "gpm-publish published dist/* into the project's package on a tag"
 #   dockerfile  not run: it needs a container builder (BuildKit); its
 #               `gpm install` line runs in bash with the build's ARGs and
 #               secret as environment.
+#   tools       not run yet: it needs `bin` in packages.toml, which install
+#               links into vendor/.bin once that half of issue 15 is merged;
+#               then run job lint like build, with bin = ["cli-tool"] in the
+#               consumer's packages.toml (gpm env and gpm exec themselves are
+#               tested in testdata/script/env.txtar and exec.txtar).
 cd "$root"
 recipe() {
 	awk -v m="<!-- ci-test: $1 -->" '
@@ -211,7 +216,7 @@ recipe() {
 }
 unmarked=$(awk '/^```[a-z]+$/ && prev !~ /^<!-- ci-test: [a-z]+ -->$/ { print NR ": " $0 } { prev = $0 }' docs/ci.md)
 [ -z "$unmarked" ] || fail "docs/ci.md has recipes without a <!-- ci-test: NAME --> marker (add one and test it here): $unmarked"
-for r in component install consumer publisher schedule dockerfile; do recipe "$r" >"$work/recipe-$r"; done
+for r in component install consumer publisher schedule dockerfile tools; do recipe "$r" >"$work/recipe-$r"; done
 
 # component: the named template exists and takes the inputs given,
 # including every input without a default.

@@ -27,7 +27,7 @@ type command struct {
 // commands built for one run share no state with another run's.
 func newCommands() []*command {
 	return []*command{
-		initCmd(), addCmd(), removeCmd(), installCmd(), updateCmd(), verifyCmd(), outdatedCmd(), listCmd(),
+		initCmd(), addCmd(), removeCmd(), installCmd(), updateCmd(), verifyCmd(), outdatedCmd(), listCmd(), execCmd(), envCmd(),
 		publishCmd(), searchCmd(), doctorCmd(), serveCmd(), versionCmd(), helpCmd(),
 	}
 }

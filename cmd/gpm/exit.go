@@ -72,6 +72,9 @@ func exitCode(err error) int {
 	if err == nil {
 		return exitOK
 	}
+	if es, ok := errors.AsType[*exitStatus](err); ok {
+		return es.code
+	}
 	for _, e := range exitCodes {
 		if errors.Is(err, e.kind) {
 			return e.code

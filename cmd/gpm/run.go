@@ -229,6 +229,10 @@ func (c *cli) fail(err error) int {
 		err = errInterrupted
 	}
 	code := exitCode(err)
+	if _, ok := errors.AsType[*exitStatus](err); ok {
+		// gpm exec: the tool's own status; the tool said what went wrong.
+		return code
+	}
 	printError(c.stderr, err, c.colour())
 	if c.g.json && !c.jsonWritten {
 		c.writeJSONError(err, code)
