@@ -200,11 +200,8 @@ ok "gpm-publish published dist/* into the project's package on a tag"
 #   dockerfile  not run: it needs a container builder (BuildKit); its
 #               `gpm install` line runs in bash with the build's ARGs and
 #               secret as environment.
-#   tools       not run yet: it needs `bin` in packages.toml, which install
-#               links into vendor/.bin once that half of issue 15 is merged;
-#               then run job lint like build, with bin = ["cli-tool"] in the
-#               consumer's packages.toml (gpm env and gpm exec themselves are
-#               tested in testdata/script/env.txtar and exec.txtar).
+#   tools       run: job lint, in a branch pipeline, with bin = ["cli-tool"]
+#               in the consumer's packages.toml.
 cd "$root"
 recipe() {
 	awk -v m="<!-- ci-test: $1 -->" '
@@ -262,10 +259,10 @@ ok "docs/ci.md install + publisher recipes: publish ran make dist and gpm publis
 # consumer: install + consumer + schedule; packages.toml names no
 # registry, so the jobs use CI_SERVER_URL.
 newproject "$work/consumer" team/app
-printf '[packages.cli-tool]\nproject = "tools/cli-tool"\nversion = "^1.4"\nfiles = ["cli-tool-{version}-{os}-{arch}.tar.gz"]\nextract = true\n' >packages.toml
+printf '[packages.cli-tool]\nproject = "tools/cli-tool"\nversion = "^1.4"\nfiles = ["cli-tool-{version}-{os}-{arch}.tar.gz"]\nextract = true\nbin = ["cli-tool"]\n' >packages.toml
 CI_SERVER_URL=$url GPM_CACHE="$work/cache1" "$gpm" -q install >"$work/log" 2>&1 || fail "could not lock the consumer's packages.toml: $(cat "$work/log")"
 rm -rf vendor
-cat "$work/recipe-install" "$work/recipe-consumer" "$work/recipe-schedule" >.gitlab-ci.yml
+cat "$work/recipe-install" "$work/recipe-consumer" "$work/recipe-schedule" "$work/recipe-tools" >.gitlab-ci.yml
 commit app
 gclrun --list >"$work/list" 2>&1 || fail "gitlab-ci-local --list of the docs/ci.md consumer recipes: $(cat "$work/list")"
 grep -q '^build ' "$work/list" || fail "docs/ci.md consumer recipe: no build job: $(cat "$work/list")"
@@ -276,6 +273,12 @@ grep -q "cli-tool v1.4.2 $platform" "$work/log" || fail "docs/ci.md consumer job
 find .gitlab-ci-local -path '*cache*' -path '*.gpm-cache*' -type f | grep -q . ||
 	fail "docs/ci.md consumer job: the GitLab cache holds no .gpm-cache/ files"
 ok "docs/ci.md install + consumer recipes: build installed gpm $version and cli-tool v1.4.2 ($platform), .gpm-cache/ cached"
+
+# tools: the package's bin, on PATH through gpm env and through gpm exec.
+gclrun "${pin[@]}" lint >"$work/log" 2>&1 || fail "docs/ci.md tools job failed: $(tail -n 40 "$work/log")"
+[ "$(grep -c "cli-tool v1.4.2 $platform" "$work/log")" -ge 2 ] ||
+	fail "docs/ci.md tools job did not run cli-tool both by name and through gpm exec: $(tail -n 30 "$work/log")"
+ok "docs/ci.md tools recipe: lint ran cli-tool from vendor/.bin by name (gpm env) and with gpm exec"
 
 if gclrun --variable GPM_VERSION="$version" --variable GPM_SUMS_SHA256="$(printf '0%.0s' $(seq 64))" build >"$work/log" 2>&1; then
 	fail "docs/ci.md install recipe accepted a wrong SHA256SUMS pin"
