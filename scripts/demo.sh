@@ -122,6 +122,7 @@ url = "$url"
 [packages.hello-cli]
 project = "demo/tools"
 version = "^1.0"
+bin = ["hello-cli"]          # linked as vendor/.bin/hello-cli
 
 [packages.proto-defs]
 project = "demo/tools"
@@ -142,7 +143,7 @@ find vendor -type f -not -path "*/.gpm/*" | sort
 # The install's summary counts the files downloaded; an unpacked archive
 # places more than one.
 echo "# $(find vendor -type f -not -path "*/.gpm/*" | wc -l | tr -d ' ') files placed: web-assets.tar.gz was downloaded as one file and unpacked (extract = true)"
-run sh vendor/hello-cli/hello-cli
+run vendor/.bin/hello-cli
 
 step "What the lock pins, and what is newer"
 run gpm list
@@ -157,7 +158,7 @@ run gpm outdated
 
 step "Update to the newest matching versions, then prove vendor/ is intact"
 run gpm update
-run sh vendor/hello-cli/hello-cli
+run gpm exec hello-cli
 run gpm verify
 run gpm install --locked
 
