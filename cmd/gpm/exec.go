@@ -17,7 +17,7 @@ import (
 )
 
 func execCmd() *command {
-	var locked, offline, frozen bool
+	var mode modeFlags
 	return &command{
 		name: "exec", args: "[--locked] [--offline] [--frozen] NAME [--] [ARGS...]",
 		summary: "run a package's tool from vendor/.bin, installing first if needed; exit with its status",
@@ -25,9 +25,7 @@ func execCmd() *command {
 		flags: func(fs *pflag.FlagSet) {
 			// Everything after NAME is the tool's, flags included.
 			fs.SetInterspersed(false)
-			fs.BoolVar(&locked, "locked", false, "when gpm must install first: fail (exit 3) if packages.lock is missing or would change")
-			fs.BoolVar(&offline, "offline", false, "when gpm must install first: use no network, install from the cache or fail (exit 3)")
-			fs.BoolVar(&frozen, "frozen", false, "both --locked and --offline")
+			mode.register(fs, "when gpm must install first: ")
 		},
 		run: func(c *cli, args []string) error {
 			if c.g.json {
@@ -48,7 +46,7 @@ func execCmd() *command {
 				return err
 			}
 			if p.NeedsInstall() {
-				if err := c.quietInstall(p, project.InstallOptions{Locked: locked || frozen, Offline: offline || frozen}); err != nil {
+				if err := c.quietInstall(p, mode.options()); err != nil {
 					return err
 				}
 			}

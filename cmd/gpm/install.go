@@ -16,17 +16,30 @@ import (
 	"github.com/gpmtool/gpm/internal/project"
 )
 
+// modeFlags are --locked, --offline and --frozen, which install and exec
+// (when it must install first) share.
+type modeFlags struct{ locked, offline, frozen bool }
+
+// register adds the flags; prefix starts each description (exec's only
+// apply when it installs).
+func (m *modeFlags) register(fs *pflag.FlagSet, prefix string) {
+	fs.BoolVar(&m.locked, "locked", false, prefix+"fail (exit 3) if packages.lock is missing or would change; make no listing calls")
+	fs.BoolVar(&m.offline, "offline", false, prefix+"use no network: install from the cache or fail (exit 3)")
+	fs.BoolVar(&m.frozen, "frozen", false, "both --locked and --offline")
+}
+
+// options are the install options the flags ask for.
+func (m *modeFlags) options() project.InstallOptions {
+	return project.InstallOptions{Locked: m.locked || m.frozen, Offline: m.offline || m.frozen}
+}
+
 func installCmd() *command {
-	var locked, offline, frozen bool
+	var mode modeFlags
 	return &command{
 		name: "install", args: "[--locked] [--offline] [--frozen]",
 		summary: "resolve what changed, write packages.lock, install everything locked",
 		example: "gpm install --locked",
-		flags: func(fs *pflag.FlagSet) {
-			fs.BoolVar(&locked, "locked", false, "fail (exit 3) if packages.lock is missing or would change; make no listing calls")
-			fs.BoolVar(&offline, "offline", false, "use no network: install from the cache or fail (exit 3)")
-			fs.BoolVar(&frozen, "frozen", false, "both --locked and --offline")
-		},
+		flags:   func(fs *pflag.FlagSet) { mode.register(fs, "") },
 		run: func(c *cli, args []string) error {
 			if len(args) > 0 {
 				return withHint(usageError("gpm install takes no arguments"), "to add a package, run 'gpm add NAME --project P' or edit packages.toml")
@@ -35,7 +48,7 @@ func installCmd() *command {
 			if err != nil {
 				return err
 			}
-			return c.install(p, project.InstallOptions{Locked: locked || frozen, Offline: offline || frozen})
+			return c.install(p, mode.options())
 		},
 	}
 }
