@@ -187,13 +187,18 @@ func (e *FilesError) Error() string {
 	} else {
 		fmt.Fprintf(&b, "files globs %s match no file", quoteList(e.Globs, ", "))
 	}
-	switch {
-	case e.Total > len(e.Files):
-		fmt.Fprintf(&b, "; the first %d of its %d files: %s", len(e.Files), e.Total, quoteList(e.Files, ", "))
-	default:
-		fmt.Fprintf(&b, "; its %s: %s", plural(e.Total, "file is", "files are"), quoteList(e.Files, ", "))
-	}
+	writeFiles(&b, e.Files, e.Total)
 	return b.String()
+}
+
+// writeFiles ends a message with the files a version has: all of them, or
+// the first few of total.
+func writeFiles(b *strings.Builder, files []string, total int) {
+	if total > len(files) {
+		fmt.Fprintf(b, "; the first %d of its %d files: %s", len(files), total, quoteList(files, ", "))
+		return
+	}
+	fmt.Fprintf(b, "; its %s: %s", plural(total, "file is", "files are"), quoteList(files, ", "))
 }
 
 // Is reports whether target is ErrNoMatch.
@@ -324,12 +329,7 @@ func (e *PlatformsError) Error() string {
 	if len(e.Have) > 0 {
 		fmt.Fprintf(&b, "; it has files for %s", strings.Join(e.Have, ", "))
 	}
-	switch {
-	case e.Total > len(e.Files):
-		fmt.Fprintf(&b, "; the first %d of its %d files: %s", len(e.Files), e.Total, quoteList(e.Files, ", "))
-	default:
-		fmt.Fprintf(&b, "; its %s: %s", plural(e.Total, "file is", "files are"), quoteList(e.Files, ", "))
-	}
+	writeFiles(&b, e.Files, e.Total)
 	return b.String()
 }
 
