@@ -50,19 +50,8 @@ if [ ! -x "$gcl" ] || [ ! -x "$tools/node_modules/.bin/node" ]; then
 fi
 export PATH="$tools/node_modules/.bin:$PATH"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/gpm-ci-test.XXXXXX")
-server_pid=
-cleanup() {
-	status=$?
-	set +e
-	if [ -n "$server_pid" ]; then
-		kill -INT "$server_pid" 2>/dev/null
-		wait "$server_pid" 2>/dev/null
-	fi
-	if [ "$status" -ne 0 ] && [ -s "$work/serve.log" ]; then tail -n 20 "$work/serve.log" >&2; fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. "$root/scripts/serve-lib.sh"
+serve_workdir ci-test
 unset GITLAB_TOKEN CI_JOB_TOKEN CI_SERVER_URL CI_PROJECT_ID CI_COMMIT_TAG GITLAB_CI GPM_TOKEN GPM_TOKEN_TYPE NETRC GPM_CACHE
 export NO_COLOR=1
 
@@ -74,14 +63,7 @@ sums_sha=$(sha256sum "$dist/SHA256SUMS" | cut -d' ' -f1)
 # A registry without tokens on loopback: it accepts the job token the jobs
 # send and ignores it (the token paths of install.sh are tested in
 # release-test.sh).
-"$gpm" serve --addr 127.0.0.1:0 --dir "$work/registry" --addr-file "$work/addr" 2>"$work/serve.log" &
-server_pid=$!
-for _ in $(seq 200); do
-	[ -s "$work/addr" ] && break
-	kill -0 "$server_pid" 2>/dev/null || fail "gpm serve exited"
-	sleep 0.05
-done
-url=$(cat "$work/addr")
+serve_start
 
 # gpm's own publish job (.gitlab-ci.yml), as a tag pipeline runs it.
 (

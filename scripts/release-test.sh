@@ -21,19 +21,8 @@ dist=$(cd "${2:-dist}" && pwd)
 GO=${GO:-go}
 cd "$root"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/gpm-release-test.XXXXXX")
-server_pid=
-cleanup() {
-	status=$?
-	set +e
-	if [ -n "$server_pid" ]; then
-		kill -INT "$server_pid" 2>/dev/null
-		wait "$server_pid" 2>/dev/null
-	fi
-	if [ "$status" -ne 0 ] && [ -s "$work/serve.log" ]; then tail -n 20 "$work/serve.log" >&2; fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. "$root/scripts/serve-lib.sh"
+serve_workdir release-test
 fail() {
 	echo "release-test: FAIL: $*" >&2
 	exit 1
@@ -118,14 +107,7 @@ ok "all 6 archives hold gpm for their platform, LICENSE and README.md"
 
 # 3. install.sh against gpm serve.
 printf 'publisher-token\nread reader-token\n' >"$work/tokens"
-"$gpm" serve --addr 127.0.0.1:0 --dir "$work/registry" --token-file "$work/tokens" --addr-file "$work/addr" 2>"$work/serve.log" &
-server_pid=$!
-for _ in $(seq 200); do
-	[ -s "$work/addr" ] && break
-	kill -0 "$server_pid" 2>/dev/null || fail "gpm serve exited"
-	sleep 0.05
-done
-url=$(cat "$work/addr")
+serve_start --token-file "$work/tokens"
 GPM_TOKEN=publisher-token "$gpm" -q publish --registry "$url" --project tools/gpm --package gpm --version "$version" "$dist"/* >/dev/null
 ok "published dist/* with gpm publish"
 
