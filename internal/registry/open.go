@@ -20,6 +20,9 @@ type Env struct {
 	UserAgent string
 	// Warnf receives warnings, one sentence each; nil discards them.
 	Warnf func(format string, args ...any)
+	// Slots, when set, is shared by every client built with this Env: at
+	// most cap(Slots) requests are in flight between them.
+	Slots Limiter
 	// Logf, when set, receives each HTTP request and the credential source
 	// (gpm -v). It never receives a token.
 	Logf func(format string, args ...any)
@@ -62,6 +65,9 @@ func Open(url, label string, spec *TokenSpec, defaultRegistry bool, env Env) (*C
 	}
 	if env.Logf != nil {
 		opts = append(opts, WithLogf(env.Logf))
+	}
+	if env.Slots != nil {
+		opts = append(opts, WithLimiter(env.Slots))
 	}
 	// GPM_RETRY_BASE shortens the retry backoff; the end-to-end tests set
 	// it so that injected faults do not slow the suite down.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Package is one row of GitLab's package list.
@@ -59,13 +62,21 @@ func (c *Client) ListPackages(ctx context.Context, project, name string) ([]Pack
 	if err != nil {
 		return nil, err
 	}
+	return Installable(all, name), nil
+}
+
+// Installable keeps the rows of a package listing that are versions of the
+// generic package name that can be installed: exact, case-sensitive name
+// (GitLab's name filter is a case-insensitive substring search), type
+// generic, a version, and status default or deprecated.
+func Installable(rows []Package, name string) []Package {
 	var out []Package
-	for _, p := range all {
+	for _, p := range rows {
 		if p.Name == name && p.PackageType == "generic" && p.Version != "" && Downloadable(p.Status) {
 			out = append(out, p)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // ListAllPackages lists the generic packages of project whose names contain
@@ -92,6 +103,13 @@ func (c *Client) listProjectPackages(ctx context.Context, project, query string)
 	if err != nil {
 		return nil, err
 	}
+	fillProject(pkgs, project)
+	return pkgs, nil
+}
+
+// fillProject fills in the project of rows from a project listing, from
+// the ID or path it was listed by.
+func fillProject(pkgs []Package, project string) {
 	pid, numErr := strconv.ParseInt(project, 10, 64)
 	for i := range pkgs {
 		if numErr == nil && pkgs[i].ProjectID == 0 {
@@ -101,8 +119,92 @@ func (c *Client) listProjectPackages(ctx context.Context, project, query string)
 			pkgs[i].ProjectPath = project
 		}
 	}
-	return pkgs, nil
 }
+
+// ListProjectPackages lists every generic package of project, all names and
+// every status the server shows, in one paged listing, when that listing
+// has at most maxPages pages of 100 rows; the pages after the first are
+// requested at once. It reports false, after one request, when the listing
+// is longer or the server does not say how long (GitLab stops counting
+// above 10,000 rows): the caller then lists package by package
+// (ListPackages), which is cheaper there.
+//
+// Offset pages are not a snapshot: a package published or deleted between
+// two page requests shifts rows from one page to another. So every page
+// must report the first page's X-Total and the pages together must hold
+// exactly that many distinct rows; otherwise the listing is reported
+// incomplete (false) rather than returned with a row missing.
+func (c *Client) ListProjectPackages(ctx context.Context, project string, maxPages int) ([]Package, bool, error) {
+	id, err := escapeID("project", project)
+	if err != nil {
+		return nil, false, err
+	}
+	u, err := c.endpoint("/projects/"+id+"/packages", url.Values{"package_type": {"generic"}, "per_page": {"100"}})
+	if err != nil {
+		return nil, false, err
+	}
+	first, err := c.getJSON(ctx, u)
+	if err != nil {
+		return nil, false, err
+	}
+	rows, err := decodePackages(first.body)
+	if err != nil {
+		return nil, false, fmt.Errorf("GET %s: %w", c.redact(u), err)
+	}
+	if first.next != nil {
+		if first.total < 0 || first.pages < 2 || first.pages > maxPages {
+			return nil, false, nil
+		}
+		pages := make([][]Package, first.pages+1)
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(c.jobs)
+		for n := 2; n <= first.pages; n++ {
+			pu := *first.next
+			q := pu.Query()
+			q.Set("page", strconv.Itoa(n))
+			pu.RawQuery = q.Encode()
+			g.Go(func() error {
+				pg, err := c.getJSON(gctx, &pu)
+				if err != nil {
+					return err
+				}
+				if pg.total != first.total || n == first.pages && pg.next != nil {
+					return errShifted
+				}
+				if pages[n], err = decodePackages(pg.body); err != nil {
+					return fmt.Errorf("GET %s: %w", c.redact(&pu), err)
+				}
+				return nil
+			})
+		}
+		if err := g.Wait(); err == errShifted {
+			return nil, false, nil
+		} else if err != nil {
+			return nil, false, err
+		}
+		seen := make(map[int64]bool, first.total)
+		for _, r := range rows {
+			seen[r.ID] = true
+		}
+		for _, pg := range pages[2:] {
+			for _, r := range pg {
+				if !seen[r.ID] {
+					seen[r.ID] = true
+					rows = append(rows, r)
+				}
+			}
+		}
+		if len(seen) != first.total || len(rows) != first.total {
+			return nil, false, nil
+		}
+	}
+	fillProject(rows, project)
+	return rows, true, nil
+}
+
+// errShifted says a page of a listing disagrees with the first about how
+// many rows there are.
+var errShifted = errors.New("the listing changed while it was read")
 
 // ListGroupPackages lists the generic packages in group and its subgroups
 // whose names contain query ("" lists all). Rows carry ProjectID and
@@ -164,11 +266,12 @@ func paginate[T identified](ctx context.Context, c *Client, u *url.URL, decode f
 			return nil, fmt.Errorf("GET %s: the server sent the same page twice (pagination loop)", c.redact(u))
 		}
 		done[u.String()] = true
-		body, next, err := c.getJSON(ctx, u)
+		pg, err := c.getJSON(ctx, u)
 		if err != nil {
 			return nil, err
 		}
-		rows, err := decode(body)
+		next := pg.next
+		rows, err := decode(pg.body)
 		if err != nil {
 			return nil, fmt.Errorf("GET %s: %w", c.redact(u), err)
 		}
@@ -184,9 +287,19 @@ func paginate[T identified](ctx context.Context, c *Client, u *url.URL, decode f
 	return out, nil
 }
 
+// page is one listing page as getJSON read it.
+type page struct {
+	body []byte
+	// next is the next page's URL, nil on the last page.
+	next *url.URL
+	// total and pages are X-Total and X-Total-Pages, -1 when the server
+	// left them out (GitLab does above 10,000 rows) or sent nonsense.
+	total, pages int
+}
+
 // getJSON GETs one listing page with retries and returns its body (at most
-// maxJSONBody bytes) and the next page's URL, nil on the last page.
-func (c *Client) getJSON(ctx context.Context, u *url.URL) (body []byte, next *url.URL, err error) {
+// maxJSONBody bytes), the next page's URL and the counts the server sent.
+func (c *Client) getJSON(ctx context.Context, u *url.URL) (pg page, err error) {
 	err = c.do(ctx, "GET "+c.redact(u), func(int) error {
 		req, err := newRequest(ctx, http.MethodGet, u, nil)
 		if err != nil {
@@ -208,17 +321,27 @@ func (c *Client) getJSON(ctx context.Context, u *url.URL) (body []byte, next *ur
 		if len(b) > maxJSONBody {
 			return fmt.Errorf("GET %s: response larger than %d MiB", c.redact(u), maxJSONBody>>20)
 		}
-		body = b
+		pg.body = b
+		pg.total, pg.pages = headerCount(resp.Header, "X-Total"), headerCount(resp.Header, "X-Total-Pages")
 		// After a redirect (e.g. a renamed project's 301), continue from
 		// where the data came from if that is still the registry.
 		cur := u
 		if resp.Request != nil && sameOrigin(resp.Request.URL, c.api) {
 			cur = resp.Request.URL
 		}
-		next, err = nextPage(cur, resp.Header)
+		pg.next, err = nextPage(cur, resp.Header)
 		return err
 	})
-	return body, next, err
+	return pg, err
+}
+
+// headerCount parses a count header; -1 when it is absent or not a count.
+func headerCount(h http.Header, key string) int {
+	n, err := strconv.Atoi(strings.TrimSpace(h.Get(key)))
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
 }
 
 // nextPage derives the next page's URL from X-Next-Page (GitLab's offset

@@ -170,7 +170,7 @@ func (c *Client) do(ctx context.Context, what string, attempt func(n int) error)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err := attempt(n)
+		err := c.attempt(ctx, n, attempt)
 		if err == nil {
 			return nil
 		}
@@ -194,6 +194,20 @@ func (c *Client) do(ctx context.Context, what string, attempt func(n int) error)
 			return err
 		}
 	}
+}
+
+// attempt runs one attempt of a request in one of the client's slots, if it
+// has a Limiter.
+func (c *Client) attempt(ctx context.Context, n int, attempt func(n int) error) error {
+	if c.slots != nil {
+		select {
+		case c.slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-c.slots }()
+	}
+	return attempt(n)
 }
 
 // unmark removes the retry markers from the top of err.

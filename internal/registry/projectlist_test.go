@@ -1,0 +1,166 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// countingPager serves items 100 per page with X-Next-Page, X-Total and
+// X-Total-Pages; total, when set, overrides the X-Total of a page.
+func countingPager(items []pkgRow, counts bool, total func(page int) int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		page = max(page, 1)
+		lo := min((page-1)*100, len(items))
+		hi := min(lo+100, len(items))
+		next := ""
+		if hi < len(items) {
+			next = strconv.Itoa(page + 1)
+		}
+		w.Header().Set("X-Next-Page", next)
+		if counts {
+			n := len(items)
+			if total != nil {
+				n = total(page)
+			}
+			w.Header().Set("X-Total", strconv.Itoa(n))
+			w.Header().Set("X-Total-Pages", strconv.Itoa((n+99)/100))
+		}
+		json.NewEncoder(w).Encode(items[lo:hi])
+	}
+}
+
+func mixedRows(n int) []pkgRow {
+	out := rows(n, "x")
+	for i := range out {
+		out[i].Name = "tool-" + strconv.Itoa(i%7)
+	}
+	return out
+}
+
+func TestListProjectPackages(t *testing.T) {
+	tests := []struct {
+		name     string
+		rows     int
+		counts   bool
+		total    func(page int) int
+		maxPages int
+		wantOK   bool
+		wantReqs int
+	}{
+		{name: "one page is a snapshot", rows: 60, counts: false, maxPages: 1, wantOK: true, wantReqs: 1},
+		{name: "every page", rows: 250, counts: true, maxPages: 3, wantOK: true, wantReqs: 3},
+		{name: "too many pages: one request, then per package", rows: 250, counts: true, maxPages: 2, wantOK: false, wantReqs: 1},
+		{name: "no count (over 10,000 rows)", rows: 250, counts: false, maxPages: 10, wantOK: false, wantReqs: 1},
+		{name: "a page counts differently: the listing moved", rows: 250, counts: true, maxPages: 3, wantOK: false, wantReqs: 3,
+			total: func(page int) int {
+				if page == 3 {
+					return 249
+				}
+				return 250
+			}},
+		{name: "fewer distinct rows than counted", rows: 250, counts: true, maxPages: 5, wantOK: false, wantReqs: 3,
+			total: func(int) int { return 251 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, rec := server(t, countingPager(mixedRows(tt.rows), tt.counts, tt.total))
+			c, _ := client(t, srv.URL, WithCredential(privateCred))
+			got, ok, err := c.ListProjectPackages(context.Background(), "12", tt.maxPages)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok != tt.wantOK {
+				t.Fatalf("complete = %v, want %v", ok, tt.wantOK)
+			}
+			if rec.count() != tt.wantReqs {
+				t.Errorf("%d requests, want %d", rec.count(), tt.wantReqs)
+			}
+			for _, r := range rec.list() {
+				if strings.Contains(r.URI, "package_name") || !strings.Contains(r.URI, "package_type=generic") || !strings.Contains(r.URI, "per_page=100") {
+					t.Errorf("request %s", r.URI)
+				}
+			}
+			if !ok {
+				if got != nil {
+					t.Errorf("incomplete listing returned %d rows", len(got))
+				}
+				return
+			}
+			if len(got) != tt.rows {
+				t.Fatalf("got %d rows, want %d", len(got), tt.rows)
+			}
+			ids := map[int64]bool{}
+			for _, p := range got {
+				ids[p.ID] = true
+				if p.ProjectID != 12 {
+					t.Errorf("row %d: project %d", p.ID, p.ProjectID)
+				}
+			}
+			if len(ids) != tt.rows {
+				t.Errorf("%d distinct rows, want %d", len(ids), tt.rows)
+			}
+			if n := len(Installable(got, "tool-3")); n != (tt.rows+3)/7 {
+				t.Errorf("Installable(tool-3) = %d rows, want %d", n, (tt.rows+3)/7)
+			}
+		})
+	}
+}
+
+func TestListProjectPackagesError(t *testing.T) {
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte(`{"message":"404 Project Not Found"}`))
+	})
+	c, _ := client(t, srv.URL, WithCredential(privateCred))
+	_, _, err := c.ListProjectPackages(context.Background(), "12", 5)
+	var he *HTTPError
+	if !errors.As(err, &he) || he.Status != 404 || he.Op != OpList {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestLimiterBoundsClients: two clients sharing a Limiter of 3 never have
+// more than 3 requests in flight between them.
+func TestLimiterBoundsClients(t *testing.T) {
+	var inFlight, peak atomic.Int32
+	srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+		inFlight.Add(-1)
+		w.Write([]byte("[]"))
+	})
+	l := NewLimiter(3)
+	a, _ := client(t, srv.URL, WithCredential(privateCred), WithLimiter(l))
+	b, _ := client(t, srv.URL, WithCredential(privateCred), WithLimiter(l))
+	var wg sync.WaitGroup
+	for i := range 24 {
+		c := a
+		if i%2 == 1 {
+			c = b
+		}
+		wg.Go(func() {
+			if _, err := c.ListPackages(context.Background(), "12", "tool"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if p := peak.Load(); p > 3 {
+		t.Errorf("peak requests in flight = %d, want at most 3", p)
+	}
+}
