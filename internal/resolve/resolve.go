@@ -6,7 +6,9 @@
 // The registry is reached through Source, which *registry.Client
 // satisfies; resolution makes at most two listing calls per entry (versions,
 // then files of the chosen version), and downloads a file only when the
-// registry gave no SHA-256 for it. Nothing here relies on the order in which
+// registry gave no SHA-256 for it. Entries that come from one project share
+// one listing of the project when it is short enough (ProjectLister), so
+// the usual "tools" project costs one listing round, not one per entry. Nothing here relies on the order in which
 // the API returns rows: GitLab sorts versions as strings ("1.10.0" before
 // "1.9.0") and breaks ties arbitrarily.
 //
@@ -27,8 +29,10 @@ import (
 	"io"
 	"maps"
 	"path"
+	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -60,6 +64,17 @@ type AllLister interface {
 	ListAllPackages(ctx context.Context, project, query string) ([]registry.Package, error)
 }
 
+// ProjectLister is implemented by sources that can list every generic
+// package of a project in one paged listing (*registry.Client). When
+// several entries come from one project, Resolve lists the project once
+// for all of them instead of once per entry, provided the listing has at
+// most as many pages as there are entries: it then never costs more
+// requests. The lister reports false when the listing is longer, or
+// changed while it was read; the entries are then listed one by one.
+type ProjectLister interface {
+	ListProjectPackages(ctx context.Context, project string, maxPages int) ([]registry.Package, bool, error)
+}
+
 // Request is one manifest entry to resolve and the registry it lives in.
 type Request struct {
 	Pkg    manifest.Package
@@ -83,6 +98,11 @@ type Options struct {
 	// Warnf receives warnings, one per call, each naming its entry (e.g.
 	// duplicate file uploads); nil discards them.
 	Warnf func(format string, args ...any)
+	// Resolved, when set, receives each entry's lock entry as soon as it
+	// is resolved, from the goroutine that resolved it (so from several at
+	// once), while other entries may still be resolving or fail: an
+	// install starts its downloads there.
+	Resolved func(lock.Package)
 }
 
 // Resolve resolves every request and returns one lock entry per request, in
@@ -100,6 +120,7 @@ func Resolve(ctx context.Context, reqs []Request, opts Options) ([]lock.Package,
 	errs := make([]error, len(reqs))
 	warns := make([][]string, len(reqs))
 
+	listings := projectListings(reqs)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(jobs)
 	for i, r := range reqs {
@@ -107,9 +128,12 @@ func Resolve(ctx context.Context, reqs []Request, opts Options) ([]lock.Package,
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			res := &resolver{req: r}
+			res := &resolver{req: r, project: listings[i]}
 			out[i], errs[i] = res.resolve(gctx)
 			warns[i] = res.warns
+			if errs[i] == nil && opts.Resolved != nil {
+				opts.Resolved(out[i])
+			}
 			// Only cancellation stops the group; other failures are
 			// collected so every entry gets its say.
 			return nil
@@ -148,6 +172,84 @@ func Resolve(ctx context.Context, reqs []Request, opts Options) ([]lock.Package,
 type resolver struct {
 	req   Request
 	warns []string
+	// project is the listing shared by the entries of the entry's
+	// project, nil when the entry is listed on its own.
+	project *projectListing
+}
+
+// projectListing is one project's packages, listed once for every entry
+// that comes from the project.
+type projectListing struct {
+	src     ProjectLister
+	project string
+	entries int
+
+	once     sync.Once
+	rows     []registry.Package
+	complete bool
+	err      error
+}
+
+// get lists the project on the first call and returns that listing to
+// every call.
+func (l *projectListing) get(ctx context.Context) ([]registry.Package, bool, error) {
+	l.once.Do(func() {
+		l.rows, l.complete, l.err = l.src.ListProjectPackages(ctx, l.project, l.entries)
+	})
+	return l.rows, l.complete, l.err
+}
+
+// projectListings returns, for each request, the listing it shares with the
+// other requests for the same project of the same registry, or nil when
+// no other request shares it (or its source cannot list a project).
+func projectListings(reqs []Request) []*projectListing {
+	type key struct {
+		src     Source
+		project string
+	}
+	by := map[key]*projectListing{}
+	keys := make([]key, len(reqs))
+	for i, r := range reqs {
+		pl, ok := r.Source.(ProjectLister)
+		if !ok || !reflect.TypeOf(r.Source).Comparable() {
+			continue
+		}
+		k := key{r.Source, r.Pkg.Project}
+		keys[i] = k
+		if by[k] == nil {
+			by[k] = &projectListing{src: pl, project: r.Pkg.Project}
+		}
+		by[k].entries++
+	}
+	out := make([]*projectListing, len(reqs))
+	for i := range reqs {
+		if l := by[keys[i]]; l != nil && l.entries > 1 {
+			out[i] = l
+		}
+	}
+	return out
+}
+
+// list returns the rows listed for the entry's package, and every row of
+// its project when the project was listed whole (nil otherwise), which
+// answers a name that differs in case without another request.
+func (r *resolver) list(ctx context.Context, name string) (listed, all []registry.Package, err error) {
+	if r.project != nil {
+		rows, complete, err := r.project.get(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		if complete {
+			for _, rp := range rows {
+				if rp.Name == name && rp.Version != "" {
+					listed = append(listed, rp)
+				}
+			}
+			return listed, rows, nil
+		}
+	}
+	listed, err = r.req.Source.ListPackages(ctx, r.req.Pkg.Project, name)
+	return listed, nil, err
 }
 
 func (r *resolver) warnf(format string, args ...any) {
@@ -174,7 +276,7 @@ func (r *resolver) resolve(ctx context.Context) (lock.Package, error) {
 		return lock.Package{}, wrap(p.Name, "", err)
 	}
 
-	listed, err := r.req.Source.ListPackages(ctx, p.Project, name)
+	listed, all, err := r.list(ctx, name)
 	if err != nil {
 		return lock.Package{}, wrap(p.Name, "", err)
 	}
@@ -191,7 +293,9 @@ func (r *resolver) resolve(ctx context.Context) (lock.Package, error) {
 		nm.entry = p.Name
 		if len(cands) == 0 && len(unavailable) == 0 {
 			nm.Suggestions = caseSuggestions(listed, name)
-			if al, ok := r.req.Source.(AllLister); ok && len(nm.Suggestions) == 0 {
+			if all != nil {
+				nm.Suggestions = caseSuggestions(all, name)
+			} else if al, ok := r.req.Source.(AllLister); ok && len(nm.Suggestions) == 0 {
 				all, err := al.ListAllPackages(ctx, p.Project, name)
 				if err != nil && ctx.Err() != nil {
 					return lock.Package{}, wrap(p.Name, "", ctx.Err())
@@ -566,6 +670,7 @@ var _ registry.Resetter = (*hasher)(nil)
 
 // The registry client is the production Source.
 var (
-	_ Source    = (*registry.Client)(nil)
-	_ AllLister = (*registry.Client)(nil)
+	_ Source        = (*registry.Client)(nil)
+	_ AllLister     = (*registry.Client)(nil)
+	_ ProjectLister = (*registry.Client)(nil)
 )
