@@ -204,6 +204,40 @@ func (r *Report) Changed() bool {
 // downloads and staging promptly and returns ctx.Err(). On error nothing
 // is left to Close.
 func Stage(ctx context.Context, l *lock.File, opts Options) (*Staged, error) {
+	s, err := Begin(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	return s.Stage(ctx, l)
+}
+
+// Session is an install of the vendor directory opts.Dir that may start
+// before its lock is known: Prefetch downloads a package's missing files
+// into the cache as soon as the package is known (an install that resolves
+// calls it as each entry resolves), and Stage then stages the whole lock,
+// taking what was prefetched. Nothing in the vendor directory changes
+// before Staged.Place; the lock may still be refused after Prefetch, and
+// Close then discards the session, keeping only verified blobs in the cache.
+//
+// The caller holds LockDir(opts.Dir) from Begin until the Staged (or the
+// Session, when Stage was not called or failed) is closed.
+type Session struct {
+	in     *installer
+	ctx    context.Context // prefetch downloads run under it
+	cancel context.CancelFunc
+	start  time.Time
+
+	mu      sync.Mutex
+	staging bool // Stage was called: Prefetch does nothing more
+	handed  bool // Stage succeeded: its Staged owns the temporaries
+	closed  bool
+	pre     sync.WaitGroup // prefetch downloads
+}
+
+// Begin starts a session on opts.Dir: it creates DIR/.gpm, removes what a
+// killed gpm left there and reads the install state. Close it in any case.
+func Begin(ctx context.Context, opts Options) (*Session, error) {
 	start := time.Now()
 	if opts.Dir == "" {
 		return nil, errors.New("install: no vendor directory")
@@ -211,24 +245,107 @@ func Stage(ctx context.Context, l *lock.File, opts Options) (*Staged, error) {
 	if opts.Jobs <= 0 {
 		opts.Jobs = defaultJobs
 	}
-	in := &installer{opts: opts, dir: opts.Dir, meta: filepath.Join(opts.Dir, metaDir)}
+	in := &installer{opts: opts, dir: opts.Dir, meta: filepath.Join(opts.Dir, metaDir), blobs: map[string]*blob{}}
 	in.warnf = opts.Warnf
 	if in.warnf == nil {
 		in.warnf = func(string, ...any) {}
 	}
+	in.slots = make(chan struct{}, opts.Jobs)
 	if err := os.MkdirAll(in.meta, 0o777); err != nil {
 		return nil, fmt.Errorf("install: %w", err)
 	}
 	if err := removeTemps(opts.Dir); err != nil {
 		return nil, err
 	}
-	s, err := in.prepare(ctx, l)
+	in.st = readState(in.dir, in.warnf)
+	pctx, cancel := context.WithCancel(ctx)
+	return &Session{in: in, ctx: pctx, cancel: cancel, start: start}, nil
+}
+
+// Prefetch starts downloading, in the background, the files of p (as
+// installed on this platform) that are neither in place nor in the cache.
+// At most opts.Jobs downloads are in flight, prefetched or not. It is safe
+// to call from several goroutines; it does nothing under opts.Offline,
+// after Stage was called, and for a package it cannot download (Stage
+// then reports why). A download that fails is reported by Stage when the
+// lock it stages still needs the file.
+func (s *Session) Prefetch(p lock.Package) {
+	in := s.in
+	if in.opts.Offline || checkLockPackage(&p) != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.staging || s.ctx.Err() != nil {
+		return
+	}
+	w := in.newWork(&p)
+	if !w.changed {
+		return
+	}
+	for _, f := range p.Files {
+		k := blobKey(f.SHA256, f.Size)
+		if in.blobs[k] != nil || in.opts.Cache != nil && in.opts.Cache.has(f.SHA256, f.Size) {
+			continue // being fetched already, or Stage takes it from the cache
+		}
+		if in.source(w) != nil {
+			return
+		}
+		b := &blob{sha: f.SHA256, size: f.Size, w: w, file: f.Name, fetch: true, ready: make(chan struct{})}
+		in.blobs[k] = b
+		s.pre.Add(1)
+		go func() {
+			defer s.pre.Done()
+			defer close(b.ready)
+			b.err = in.fetchBlob(s.ctx, b)
+		}()
+	}
+}
+
+// Stage stages l as the package-level Stage does, taking the files that
+// Prefetch downloaded or is still downloading. It may be called once. On
+// error the session's temporaries are removed and nothing is left to Close
+// but the Session.
+func (s *Session) Stage(ctx context.Context, l *lock.File) (*Staged, error) {
+	s.mu.Lock()
+	if s.staging || s.closed {
+		s.mu.Unlock()
+		return nil, errors.New("install: Stage called twice, or after Close")
+	}
+	s.staging = true
+	s.mu.Unlock()
+	st, err := s.in.prepare(ctx, l)
+	// Prefetches the lock did not need (a package resolved and then
+	// dropped) stop here; those it needed have ended.
+	s.cancel()
+	s.pre.Wait()
 	if err != nil {
-		in.cleanup()
 		return nil, err
 	}
-	s.start = start
-	return s, nil
+	s.mu.Lock()
+	s.handed = true
+	s.mu.Unlock()
+	st.start = s.start
+	return st, nil
+}
+
+// Close stops the prefetches still running and, unless Stage succeeded
+// (its Staged owns them then), removes the session's temporaries. It is
+// safe to call more than once.
+func (s *Session) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	handed := s.handed
+	s.mu.Unlock()
+	s.cancel()
+	s.pre.Wait()
+	if !handed {
+		s.in.cleanup()
+	}
 }
 
 // Staged is an install whose every file is fetched, verified and staged,
@@ -325,7 +442,9 @@ type installer struct {
 
 	slots chan struct{} // one per download request in flight
 	srcMu sync.Mutex    // serializes opts.Source and work.src
-	repMu sync.Mutex    // guards the download counts of the reports
+	// blobs are the downloads Prefetch started, by blobKey; Stage adds
+	// the rest of what it needs.
+	blobs map[string]*blob
 }
 
 // work is one locked package and what happens to it.
@@ -364,6 +483,9 @@ type blob struct {
 	// that fails its check is not downloaded again: something is changing
 	// the cache.
 	fresh bool
+	// err is why a prefetched blob could not be fetched, set before ready
+	// is closed.
+	err error
 }
 
 // current returns the blob's path once it is ready, and whether it was
@@ -405,7 +527,6 @@ func (in *installer) prepare(ctx context.Context, l *lock.File) (*Staged, error)
 	if l == nil {
 		l = &lock.File{}
 	}
-	in.st = readState(in.dir, in.warnf)
 	works, err := in.plan(l)
 	if err != nil {
 		return nil, err
@@ -458,20 +579,25 @@ func (in *installer) plan(l *lock.File) ([]*work, error) {
 			return nil, &PackageError{Name: p.Name, Version: p.Version, Err: errors.New("package is locked twice")}
 		}
 		seen[p.Name] = true
-		w := &work{pkg: p, old: in.st.Packages[p.Name], rep: &PackageReport{Name: p.Name, Version: p.Version, Action: Unchanged}}
-		if w.old != nil && w.old.sameIdentity(p) && inPlace(filepath.Join(in.dir, p.Name), w.old) && linksInPlace(in.dir, p.Name, w.old) {
-			works = append(works, w)
-			continue
-		}
-		w.changed = true
-		w.rep.Action = Installed
-		if w.old != nil && (w.old.Version != p.Version || !w.old.sameIdentity(p)) {
-			w.rep.Action = Updated
-			w.rep.Previous = w.old.Version
-		}
-		works = append(works, w)
+		works = append(works, in.newWork(p))
 	}
 	return works, nil
+}
+
+// newWork decides whether the locked package p is in place: installed with
+// the same identity, every file as gpm placed it, and its commands linked.
+func (in *installer) newWork(p *lock.Package) *work {
+	w := &work{pkg: p, old: in.st.Packages[p.Name], rep: &PackageReport{Name: p.Name, Version: p.Version, Action: Unchanged}}
+	if w.old != nil && w.old.sameIdentity(p) && inPlace(filepath.Join(in.dir, p.Name), w.old) && linksInPlace(in.dir, p.Name, w.old) {
+		return w
+	}
+	w.changed = true
+	w.rep.Action = Installed
+	if w.old != nil && (w.old.Version != p.Version || !w.old.sameIdentity(p)) {
+		w.rep.Action = Updated
+		w.rep.Previous = w.old.Version
+	}
+	return w
 }
 
 // checkLockPackage rejects lock content that would be unsafe to act on. The
@@ -529,47 +655,55 @@ func sameType(fi os.FileInfo, typ string) bool {
 func blobKey(sha string, size int64) string { return fmt.Sprintf("%s/%d", sha, size) }
 
 // fetchAndStage makes every file of the changed packages available as a
-// verified local file, from the cache when it has it, else downloaded with
-// at most Jobs requests in flight, and stages each changed package as soon
-// as its files are there. Staging thus overlaps the downloads still
-// running, and a download's slot is free again while its file is flushed
-// to disk (see download). The first failure cancels everything else and is
-// the one reported.
+// verified local file, from the cache when it has it, from a prefetch, else
+// downloaded with at most Jobs requests in flight, and stages each changed
+// package as soon as its files are there. Staging thus overlaps the
+// downloads still running, and a download's slot is free again while its
+// file is flushed to disk (see download). The first failure cancels
+// everything else and is the one reported.
 func (in *installer) fetchAndStage(ctx context.Context, changed []*work) error {
-	blobs, order := in.planBlobs(changed)
-	if len(order) > 0 && in.opts.Offline {
-		b := order[0]
+	blobs, order, pre := in.planBlobs(changed)
+	if len(order)+len(pre) > 0 && in.opts.Offline {
+		b := append(pre, order...)[0]
 		return &PackageError{Name: b.w.pkg.Name, Version: b.w.pkg.Version,
-			Err: &offlineError{file: b.file, noCache: in.opts.Cache == nil, missing: len(order)}}
+			Err: &offlineError{file: b.file, noCache: in.opts.Cache == nil, missing: len(order) + len(pre)}}
 	}
 	for _, b := range order {
 		if err := in.source(b.w); err != nil {
 			return err
 		}
 	}
-	in.slots = make(chan struct{}, in.opts.Jobs)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return in.downloadAll(gctx, order) })
+	g.Go(func() error { return awaitPrefetched(gctx, pre) })
 	g.Go(func() error { return in.stageAll(gctx, changed, blobs) })
 	err := g.Wait()
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	tally(changed, blobs)
+	return nil
 }
 
 // planBlobs lists the distinct contents the changed packages need, by
-// blobKey, and those of them to download, in package order. Those in the
-// cache are ready (and reported as taken from it) at once.
-func (in *installer) planBlobs(changed []*work) (blobs map[string]*blob, order []*blob) {
+// blobKey: those a prefetch is fetching (pre), and those to download
+// (order), in package order. Those in the cache are ready (and reported as
+// taken from it) at once.
+func (in *installer) planBlobs(changed []*work) (blobs map[string]*blob, order, pre []*blob) {
 	blobs = map[string]*blob{}
 	c := in.opts.Cache
 	for _, w := range changed {
 		for _, f := range w.pkg.Files {
 			k := blobKey(f.SHA256, f.Size)
 			if _, ok := blobs[k]; ok {
-				// The same content again: fetched once, for its first user.
-				w.rep.Cached++
+				continue // the same content again: fetched once
+			}
+			if b := in.blobs[k]; b != nil {
+				blobs[k] = b
+				pre = append(pre, b)
 				continue
 			}
 			b := &blob{sha: f.SHA256, size: f.Size, w: w, file: f.Name, ready: make(chan struct{})}
@@ -577,7 +711,6 @@ func (in *installer) planBlobs(changed []*work) (blobs map[string]*blob, order [
 			if c != nil && c.has(f.SHA256, f.Size) {
 				b.path = c.blobPath(f.SHA256)
 				close(b.ready)
-				w.rep.Cached++
 				in.emit(Event{Kind: FileDone, Package: w.pkg.Name, Version: w.pkg.Version, File: f.Name, Bytes: f.Size, Total: f.Size, FromCache: true})
 				continue
 			}
@@ -585,7 +718,44 @@ func (in *installer) planBlobs(changed []*work) (blobs map[string]*blob, order [
 			order = append(order, b)
 		}
 	}
-	return blobs, order
+	return blobs, order, pre
+}
+
+// tally counts, in the report of each changed package, its files
+// downloaded in this run (by whichever package's prefetch or staging, and
+// counted for the first package that needs the content) and those taken
+// from the cache, once every file is staged.
+func tally(changed []*work, blobs map[string]*blob) {
+	counted := map[string]bool{}
+	for _, w := range changed {
+		for _, f := range w.pkg.Files {
+			k := blobKey(f.SHA256, f.Size)
+			b := blobs[k]
+			if _, fresh := b.current(); fresh && !counted[k] {
+				w.rep.Downloaded++
+				w.rep.Bytes += b.size
+			} else {
+				w.rep.Cached++
+			}
+			counted[k] = true
+		}
+	}
+}
+
+// awaitPrefetched waits for the prefetched blobs and returns the first
+// failure among them, in package order.
+func awaitPrefetched(ctx context.Context, pre []*blob) error {
+	for _, b := range pre {
+		select {
+		case <-b.ready:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if b.err != nil {
+			return b.err
+		}
+	}
+	return nil
 }
 
 // downloadAll downloads the blobs in order: at most Jobs requests in
@@ -602,15 +772,16 @@ func (in *installer) downloadAll(ctx context.Context, order []*blob) error {
 		}
 		g.Go(func() error {
 			defer close(b.ready)
-			n, err := in.download(gctx, b)
-			if err != nil {
-				return err
-			}
-			in.countDownload(b, n, false)
-			return nil
+			return in.fetchBlob(gctx, b)
 		})
 	}
 	return g.Wait()
+}
+
+// fetchBlob downloads b; download sets its path.
+func (in *installer) fetchBlob(ctx context.Context, b *blob) error {
+	_, err := in.download(ctx, b)
+	return err
 }
 
 // stageAll stages each changed package, at most Jobs at once, as soon as
@@ -677,18 +848,6 @@ func (in *installer) source(w *work) error {
 	return nil
 }
 
-// countDownload counts a download of b in the report of the package it is
-// counted for; repaired, it was counted as taken from the cache before.
-func (in *installer) countDownload(b *blob, n int64, repaired bool) {
-	in.repMu.Lock()
-	defer in.repMu.Unlock()
-	b.w.rep.Downloaded++
-	b.w.rep.Bytes += n
-	if repaired {
-		b.w.rep.Cached--
-	}
-}
-
 // unstage discards w's staging directory after a failed staging.
 func (in *installer) unstage(w *work) {
 	if w.staged != "" {
@@ -729,12 +888,8 @@ func (in *installer) repair(ctx context.Context, w *work, be *cacheBlobError) er
 	if err := in.source(b.w); err != nil {
 		return err
 	}
-	n, err := in.download(ctx, b)
-	if err != nil {
-		return err
-	}
-	in.countDownload(b, n, true)
-	return nil
+	_, err := in.download(ctx, b)
+	return err
 }
 
 // download fetches one blob into the cache (or a temporary directory when

@@ -276,8 +276,8 @@ func TestRepairOncePerBlob(t *testing.T) {
 
 	in := &installer{opts: e.opts(), dir: e.dir, meta: filepath.Join(e.dir, metaDir), warnf: func(string, ...any) {}}
 	in.slots = make(chan struct{}, 1)
-	wp := &work{pkg: &p, rep: &PackageReport{Cached: 1}}
-	wq := &work{pkg: &q, rep: &PackageReport{Cached: 1}}
+	wp := &work{pkg: &p, rep: &PackageReport{}}
+	wq := &work{pkg: &q, rep: &PackageReport{}}
 	b := &blob{sha: sha, size: int64(len("shared content")), w: wp, file: "same.bin", path: e.cache.blobPath(sha), ready: make(chan struct{})}
 	close(b.ready)
 	// Both packages read the bad blob from the cache.
@@ -293,6 +293,7 @@ func TestRepairOncePerBlob(t *testing.T) {
 	if n := e.reg.calls.Load() - calls; n != 1 {
 		t.Errorf("%d downloads, want 1", n)
 	}
+	tally([]*work{wp, wq}, map[string]*blob{blobKey(b.sha, b.size): b})
 	if wp.rep.Downloaded != 1 || wp.rep.Cached != 0 || wq.rep.Downloaded != 0 || wq.rep.Cached != 1 {
 		t.Errorf("reports %+v and %+v, want the download counted once, for a", *wp.rep, *wq.rep)
 	}
