@@ -8,11 +8,13 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/gpmtool/gpm/internal/fetch"
 	"github.com/gpmtool/gpm/internal/hint"
 	"github.com/gpmtool/gpm/internal/lock"
 	"github.com/gpmtool/gpm/internal/manifest"
+	"github.com/gpmtool/gpm/internal/platform"
 	"github.com/gpmtool/gpm/internal/registry"
 	"github.com/gpmtool/gpm/internal/resolve"
 )
@@ -37,8 +39,9 @@ type InstallOptions struct {
 	// the vendor directory's lock file.
 	DryRun bool
 	// Planned, when set, is called once the new lock is known, before
-	// anything is fetched: the caller prints the changes and opens its
-	// progress display there.
+	// anything is placed: the caller prints the changes and opens its
+	// progress display there. Downloads may have begun while entries were
+	// resolving; their events are held until Planned returns.
 	Planned func(changes []Change, packages int)
 	// Events receives download and placement progress.
 	Events func(Event)
@@ -94,9 +97,35 @@ func (p *Project) Install(ctx context.Context, o InstallOptions) (*Result, error
 
 // install is Install once the vendor directory is locked (or for a dry
 // run, which writes nothing).
+//
+// When entries must be resolved, each package's downloads start as soon as
+// it is resolved (fetch.Session.Prefetch), into the cache, so that
+// resolution and downloads overlap; the lock is still written, and
+// packages placed, only after every entry resolved and every file was
+// fetched and verified.
 func (p *Project) install(ctx context.Context, o InstallOptions) (*Result, error) {
 	pl := p.plan(o)
-	resolved, err := p.resolve(ctx, pl.resolve, o)
+	events := &heldEvents{out: o.Events}
+	var sess *fetch.Session
+	var prefetch func(lock.Package)
+	if !o.DryRun {
+		var err error
+		if sess, err = fetch.Begin(ctx, p.fetchOptions(o, events.event)); err != nil {
+			return nil, err
+		}
+		defer sess.Close()
+		if len(pl.resolve) > 0 {
+			prefetch = func(lp lock.Package) {
+				if v, ok := p.viewOf(lp); ok {
+					sess.Prefetch(v)
+				}
+			}
+			for _, lp := range pl.keep {
+				prefetch(lp)
+			}
+		}
+	}
+	resolved, err := p.resolve(ctx, pl.resolve, o, prefetch)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +145,8 @@ func (p *Project) install(ctx context.Context, o InstallOptions) (*Result, error
 	if o.Planned != nil {
 		o.Planned(res.Changes, len(view.Packages))
 	}
-	res.Report, err = p.fetchAndPlace(ctx, next, view, o)
+	events.release()
+	res.Report, err = p.fetchAndPlace(ctx, sess, next, view, o)
 	if err != nil {
 		return nil, err
 	}
@@ -169,8 +199,11 @@ func (p *Project) checkModes(o InstallOptions) error {
 }
 
 // resolve pins the given manifest entries; o.To pins the one named in
-// o.Update exactly.
-func (p *Project) resolve(ctx context.Context, pkgs []manifest.Package, o InstallOptions) ([]lock.Package, error) {
+// o.Update exactly. resolved, when set, receives each lock entry as soon
+// as it is known. Every registry request of the install shares the
+// clients' limiter: at most --jobs in flight, listings and downloads
+// together.
+func (p *Project) resolve(ctx context.Context, pkgs []manifest.Package, o InstallOptions, resolved func(lock.Package)) ([]lock.Package, error) {
 	if len(pkgs) == 0 {
 		return nil, nil
 	}
@@ -185,7 +218,7 @@ func (p *Project) resolve(ctx context.Context, pkgs []manifest.Package, o Instal
 			reqs[i].Precise = o.To
 		}
 	}
-	return resolve.Resolve(ctx, reqs, resolve.Options{Jobs: p.env.Jobs, Warnf: p.env.Warnf})
+	return resolve.Resolve(ctx, reqs, resolve.Options{Jobs: p.env.Jobs, Warnf: p.env.Warnf, Resolved: resolved})
 }
 
 // cache opens the blob cache; a cache that cannot be used is a warning, not
@@ -209,18 +242,8 @@ func (p *Project) cache() *fetch.Cache {
 // platform) is written before the first package is placed (Staged.Place),
 // which then completes. Under --locked the lock is not written at all. The
 // caller holds the vendor directory's lock.
-func (p *Project) fetchAndPlace(ctx context.Context, next, view *lock.File, o InstallOptions) (*Report, error) {
-	st, err := fetch.Stage(ctx, view, fetch.Options{
-		Dir:     p.Dir,
-		Cache:   p.cache(),
-		Jobs:    p.env.Jobs,
-		Offline: o.Offline,
-		Source: func(lp lock.Package) (fetch.Downloader, error) {
-			return p.clients.get(lp.Registry)
-		},
-		Events: o.Events,
-		Warnf:  p.env.Warnf,
-	})
+func (p *Project) fetchAndPlace(ctx context.Context, sess *fetch.Session, next, view *lock.File, o InstallOptions) (*Report, error) {
+	st, err := sess.Stage(ctx, view)
 	if err != nil {
 		return nil, p.explainDownload404(ctx, err, next)
 	}
@@ -241,6 +264,82 @@ func (p *Project) fetchAndPlace(ctx context.Context, next, view *lock.File, o In
 		rep.Packages = []fetch.PackageReport{} // [], not null, in --json
 	}
 	return rep, nil
+}
+
+// fetchOptions configures the install's fetch session.
+func (p *Project) fetchOptions(o InstallOptions, events func(Event)) fetch.Options {
+	return fetch.Options{
+		Dir:     p.Dir,
+		Cache:   p.cache(),
+		Jobs:    p.env.Jobs,
+		Offline: o.Offline,
+		Source: func(lp lock.Package) (fetch.Downloader, error) {
+			return p.clients.get(lp.Registry)
+		},
+		Events: events,
+		Warnf:  p.env.Warnf,
+	}
+}
+
+// viewOf returns the lock entry lp as installed on the current platform,
+// and false when it is not installed here (its platforms exclude this one,
+// or it has no files for it: the install then reports that).
+func (p *Project) viewOf(lp lock.Package) (lock.Package, bool) {
+	if len(lp.PlatformGlobs) > 0 && !platform.MatchAny(lp.PlatformGlobs, p.Platform) {
+		return lock.Package{}, false
+	}
+	return lp.ForPlatform(p.Platform)
+}
+
+// heldEvents passes progress events on once release was called, and holds
+// the ones before (downloads that began while entries were resolving),
+// so that they follow the plan the caller prints; of a file's progress
+// events it holds the newest only.
+type heldEvents struct {
+	out func(Event)
+
+	mu       sync.Mutex
+	released bool
+	held     []Event
+	progress map[string]int // file -> index in held of its progress event
+}
+
+func (h *heldEvents) event(e Event) {
+	if h.out == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.released {
+		h.out(e)
+		return
+	}
+	if e.Kind == fetch.FileProgress {
+		k := e.Package + "\x00" + e.File
+		if i, ok := h.progress[k]; ok {
+			h.held[i] = e
+			return
+		}
+		if h.progress == nil {
+			h.progress = map[string]int{}
+		}
+		h.progress[k] = len(h.held)
+	}
+	h.held = append(h.held, e)
+}
+
+// release passes on the events held so far, in order, and every later one
+// as it comes.
+func (h *heldEvents) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.released = true
+	if h.out != nil {
+		for _, e := range h.held {
+			h.out(e)
+		}
+	}
+	h.held, h.progress = nil, nil
 }
 
 // explainDownload404 makes sense of a 404 on a download. GitLab answers 404

@@ -65,6 +65,11 @@ func Load(manifestPath string, env Env) (*Project, error) {
 	if env.Jobs < 1 {
 		env.Jobs = 8
 	}
+	if env.Slots == nil {
+		// --jobs bounds the requests in flight of the whole command, to
+		// every registry, listings and downloads together.
+		env.Slots = registry.NewLimiter(env.Jobs)
+	}
 	plat, err := platform.Current(env.Getenv)
 	if err != nil {
 		return nil, hint.Wrap(err, "write the platform as OS-ARCH in Go's names, as in linux-amd64 or darwin-arm64")

@@ -6,8 +6,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/gpmtool/gpm/internal/lock"
 	"github.com/gpmtool/gpm/internal/manifest"
@@ -219,6 +222,46 @@ func TestSuggestConstraint(t *testing.T) {
 	for _, tt := range tests {
 		if got := SuggestConstraint(tt.written, tt.to); got != tt.want {
 			t.Errorf("SuggestConstraint(%q, %q) = %q, want %q", tt.written, tt.to, got, tt.want)
+		}
+	}
+}
+
+// TestInstallEventsFollowPlan: downloads start while entries still
+// resolve, yet the caller sees their progress only after Planned, so the
+// plan it prints comes first; and every file's events arrive.
+func TestInstallEventsFollowPlan(t *testing.T) {
+	srv, url := testRegistry(t)
+	if _, err := srv.Publish(1, "late", "1.0.0", "late.txt", []byte("late\n"), ""); err != nil {
+		t.Fatal(err)
+	}
+	// late's file listing is slow: tool's download runs meanwhile.
+	if err := srv.AddFault(server.Fault{Method: "GET", Path: "/packages/4/package_files", Kind: server.FaultSlow, Delay: 200 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	p := testProject(t, url, "[packages.tool]\nproject = 1\nversion = \"~1.0\"\n[packages.late]\nproject = 1\nversion = \"*\"\n")
+	var mu sync.Mutex
+	var seq []string
+	_, err := p.Install(context.Background(), InstallOptions{
+		Planned: func([]Change, int) {
+			mu.Lock()
+			seq = append(seq, "planned")
+			mu.Unlock()
+		},
+		Events: func(e Event) {
+			mu.Lock()
+			seq = append(seq, e.Kind.String()+" "+e.Package)
+			mu.Unlock()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seq) == 0 || seq[0] != "planned" {
+		t.Fatalf("events before the plan: %v", seq)
+	}
+	for _, want := range []string{"file-start tool", "file-done tool", "file-done late", "package-placed tool", "package-placed late"} {
+		if !slices.Contains(seq, want) {
+			t.Errorf("no %q event: %v", want, seq)
 		}
 	}
 }
