@@ -218,7 +218,16 @@ func (p *Project) resolve(ctx context.Context, pkgs []manifest.Package, o Instal
 			reqs[i].Precise = o.To
 		}
 	}
-	return resolve.Resolve(ctx, reqs, resolve.Options{Jobs: p.env.Jobs, Warnf: p.env.Warnf, Resolved: resolved})
+	// Every entry may wait for a slot at once: the limiter bounds the
+	// requests, and hands a free slot to a waiting listing before a
+	// download, which a bound on entries would defeat (between one
+	// entry's listing and the next entry's, the slot would go to a
+	// download).
+	jobs := p.env.Jobs
+	if p.env.Slots != nil {
+		jobs = len(reqs)
+	}
+	return resolve.Resolve(ctx, reqs, resolve.Options{Jobs: jobs, Warnf: p.env.Warnf, Resolved: resolved})
 }
 
 // cache opens the blob cache; a cache that cannot be used is a warning, not

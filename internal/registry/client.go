@@ -45,7 +45,7 @@ type Client struct {
 	// ListProjectPackages); slots, when set, bounds the requests in
 	// flight across every client sharing it.
 	jobs  int
-	slots Limiter
+	slots *Limiter
 
 	hc       *http.Client // follows redirects safely
 	noFollow *http.Client // stops at 302/303/307, for CheckFile
@@ -59,7 +59,7 @@ type options struct {
 	transport   http.RoundTripper
 	logf        func(format string, args ...any)
 	readTimeout time.Duration
-	slots       Limiter
+	slots       *Limiter
 }
 
 // Option configures a Client.
@@ -75,18 +75,10 @@ func WithUserAgent(ua string) Option { return func(o *options) { o.userAgent = u
 // connections alive between requests.
 func WithJobs(n int) Option { return func(o *options) { o.jobs = n } }
 
-// Limiter bounds the requests in flight across the clients that share it:
-// each attempt of a request holds one of its cap(l) slots, so waiting for a
-// retry holds none. Make one with NewLimiter.
-type Limiter chan struct{}
-
-// NewLimiter returns a Limiter of n slots (1 when n < 1).
-func NewLimiter(n int) Limiter { return make(Limiter, max(n, 1)) }
-
 // WithLimiter makes the client take a slot of l for every request attempt,
 // so that clients sharing l (one per registry of a manifest) have at most
 // cap(l) requests in flight between them: gpm's --jobs.
-func WithLimiter(l Limiter) Option { return func(o *options) { o.slots = l } }
+func WithLimiter(l *Limiter) Option { return func(o *options) { o.slots = l } }
 
 // WithRetry sets the retry policy; zero fields take their defaults.
 func WithRetry(r Retry) Option { return func(o *options) { o.retry = r } }

@@ -22,7 +22,7 @@ type Env struct {
 	Warnf func(format string, args ...any)
 	// Slots, when set, is shared by every client built with this Env: at
 	// most cap(Slots) requests are in flight between them.
-	Slots Limiter
+	Slots *Limiter
 	// Logf, when set, receives each HTTP request and the credential source
 	// (gpm -v). It never receives a token.
 	Logf func(format string, args ...any)

@@ -300,7 +300,7 @@ type page struct {
 // getJSON GETs one listing page with retries and returns its body (at most
 // maxJSONBody bytes), the next page's URL and the counts the server sent.
 func (c *Client) getJSON(ctx context.Context, u *url.URL) (pg page, err error) {
-	err = c.do(ctx, "GET "+c.redact(u), func(int) error {
+	err = c.doAs(ctx, "GET "+c.redact(u), true, func(int) error {
 		req, err := newRequest(ctx, http.MethodGet, u, nil)
 		if err != nil {
 			return err

@@ -166,11 +166,17 @@ func (r *retryOnce) Unwrap() error { return r.error }
 // used up, or ctx is done. Only idempotent operations go through it.
 // Exhausted transient failures come back as *TransientError.
 func (c *Client) do(ctx context.Context, what string, attempt func(n int) error) error {
+	return c.doAs(ctx, what, false, attempt)
+}
+
+// doAs is do for a listing (listing true), whose attempts go ahead of
+// downloads waiting for a slot of the client's Limiter, or for a transfer.
+func (c *Client) doAs(ctx context.Context, what string, listing bool, attempt func(n int) error) error {
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err := c.attempt(ctx, n, attempt)
+		err := c.attempt(ctx, n, listing, attempt)
 		if err == nil {
 			return nil
 		}
@@ -198,15 +204,11 @@ func (c *Client) do(ctx context.Context, what string, attempt func(n int) error)
 
 // attempt runs one attempt of a request in one of the client's slots, if it
 // has a Limiter.
-func (c *Client) attempt(ctx context.Context, n int, attempt func(n int) error) error {
-	if c.slots != nil {
-		select {
-		case c.slots <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		defer func() { <-c.slots }()
+func (c *Client) attempt(ctx context.Context, n int, listing bool, attempt func(n int) error) error {
+	if err := c.slots.acquire(ctx, listing); err != nil {
+		return err
 	}
+	defer c.slots.release()
 	return attempt(n)
 }
 
