@@ -62,6 +62,7 @@ type DiskStore struct {
 	groups     map[int64]Group
 	packages   map[int64]Package
 	files      map[int64]PackageFile
+	index      fileIndex
 	lastPkgID  int64
 	lastFileID int64
 	dirty      bool // LastDownloadedAt changed since the last write
@@ -94,6 +95,7 @@ func NewDiskStore(dir string) (*DiskStore, error) {
 		groups:   map[int64]Group{},
 		packages: map[int64]Package{},
 		files:    map[int64]PackageFile{},
+		index:    newFileIndex(),
 	}
 	if err := d.open(); err != nil {
 		unlock()
@@ -212,6 +214,9 @@ func (d *DiskStore) open() error {
 			ID: f.ID, PackageID: f.PackageID, FileName: f.FileName, Size: f.Size, SHA256: f.SHA256, Status: f.Status,
 			CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt,
 		}
+	}
+	for _, f := range sortedByID(d.files, func(f PackageFile) int64 { return f.ID }) {
+		d.index.add(f)
 	}
 	return d.removeOrphanBlobs()
 }
@@ -499,9 +504,11 @@ func (d *DiskStore) CreatePackage(pkg Package, file PackageFile) (Package, Packa
 		file.ID = d.lastFileID
 		file.PackageID = pkg.ID
 		d.files[file.ID] = file
+		d.index.add(file)
 		return func() {
 			delete(d.packages, pkg.ID)
 			delete(d.files, file.ID)
+			d.index.remove(file)
 			d.lastPkgID, d.lastFileID = lastPkg, lastFile
 		}, nil
 	})
@@ -572,8 +579,10 @@ func (d *DiskStore) CreateFile(f PackageFile) (PackageFile, error) {
 		d.lastFileID++
 		f.ID = d.lastFileID
 		d.files[f.ID] = f
+		d.index.add(f)
 		return func() {
 			delete(d.files, f.ID)
+			d.index.remove(f)
 			d.lastFileID = last
 		}, nil
 	})
@@ -589,6 +598,9 @@ func (d *DiskStore) UpdateFile(f PackageFile) error {
 		old, ok := d.files[f.ID]
 		if !ok {
 			return nil, fmt.Errorf("package file %d: %w", f.ID, ErrNotExist)
+		}
+		if err := checkUpdate(old, f); err != nil {
+			return nil, err
 		}
 		d.files[f.ID] = f
 		return func() { d.files[f.ID] = old }, nil
@@ -610,14 +622,14 @@ func (d *DiskStore) File(id int64) (PackageFile, error) {
 func (d *DiskStore) Files(packageID int64) ([]PackageFile, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	var out []PackageFile
-	for _, f := range d.files {
-		if f.PackageID == packageID {
-			out = append(out, f)
-		}
-	}
-	slices.SortFunc(out, func(a, b PackageFile) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
+	return d.index.files(d.index.byPkg[packageID], d.files), nil
+}
+
+// FilesNamed implements Store.
+func (d *DiskStore) FilesNamed(packageID int64, fileName string) ([]PackageFile, error) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.index.files(d.index.byName[fileKey{packageID, fileName}], d.files), nil
 }
 
 // NewBlob implements Store. The blob is written to a temp file in DIR/tmp;

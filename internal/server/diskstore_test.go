@@ -159,6 +159,39 @@ func TestStoreContract(t *testing.T) {
 			if got, _ := s.File(g.ID); got.Status != StatusPendingDestruction {
 				t.Errorf("updated file %+v", got)
 			}
+			// FilesNamed: the files of one name in one package, in ID
+			// order, whatever their status.
+			g2, err := s.CreateFile(PackageFile{PackageID: pkg.ID, FileName: "y", SHA256: sum("y2")})
+			must(t, err)
+			other, _, err := s.CreatePackage(Package{ProjectID: 1, Name: "m"}, PackageFile{FileName: "y", SHA256: sum("y")})
+			must(t, err)
+			if named, _ := s.FilesNamed(pkg.ID, "y"); len(named) != 2 || named[0].ID != g.ID || named[1].ID != g2.ID ||
+				named[0].Status != StatusPendingDestruction {
+				t.Errorf("FilesNamed(y) %+v", named)
+			}
+			if named, _ := s.FilesNamed(other.ID, "y"); len(named) != 1 || named[0].PackageID != other.ID {
+				t.Errorf("FilesNamed(y) of the other package %+v", named)
+			}
+			if named, _ := s.FilesNamed(pkg.ID, "z"); len(named) != 0 {
+				t.Errorf("FilesNamed(z) %+v", named)
+			}
+			if files, _ := s.Files(pkg.ID); len(files) != 3 || files[2].ID != g2.ID {
+				t.Errorf("files after a third %+v", files)
+			}
+			// A file keeps its package and name.
+			moved := g2
+			moved.FileName = "z"
+			if err := s.UpdateFile(moved); err == nil {
+				t.Error("UpdateFile renamed a file")
+			}
+			moved = g2
+			moved.PackageID = other.ID
+			if err := s.UpdateFile(moved); err == nil {
+				t.Error("UpdateFile moved a file to another package")
+			}
+			if got, _ := s.File(g2.ID); got != g2 {
+				t.Errorf("refused updates changed the file: %+v", got)
+			}
 			if _, err := s.CreateFile(PackageFile{PackageID: 99}); !errors.Is(err, ErrNotExist) {
 				t.Errorf("file of a missing package: %v", err)
 			}
@@ -243,6 +276,9 @@ func TestDiskStorePersists(t *testing.T) {
 	wantFiles := []PackageFile{files[0], files[3], files[1], files[2]}
 	if !reflect.DeepEqual(gotFiles, wantFiles) {
 		t.Errorf("files after reopening:\n got %+v\nwant %+v", gotFiles, wantFiles)
+	}
+	if named, _ := d.FilesNamed(pkgs[0].ID, "dir%2Fnotes.txt"); len(named) != 1 || named[0].ID != files[3].ID {
+		t.Errorf("FilesNamed after reopening: %+v", named)
 	}
 	for _, f := range wantFiles {
 		if got := readBlob(t, d, f.SHA256); sum(got) != f.SHA256 {
@@ -421,6 +457,12 @@ func TestDiskStoreWriteFailureUndoes(t *testing.T) {
 	}
 	if got, _ := d.Packages(12); len(got) != 3 {
 		t.Errorf("failed CreatePackage left %d packages", len(got))
+	}
+	if got, _ := d.Files(pkgs[0].ID); len(got) != 2 {
+		t.Errorf("failed CreateFile left %d files in the package", len(got))
+	}
+	if got, _ := d.FilesNamed(pkgs[0].ID, ""); len(got) != 0 {
+		t.Errorf("failed CreateFile left a file of its name: %+v", got)
 	}
 
 	must(t, os.Mkdir(filepath.Join(dir, "tmp"), 0o777))

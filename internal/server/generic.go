@@ -166,12 +166,12 @@ func (s *Server) addFile(projectID int64, name, version, storedName string, body
 		return file, err
 	}
 	if checkDup && !s.duplicateAllowed(projectID, name, version) {
-		files, err := s.store.Files(pkg.ID)
+		files, err := s.store.FilesNamed(pkg.ID, storedName)
 		if err != nil {
 			return PackageFile{}, err
 		}
 		for _, f := range files {
-			if f.FileName == storedName && f.Status != StatusPendingDestruction {
+			if f.Status != StatusPendingDestruction {
 				return PackageFile{}, errDuplicate
 			}
 		}
@@ -522,12 +522,12 @@ func (s *Server) installableFile(projectID int64, name, version, storedName stri
 		if p.Name != name || p.Version != version || p.Type != "generic" || !installable(p.Status) {
 			continue
 		}
-		files, err := s.store.Files(p.ID)
+		files, err := s.store.FilesNamed(p.ID, storedName)
 		if err != nil {
 			return Package{}, PackageFile{}, false
 		}
 		for i := len(files) - 1; i >= 0; i-- {
-			if f := files[i]; f.FileName == storedName && f.Status == StatusDefault {
+			if f := files[i]; f.Status == StatusDefault {
 				return p, f, true
 			}
 		}

@@ -17,6 +17,7 @@ type MemStore struct {
 	groups     map[int64]Group
 	packages   map[int64]Package
 	files      map[int64]PackageFile
+	index      fileIndex
 	blobs      map[string][]byte
 	lastPkgID  int64
 	lastFileID int64
@@ -29,6 +30,7 @@ func NewMemStore() *MemStore {
 		groups:   map[int64]Group{},
 		packages: map[int64]Package{},
 		files:    map[int64]PackageFile{},
+		index:    newFileIndex(),
 		blobs:    map[string][]byte{},
 	}
 }
@@ -116,6 +118,7 @@ func (m *MemStore) CreatePackage(pkg Package, file PackageFile) (Package, Packag
 	file.ID = m.lastFileID
 	file.PackageID = pkg.ID
 	m.files[file.ID] = file
+	m.index.add(file)
 	return pkg, file, nil
 }
 
@@ -166,6 +169,7 @@ func (m *MemStore) CreateFile(f PackageFile) (PackageFile, error) {
 	m.lastFileID++
 	f.ID = m.lastFileID
 	m.files[f.ID] = f
+	m.index.add(f)
 	return f, nil
 }
 
@@ -173,8 +177,12 @@ func (m *MemStore) CreateFile(f PackageFile) (PackageFile, error) {
 func (m *MemStore) UpdateFile(f PackageFile) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.files[f.ID]; !ok {
+	old, ok := m.files[f.ID]
+	if !ok {
 		return fmt.Errorf("package file %d: %w", f.ID, ErrNotExist)
+	}
+	if err := checkUpdate(old, f); err != nil {
+		return err
 	}
 	m.files[f.ID] = f
 	return nil
@@ -195,14 +203,14 @@ func (m *MemStore) File(id int64) (PackageFile, error) {
 func (m *MemStore) Files(packageID int64) ([]PackageFile, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	var out []PackageFile
-	for _, f := range m.files {
-		if f.PackageID == packageID {
-			out = append(out, f)
-		}
-	}
-	slices.SortFunc(out, func(a, b PackageFile) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
+	return m.index.files(m.index.byPkg[packageID], m.files), nil
+}
+
+// FilesNamed implements Store.
+func (m *MemStore) FilesNamed(packageID int64, fileName string) ([]PackageFile, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.index.files(m.index.byName[fileKey{packageID, fileName}], m.files), nil
 }
 
 // NewBlob implements Store.

@@ -2,8 +2,10 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -130,12 +132,17 @@ type Store interface {
 
 	// CreateFile adds a file to an existing package and assigns its ID.
 	CreateFile(f PackageFile) (PackageFile, error)
-	// UpdateFile replaces the stored file with the same ID.
+	// UpdateFile replaces the stored file with the same ID. A file's
+	// package and name never change: an update that changes them fails.
 	UpdateFile(f PackageFile) error
 	// File returns the package file with the given ID, or ErrNotExist.
 	File(id int64) (PackageFile, error)
 	// Files returns every file of a package, whatever its status.
 	Files(packageID int64) ([]PackageFile, error)
+	// FilesNamed returns the files of a package stored under fileName,
+	// whatever their status: what a download by name and the duplicate
+	// check need, without copying every file of a package of thousands.
+	FilesNamed(packageID int64, fileName string) ([]PackageFile, error)
 
 	// NewBlob starts writing a blob. Nothing written becomes visible until
 	// Commit; Abort (or never committing) discards it.
@@ -212,4 +219,62 @@ type Blob interface {
 	io.ReadSeekCloser
 	// Size returns the blob's length in bytes.
 	Size() int64
+}
+
+// fileIndex finds a package's files, and its files of one name, in ID
+// order, without walking every file of the store: a download looks up one
+// file, and with the walk a registry of 10,000 files spent most of its CPU
+// there. Stores hand out increasing IDs, so add appends.
+type fileIndex struct {
+	byPkg  map[int64][]int64
+	byName map[fileKey][]int64
+}
+
+type fileKey struct {
+	pkg  int64
+	name string
+}
+
+func newFileIndex() fileIndex {
+	return fileIndex{byPkg: map[int64][]int64{}, byName: map[fileKey][]int64{}}
+}
+
+// add indexes f, whose ID must be above those of every indexed file.
+func (x fileIndex) add(f PackageFile) {
+	x.byPkg[f.PackageID] = append(x.byPkg[f.PackageID], f.ID)
+	k := fileKey{f.PackageID, f.FileName}
+	x.byName[k] = append(x.byName[k], f.ID)
+}
+
+// remove drops f from the index (a DiskStore undoing a failed create).
+func (x fileIndex) remove(f PackageFile) {
+	drop := func(ids []int64) []int64 {
+		if i := slices.Index(ids, f.ID); i >= 0 {
+			return slices.Delete(ids, i, i+1)
+		}
+		return ids
+	}
+	x.byPkg[f.PackageID] = drop(x.byPkg[f.PackageID])
+	k := fileKey{f.PackageID, f.FileName}
+	if x.byName[k] = drop(x.byName[k]); len(x.byName[k]) == 0 {
+		delete(x.byName, k)
+	}
+}
+
+// files returns the records of ids.
+func (x fileIndex) files(ids []int64, records map[int64]PackageFile) []PackageFile {
+	out := make([]PackageFile, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, records[id])
+	}
+	return out
+}
+
+// checkUpdate refuses an update that would move a file to another package
+// or name.
+func checkUpdate(old, f PackageFile) error {
+	if old.PackageID != f.PackageID || old.FileName != f.FileName {
+		return fmt.Errorf("package file %d: its package and name cannot change", f.ID)
+	}
+	return nil
 }
