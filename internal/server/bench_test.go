@@ -33,3 +33,33 @@ func BenchmarkDownloadFromLargePackage(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDownloadFromLargeProject is the registry's side of installing
+// many packages: one download by name from a project of 1,000 packages of
+// three versions each.
+func BenchmarkDownloadFromLargeProject(b *testing.B) {
+	const n = 1000
+	s := New(Options{})
+	if err := s.AddProject(Project{ID: 1, Path: "bench/packages", Visibility: Public}); err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		for v := range 3 {
+			name := fmt.Sprintf("pkg-%04d", i)
+			if _, err := s.Publish(1, name, fmt.Sprintf("1.%d.0", v), name+".txt", []byte(fmt.Sprint("file ", i, v)), ""); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		name := fmt.Sprintf("pkg-%04d", i%n)
+		req := httptest.NewRequest(http.MethodGet, "/api/v4/projects/1/packages/generic/"+name+"/1.2.0/"+name+".txt", nil)
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("download: %d %s", w.Code, w.Body)
+		}
+	}
+}

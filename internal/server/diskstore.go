@@ -61,6 +61,7 @@ type DiskStore struct {
 	projects   map[int64]Project
 	groups     map[int64]Group
 	packages   map[int64]Package
+	pkgIndex   pkgIndex
 	files      map[int64]PackageFile
 	index      fileIndex
 	lastPkgID  int64
@@ -94,6 +95,7 @@ func NewDiskStore(dir string) (*DiskStore, error) {
 		projects: map[int64]Project{},
 		groups:   map[int64]Group{},
 		packages: map[int64]Package{},
+		pkgIndex: newPkgIndex(),
 		files:    map[int64]PackageFile{},
 		index:    newFileIndex(),
 	}
@@ -214,6 +216,9 @@ func (d *DiskStore) open() error {
 			ID: f.ID, PackageID: f.PackageID, FileName: f.FileName, Size: f.Size, SHA256: f.SHA256, Status: f.Status,
 			CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt,
 		}
+	}
+	for _, p := range sortedByID(d.packages, func(p Package) int64 { return p.ID }) {
+		d.pkgIndex.add(p)
 	}
 	for _, f := range sortedByID(d.files, func(f PackageFile) int64 { return f.ID }) {
 		d.index.add(f)
@@ -500,6 +505,7 @@ func (d *DiskStore) CreatePackage(pkg Package, file PackageFile) (Package, Packa
 		d.lastPkgID++
 		pkg.ID = d.lastPkgID
 		d.packages[pkg.ID] = pkg
+		d.pkgIndex.add(pkg)
 		d.lastFileID++
 		file.ID = d.lastFileID
 		file.PackageID = pkg.ID
@@ -507,6 +513,7 @@ func (d *DiskStore) CreatePackage(pkg Package, file PackageFile) (Package, Packa
 		d.index.add(file)
 		return func() {
 			delete(d.packages, pkg.ID)
+			d.pkgIndex.remove(pkg)
 			delete(d.files, file.ID)
 			d.index.remove(file)
 			d.lastPkgID, d.lastFileID = lastPkg, lastFile
@@ -523,6 +530,12 @@ func (d *DiskStore) CreatePackage(pkg Package, file PackageFile) (Package, Packa
 func (d *DiskStore) UpdatePackage(pkg Package) error {
 	d.mu.Lock()
 	old, ok := d.packages[pkg.ID]
+	if ok {
+		if err := checkPackageUpdate(old, pkg); err != nil {
+			d.mu.Unlock()
+			return err
+		}
+	}
 	if ok && !d.closed {
 		onlyDownload := old
 		onlyDownload.LastDownloadedAt = pkg.LastDownloadedAt
@@ -559,14 +572,14 @@ func (d *DiskStore) Package(id int64) (Package, error) {
 func (d *DiskStore) Packages(projectID int64) ([]Package, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	var out []Package
-	for _, p := range d.packages {
-		if p.ProjectID == projectID {
-			out = append(out, p)
-		}
-	}
-	slices.SortFunc(out, func(a, b Package) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
+	return d.pkgIndex.packages(d.pkgIndex.byProject[projectID], d.packages), nil
+}
+
+// PackagesNamed implements Store.
+func (d *DiskStore) PackagesNamed(projectID int64, name string) ([]Package, error) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.pkgIndex.packages(d.pkgIndex.byName[nameKey{projectID, name}], d.packages), nil
 }
 
 // CreateFile implements Store.

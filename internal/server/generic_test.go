@@ -633,24 +633,29 @@ func TestPublishSeeding(t *testing.T) {
 	}
 }
 
-// filesCountingStore counts the calls of Files, which copies every file of a
-// package.
-type filesCountingStore struct {
+// listingStore counts the calls of Files and Packages, which copy every
+// file of a package and every package of a project.
+type listingStore struct {
 	Store
-	files atomic.Int64
+	files, packages atomic.Int64
 }
 
-func (c *filesCountingStore) Files(packageID int64) ([]PackageFile, error) {
+func (c *listingStore) Files(packageID int64) ([]PackageFile, error) {
 	c.files.Add(1)
 	return c.Store.Files(packageID)
 }
 
-// A download by name and the duplicate check of an upload look up the
-// files of that name, not every file of the package: a registry serving a
-// package of 10,000 files spent most of its CPU copying them all for each
-// of the 10,000 downloads.
+func (c *listingStore) Packages(projectID int64) ([]Package, error) {
+	c.packages.Add(1)
+	return c.Store.Packages(projectID)
+}
+
+// A download by name and an upload look up the packages and files of
+// their name, not every package of the project and every file of the
+// package: a registry serving a package of 10,000 files spent most of its
+// CPU copying them all for each of the 10,000 downloads.
 func TestDownloadLooksUpOnlyFilesOfItsName(t *testing.T) {
-	store := &filesCountingStore{Store: NewMemStore()}
+	store := &listingStore{Store: NewMemStore()}
 	f := newSeeded(t, Options{Store: store, DisallowDuplicates: true})
 	dev := []string{"PRIVATE-TOKEN", "dev-pat"}
 	for i := range 5 {
@@ -669,8 +674,14 @@ func TestDownloadLooksUpOnlyFilesOfItsName(t *testing.T) {
 	if res := f.put(genericPath("2", "many/1.0.0/d/f1.txt"), "dup", dev...); res.status != 400 {
 		t.Errorf("duplicate upload: %d %s", res.status, res.body)
 	}
+	if res := f.put(genericPath("2", "many/1.0.1/new.txt"), "new", dev...); res.status != 201 {
+		t.Errorf("upload: %d %s", res.status, res.body)
+	}
 	if n := store.files.Load(); n != 0 {
-		t.Errorf("downloads and the duplicate check listed every file of the package %d times", n)
+		t.Errorf("downloads and uploads listed every file of the package %d times", n)
+	}
+	if n := store.packages.Load(); n != 0 {
+		t.Errorf("downloads and uploads listed every package of the project %d times", n)
 	}
 	// The listing does list them all (the counter works).
 	if res := f.get("/api/v4/projects/2/packages/1/package_files", dev...); res.status != 200 || store.files.Load() == 0 {
