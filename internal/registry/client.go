@@ -43,6 +43,9 @@ type Client struct {
 
 	hc       *http.Client // follows redirects safely
 	noFollow *http.Client // stops at 302/303/307, for CheckFile
+	// ahead bounds the listing pages requested ahead of the one being
+	// read (see paginate), across all listings of the client: --jobs.
+	ahead chan struct{}
 }
 
 type options struct {
@@ -123,6 +126,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		logf:      o.logf,
 
 		readTimeout: o.readTimeout,
+		ahead:       make(chan struct{}, o.jobs),
 	}
 	base := o.transport
 	if base == nil {

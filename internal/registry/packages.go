@@ -150,11 +150,24 @@ func (f PackageFile) id() int64 { return f.ID }
 // paginate GETs u and every following page (X-Next-Page, else Link
 // rel="next"), decoding each with decode. Pages are always fetched from the
 // registry's own origin and path.
+//
+// The pages are read one after another, each from the link of the one
+// before, as GitLab requires. When the first page announces X-Total-Pages
+// (GitLab leaves it out above 10,000 rows) and links to page 2 with
+// X-Next-Page, the next --jobs pages are requested ahead, in parallel, and
+// the walk takes each from there when its link asks for that URL: a
+// package of 10,000 files is 100 pages, 2.5 s of round trips at 25 ms each
+// when read in turn. A page the walk does not ask for (the list changed
+// meanwhile) is dropped; one it asks for that was not requested ahead is
+// fetched then.
 func paginate[T identified](ctx context.Context, c *Client, u *url.URL, decode func([]byte) ([]T, error)) ([]T, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // abandons the pages requested ahead and not read
 	var (
-		out  []T
-		seen = map[int64]bool{}
-		done = map[string]bool{}
+		out   []T
+		seen  = map[int64]bool{}
+		done  = map[string]bool{}
+		ahead *lookahead
 	)
 	for page := 1; u != nil; page++ {
 		if page > maxPages {
@@ -164,11 +177,24 @@ func paginate[T identified](ctx context.Context, c *Client, u *url.URL, decode f
 			return nil, fmt.Errorf("GET %s: the server sent the same page twice (pagination loop)", c.redact(u))
 		}
 		done[u.String()] = true
-		body, next, err := c.getJSON(ctx, u)
-		if err != nil {
-			return nil, err
+		var pg *pageResult
+		if ahead != nil {
+			pg = ahead.take(u)
 		}
-		rows, err := decode(body)
+		if pg == nil {
+			pg = &pageResult{}
+			pg.body, pg.info, pg.err = c.getJSON(ctx, u)
+		}
+		if pg.err != nil {
+			return nil, pg.err
+		}
+		if page == 1 && pg.info.offsetNext && pg.info.totalPages > 2 {
+			ahead = &lookahead{c: c, ctx: ctx, base: pg.info.next, last: min(pg.info.totalPages, maxPages), started: 1, pages: map[string]*pageResult{}}
+		}
+		if ahead != nil {
+			ahead.fill(page + cap(c.ahead))
+		}
+		rows, err := decode(pg.body)
 		if err != nil {
 			return nil, fmt.Errorf("GET %s: %w", c.redact(u), err)
 		}
@@ -179,14 +205,85 @@ func paginate[T identified](ctx context.Context, c *Client, u *url.URL, decode f
 			seen[r.id()] = true
 			out = append(out, r)
 		}
-		u = next
+		u = pg.info.next
 	}
 	return out, nil
 }
 
+// lookahead holds the pages of one listing requested ahead of the walk.
+type lookahead struct {
+	c       *Client
+	ctx     context.Context
+	base    *url.URL // page 2, as page 1 linked to it
+	last    int      // X-Total-Pages
+	started int      // pages up to this one are requested (or read)
+	pages   map[string]*pageResult
+}
+
+// pageResult is one listing page; done is closed once it is filled.
+type pageResult struct {
+	body []byte
+	info pageInfo
+	err  error
+	done chan struct{}
+}
+
+// fill requests the pages up to upTo (at most last) not requested yet,
+// each in the goroutine that fills its result, at most cap(c.ahead) at a
+// time across the client. Their URLs are base's with the page number set,
+// as the walk builds them from X-Next-Page.
+func (a *lookahead) fill(upTo int) {
+	for ; a.started < min(upTo, a.last); a.started++ {
+		n := a.started + 1
+		u := a.base
+		if n > 2 {
+			q := a.base.Query()
+			q.Set("page", strconv.Itoa(n))
+			nu := *a.base
+			nu.RawQuery = q.Encode()
+			u = &nu
+		}
+		r := &pageResult{done: make(chan struct{})}
+		a.pages[u.String()] = r
+		go func() {
+			defer close(r.done)
+			select {
+			case a.c.ahead <- struct{}{}:
+			case <-a.ctx.Done():
+				r.err = a.ctx.Err()
+				return
+			}
+			defer func() { <-a.c.ahead }()
+			r.body, r.info, r.err = a.c.getJSON(a.ctx, u)
+		}()
+	}
+}
+
+// take returns the page of URL u once it has arrived, nil when it was not
+// requested ahead.
+func (a *lookahead) take(u *url.URL) *pageResult {
+	r := a.pages[u.String()]
+	if r == nil {
+		return nil
+	}
+	delete(a.pages, u.String())
+	<-r.done
+	return r
+}
+
+// pageInfo is what a listing page's headers say about the others.
+type pageInfo struct {
+	next *url.URL // nil on the last page
+	// offsetNext says next came from X-Next-Page (offset pagination),
+	// not from a Link header.
+	offsetNext bool
+	// totalPages is X-Total-Pages, 0 when absent or invalid.
+	totalPages int
+}
+
 // getJSON GETs one listing page with retries and returns its body (at most
-// maxJSONBody bytes) and the next page's URL, nil on the last page.
-func (c *Client) getJSON(ctx context.Context, u *url.URL) (body []byte, next *url.URL, err error) {
+// maxJSONBody bytes) and what its headers say about the next pages.
+func (c *Client) getJSON(ctx context.Context, u *url.URL) (body []byte, info pageInfo, err error) {
 	err = c.do(ctx, "GET "+c.redact(u), func(int) error {
 		req, err := newRequest(ctx, http.MethodGet, u, nil)
 		if err != nil {
@@ -215,10 +312,17 @@ func (c *Client) getJSON(ctx context.Context, u *url.URL) (body []byte, next *ur
 		if resp.Request != nil && sameOrigin(resp.Request.URL, c.api) {
 			cur = resp.Request.URL
 		}
-		next, err = nextPage(cur, resp.Header)
-		return err
+		info = pageInfo{}
+		if info.next, err = nextPage(cur, resp.Header); err != nil {
+			return err
+		}
+		_, info.offsetNext = resp.Header["X-Next-Page"]
+		if n, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("X-Total-Pages"))); err == nil && n > 0 {
+			info.totalPages = n
+		}
+		return nil
 	})
-	return body, next, err
+	return body, info, err
 }
 
 // nextPage derives the next page's URL from X-Next-Page (GitLab's offset
