@@ -124,6 +124,8 @@ func (b *bench) runAll() error {
 	}{
 		{"install workload", b.installWorkload},
 		{"no-op workload", b.noopWorkload},
+		{"many-files workload", b.filesWorkload},
+		{"many-packages workload", b.manyWorkload},
 		{"publish workload", b.publishWorkload},
 		{"large-file workload", b.bigWorkload},
 	}

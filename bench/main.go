@@ -11,6 +11,9 @@
 //
 //   - 50 packages of one 256 KiB file each, ten versions per package;
 //   - 100 packages of one small file, for the warm no-op install;
+//   - 1,000 packages of one 1 KiB file each, three versions per package,
+//     and one package of 10,000 files of 1 KiB (100 pages of files to
+//     list): the scale rows, run -scalereps times (default once);
 //   - one package of one 1 GiB file (installed with a cold cache, and from
 //     a warm cache, which rehashes the blob as it copies it);
 //   - publishing 10 files of 256 KiB, and one of 1 GiB.
@@ -39,6 +42,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -59,6 +63,11 @@ type config struct {
 	noop     int
 	big      int64
 	publish  int
+
+	many         int
+	manyVersions int
+	files        int
+	scaleReps    int
 }
 
 func main() {
@@ -85,6 +94,11 @@ func main() {
 	flag.IntVar(&c.noop, "noop", 100, "packages of the warm no-op install")
 	sz(&c.big, "big", 1<<30, "size of the large file (0 skips the large-file rows)")
 	flag.IntVar(&c.publish, "publish", 10, "files of the publish workload")
+	flag.IntVar(&c.many, "many", 1000, "packages of 1 KiB of the many-packages workload (0 skips it)")
+	flag.IntVar(&c.manyVersions, "manyversions", 3, "versions of each package of the many-packages workload (at most 100: one page)")
+	flag.IntVar(&c.files, "files", 10000, "files of 1 KiB of the one package of the many-files workload (0 skips it)")
+	flag.IntVar(&c.scaleReps, "scalereps", 1, "repetitions of the cold installs of the many-packages and many-files workloads (the no-op install and verify run at least 5 and 3 times)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of this process (the registry, mostly) to FILE")
 	runnerMode := flag.Bool("runner", false, "internal: run the processes the benchmark asks for on stdin (see runner.go)")
 	flag.Parse()
 	if *runnerMode {
@@ -98,7 +112,20 @@ func main() {
 		fmt.Fprintf(os.Stderr, "bench: unexpected arguments %q\n", flag.Args())
 		os.Exit(2)
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: -cpuprofile: %v\n", err)
+			os.Exit(2)
+		}
+	}
 	failed, err := run(context.Background(), c, os.Stdout, os.Stderr)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
@@ -113,8 +140,11 @@ func run(ctx context.Context, c config, stdout, stderr io.Writer) (failed bool, 
 	if c.reps < 1 || c.jobs < 1 || c.packages < 1 || c.noop < 1 || c.publish < 1 || c.size < 1 {
 		return false, errors.New("-reps, -jobs, -packages, -noop, -publish and -size must be positive")
 	}
-	if c.versions < 1 || c.versions > 100 {
-		return false, errors.New("-versions must be between 1 and 100")
+	if c.versions < 1 || c.versions > 100 || c.manyVersions < 1 || c.manyVersions > 100 {
+		return false, errors.New("-versions and -manyversions must be between 1 and 100")
+	}
+	if c.scaleReps < 1 || c.many < 0 || c.files < 0 {
+		return false, errors.New("-scalereps must be positive, -many and -files not negative")
 	}
 	tmp, err := os.MkdirTemp(c.tmp, "gpm-bench-")
 	if err != nil {

@@ -56,9 +56,20 @@ func (b *bench) targetInstall(section string, resolve, locked, curl *row, n int)
 	b.check("locked cold install within 1.5x of the lower bound", ratio <= 1.5,
 		"%s: %s vs lower bound %s: %.2fx (best of %d runs: %s, %.2fx)", section, formatDuration(locked.wall), formatDuration(locked.bound.wall), ratio,
 		locked.reps, formatDuration(locked.min), float64(locked.min)/float64(locked.bound.wall))
+	b.targetResolve(section, resolve, n)
+	b.targetLocked(section, locked, n)
+}
+
+// targetResolve checks the listing requests of a resolving install of n
+// packages.
+func (b *bench) targetResolve(section string, resolve *row, n int) {
 	per := float64(listing(resolve.counts)) / float64(n)
 	b.check("resolution: at most 2 listing requests per package", per <= 2,
 		"%s: %s: %.2f per package", section, formatCounts(resolve.counts), per)
+}
+
+// targetLocked checks the requests of a locked install of n files.
+func (b *bench) targetLocked(section string, locked *row, n int) {
 	ok := listing(locked.counts) == 0 && locked.counts["download"] == n && total(locked.counts) == n
 	b.check("install with a fresh lock: 0 listing requests, 1 download per file", ok,
 		"%s: %s for %d files", section, formatCounts(locked.counts), n)
@@ -83,7 +94,11 @@ func (b *bench) targetVerify(section string, verify, one, par *row, files []stri
 		best = par
 	}
 	rate := func(d time.Duration) string {
-		return fmt.Sprintf("%.0f MiB/s", float64(n)/(1<<20)/d.Seconds())
+		r := float64(n) / (1 << 20) / d.Seconds()
+		if r < 10 {
+			return fmt.Sprintf("%.1f MiB/s", r)
+		}
+		return fmt.Sprintf("%.0f MiB/s", r)
 	}
 	detail := fmt.Sprintf("%s: gpm verify %s (%s), sha256sum %s (%s)", section, rate(verify.wall), formatDuration(verify.wall), rate(one.wall), formatDuration(one.wall))
 	if par != nil {

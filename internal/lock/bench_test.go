@@ -61,3 +61,20 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLookupEvery1000 looks up every package of a lock of 1,000
+// packages, as an install plans and diffs them.
+func BenchmarkLookupEvery1000(b *testing.B) {
+	f, err := Parse(FileName, benchLock(1000).Encode())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, p := range f.Packages {
+			if _, ok := f.Lookup(p.Name); !ok {
+				b.Fatalf("%s not found", p.Name)
+			}
+		}
+	}
+}

@@ -282,4 +282,21 @@ func TestLookup(t *testing.T) {
 	if _, ok := nilFile.Lookup("x"); ok {
 		t.Error("nil File Lookup found something")
 	}
+	// Sorted packages are binary-searched; unsorted ones are still found.
+	for _, names := range [][]string{{"a", "b", "c", "d"}, {"d", "b", "a", "c"}, {"c", "a"}, {"b"}, nil} {
+		f := &File{}
+		for _, n := range names {
+			f.Packages = append(f.Packages, Package{Name: n, Version: "v-" + n})
+		}
+		for _, n := range names {
+			if p, ok := f.Lookup(n); !ok || p.Version != "v-"+n {
+				t.Errorf("%v: Lookup(%s) = %v, %v", names, n, p, ok)
+			}
+		}
+		for _, n := range []string{"", "0", "bb", "e"} {
+			if p, ok := f.Lookup(n); ok {
+				t.Errorf("%v: Lookup(%q) found %v", names, n, p)
+			}
+		}
+	}
 }

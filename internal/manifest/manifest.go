@@ -13,6 +13,9 @@
 package manifest
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/gpmtool/gpm/internal/platform"
 	"github.com/gpmtool/gpm/internal/version"
 )
@@ -147,8 +150,14 @@ func (p Package) AppliesTo(plat string) bool {
 	return len(p.Platforms) == 0 || platform.MatchAny(p.Platforms, plat)
 }
 
-// Lookup returns the package with the given local name.
+// Lookup returns the package with the given local name. Packages sorted by
+// name, as Parse returns them, are found by binary search (callers look up
+// every package in turn); a name it misses is looked for in order, so an
+// unsorted Packages still works.
 func (m *Manifest) Lookup(name string) (Package, bool) {
+	if i, ok := slices.BinarySearchFunc(m.Packages, name, func(p Package, n string) int { return strings.Compare(p.Name, n) }); ok {
+		return m.Packages[i], true
+	}
 	for _, p := range m.Packages {
 		if p.Name == name {
 			return p, true

@@ -628,3 +628,24 @@ func TestMessageFormat(t *testing.T) {
 		t.Errorf("error = %v, want prefix %q", err, want)
 	}
 }
+
+func TestLookup(t *testing.T) {
+	// Parse sorts packages, which are binary-searched; unsorted ones are
+	// still found.
+	for _, names := range [][]string{{"a", "b", "c", "d"}, {"d", "b", "a", "c"}, {"c", "a"}, {"b"}, nil} {
+		m := &Manifest{}
+		for _, n := range names {
+			m.Packages = append(m.Packages, Package{Name: n, Version: "v-" + n})
+		}
+		for _, n := range names {
+			if p, ok := m.Lookup(n); !ok || p.Version != "v-"+n {
+				t.Errorf("%v: Lookup(%s) = %v, %v", names, n, p, ok)
+			}
+		}
+		for _, n := range []string{"", "0", "bb", "e"} {
+			if p, ok := m.Lookup(n); ok {
+				t.Errorf("%v: Lookup(%q) found %v", names, n, p)
+			}
+		}
+	}
+}

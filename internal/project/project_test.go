@@ -265,3 +265,60 @@ func TestInstallEventsFollowPlan(t *testing.T) {
 		}
 	}
 }
+
+// A command reads the lock when it loads the project and again under the
+// vendor directory's lock; the second read parses only when the file
+// changed in between.
+func TestReadLockParsesChangedBytesOnly(t *testing.T) {
+	parses := 0
+	parseLock = func(path string, data []byte) (*lock.File, error) {
+		parses++
+		return lock.Parse(path, data)
+	}
+	t.Cleanup(func() { parseLock = lock.Parse })
+	_, url := testRegistry(t)
+	ctx := context.Background()
+	p := testProject(t, url, "[packages.tool]\nproject = 1\nversion = \"~1.0\"\n")
+	if _, err := p.Install(ctx, InstallOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load(p.ManifestPath, p.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parses = 0
+	if _, err := p.Install(ctx, InstallOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Verify(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if parses != 0 {
+		t.Errorf("a no-op install and verify of an unchanged lock parsed it %d times after Load", parses)
+	}
+
+	// Another process rewrites the lock: the next read parses it.
+	data, err := os.ReadFile(p.LockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(data), `constraint = "~1.0"`, `constraint = "~1.0.0"`, 1)
+	if edited == string(data) {
+		t.Fatalf("no constraint to edit in\n%s", data)
+	}
+	if err := os.WriteFile(p.LockPath, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.readLock(); err != nil {
+		t.Fatal(err)
+	}
+	if lp, _ := p.Lock.Lookup("tool"); parses != 1 || lp.Constraint != "~1.0.0" {
+		t.Errorf("after a rewrite: %d parses, constraint %q", parses, lp.Constraint)
+	}
+	if err := os.Remove(p.LockPath); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.readLock(); err != nil || p.Lock != nil {
+		t.Errorf("after removing the lock: %v, lock %v", err, p.Lock)
+	}
+}

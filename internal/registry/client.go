@@ -49,6 +49,9 @@ type Client struct {
 
 	hc       *http.Client // follows redirects safely
 	noFollow *http.Client // stops at 302/303/307, for CheckFile
+	// ahead bounds the listing pages requested ahead of the one being
+	// read (see paginate), across all listings of the client: --jobs.
+	ahead chan struct{}
 }
 
 type options struct {
@@ -137,6 +140,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		readTimeout: o.readTimeout,
 		jobs:        o.jobs,
 		slots:       o.slots,
+		ahead:       make(chan struct{}, o.jobs),
 	}
 	base := o.transport
 	if base == nil {

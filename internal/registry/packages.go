@@ -143,35 +143,35 @@ func (c *Client) ListProjectPackages(ctx context.Context, project string, maxPag
 	if err != nil {
 		return nil, false, err
 	}
-	first, err := c.getJSON(ctx, u)
+	body, first, err := c.getJSON(ctx, u)
 	if err != nil {
 		return nil, false, err
 	}
-	rows, err := decodePackages(first.body)
+	rows, err := decodePackages(body)
 	if err != nil {
 		return nil, false, fmt.Errorf("GET %s: %w", c.redact(u), err)
 	}
 	if first.next != nil {
-		if first.total < 0 || first.pages < 2 || first.pages > maxPages {
+		if first.total < 0 || first.totalPages < 2 || first.totalPages > maxPages {
 			return nil, false, nil
 		}
-		pages := make([][]Package, first.pages+1)
+		pages := make([][]Package, first.totalPages+1)
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(c.jobs)
-		for n := 2; n <= first.pages; n++ {
+		for n := 2; n <= first.totalPages; n++ {
 			pu := *first.next
 			q := pu.Query()
 			q.Set("page", strconv.Itoa(n))
 			pu.RawQuery = q.Encode()
 			g.Go(func() error {
-				pg, err := c.getJSON(gctx, &pu)
+				body, pg, err := c.getJSON(gctx, &pu)
 				if err != nil {
 					return err
 				}
-				if pg.total != first.total || n == first.pages && pg.next != nil {
+				if pg.total != first.total || n == first.totalPages && pg.next != nil {
 					return errShifted
 				}
-				if pages[n], err = decodePackages(pg.body); err != nil {
+				if pages[n], err = decodePackages(body); err != nil {
 					return fmt.Errorf("GET %s: %w", c.redact(&pu), err)
 				}
 				return nil
@@ -252,11 +252,24 @@ func (f PackageFile) id() int64 { return f.ID }
 // paginate GETs u and every following page (X-Next-Page, else Link
 // rel="next"), decoding each with decode. Pages are always fetched from the
 // registry's own origin and path.
+//
+// The pages are read one after another, each from the link of the one
+// before, as GitLab requires. When the first page announces X-Total-Pages
+// (GitLab leaves it out above 10,000 rows) and links to page 2 with
+// X-Next-Page, the next --jobs pages are requested ahead, in parallel, and
+// the walk takes each from there when its link asks for that URL: a
+// package of 10,000 files is 100 pages, 2.5 s of round trips at 25 ms each
+// when read in turn. A page the walk does not ask for (the list changed
+// meanwhile) is dropped; one it asks for that was not requested ahead is
+// fetched then.
 func paginate[T identified](ctx context.Context, c *Client, u *url.URL, decode func([]byte) ([]T, error)) ([]T, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // abandons the pages requested ahead and not read
 	var (
-		out  []T
-		seen = map[int64]bool{}
-		done = map[string]bool{}
+		out   []T
+		seen  = map[int64]bool{}
+		done  = map[string]bool{}
+		ahead *lookahead
 	)
 	for page := 1; u != nil; page++ {
 		if page > maxPages {
@@ -266,11 +279,23 @@ func paginate[T identified](ctx context.Context, c *Client, u *url.URL, decode f
 			return nil, fmt.Errorf("GET %s: the server sent the same page twice (pagination loop)", c.redact(u))
 		}
 		done[u.String()] = true
-		pg, err := c.getJSON(ctx, u)
-		if err != nil {
-			return nil, err
+		var pg *pageResult
+		if ahead != nil {
+			pg = ahead.take(u)
 		}
-		next := pg.next
+		if pg == nil {
+			pg = &pageResult{}
+			pg.body, pg.info, pg.err = c.getJSON(ctx, u)
+		}
+		if pg.err != nil {
+			return nil, pg.err
+		}
+		if page == 1 && pg.info.offsetNext && pg.info.totalPages > 2 {
+			ahead = &lookahead{c: c, ctx: ctx, base: pg.info.next, last: min(pg.info.totalPages, maxPages), started: 1, pages: map[string]*pageResult{}}
+		}
+		if ahead != nil {
+			ahead.fill(page + cap(c.ahead))
+		}
 		rows, err := decode(pg.body)
 		if err != nil {
 			return nil, fmt.Errorf("GET %s: %w", c.redact(u), err)
@@ -282,24 +307,88 @@ func paginate[T identified](ctx context.Context, c *Client, u *url.URL, decode f
 			seen[r.id()] = true
 			out = append(out, r)
 		}
-		u = next
+		u = pg.info.next
 	}
 	return out, nil
 }
 
-// page is one listing page as getJSON read it.
-type page struct {
+// lookahead holds the pages of one listing requested ahead of the walk.
+type lookahead struct {
+	c       *Client
+	ctx     context.Context
+	base    *url.URL // page 2, as page 1 linked to it
+	last    int      // X-Total-Pages
+	started int      // pages up to this one are requested (or read)
+	pages   map[string]*pageResult
+}
+
+// pageResult is one listing page; done is closed once it is filled.
+type pageResult struct {
 	body []byte
-	// next is the next page's URL, nil on the last page.
-	next *url.URL
-	// total and pages are X-Total and X-Total-Pages, -1 when the server
-	// left them out (GitLab does above 10,000 rows) or sent nonsense.
-	total, pages int
+	info pageInfo
+	err  error
+	done chan struct{}
+}
+
+// fill requests the pages up to upTo (at most last) not requested yet,
+// each in the goroutine that fills its result, at most cap(c.ahead) at a
+// time across the client. Their URLs are base's with the page number set,
+// as the walk builds them from X-Next-Page.
+func (a *lookahead) fill(upTo int) {
+	for ; a.started < min(upTo, a.last); a.started++ {
+		n := a.started + 1
+		u := a.base
+		if n > 2 {
+			q := a.base.Query()
+			q.Set("page", strconv.Itoa(n))
+			nu := *a.base
+			nu.RawQuery = q.Encode()
+			u = &nu
+		}
+		r := &pageResult{done: make(chan struct{})}
+		a.pages[u.String()] = r
+		go func() {
+			defer close(r.done)
+			select {
+			case a.c.ahead <- struct{}{}:
+			case <-a.ctx.Done():
+				r.err = a.ctx.Err()
+				return
+			}
+			defer func() { <-a.c.ahead }()
+			r.body, r.info, r.err = a.c.getJSON(a.ctx, u)
+		}()
+	}
+}
+
+// take returns the page of URL u once it has arrived, nil when it was not
+// requested ahead.
+func (a *lookahead) take(u *url.URL) *pageResult {
+	r := a.pages[u.String()]
+	if r == nil {
+		return nil
+	}
+	delete(a.pages, u.String())
+	<-r.done
+	return r
+}
+
+// pageInfo is what a listing page's headers say about the others.
+type pageInfo struct {
+	next *url.URL // nil on the last page
+	// offsetNext says next came from X-Next-Page (offset pagination),
+	// not from a Link header.
+	offsetNext bool
+	// totalPages is X-Total-Pages, 0 when absent or invalid.
+	totalPages int
+	// total is X-Total, -1 when absent or invalid: GitLab leaves both out
+	// above 10,000 rows.
+	total int
 }
 
 // getJSON GETs one listing page with retries and returns its body (at most
-// maxJSONBody bytes), the next page's URL and the counts the server sent.
-func (c *Client) getJSON(ctx context.Context, u *url.URL) (pg page, err error) {
+// maxJSONBody bytes) and what its headers say about the next pages.
+func (c *Client) getJSON(ctx context.Context, u *url.URL) (body []byte, info pageInfo, err error) {
 	err = c.doAs(ctx, "GET "+c.redact(u), true, func(int) error {
 		req, err := newRequest(ctx, http.MethodGet, u, nil)
 		if err != nil {
@@ -321,27 +410,28 @@ func (c *Client) getJSON(ctx context.Context, u *url.URL) (pg page, err error) {
 		if len(b) > maxJSONBody {
 			return fmt.Errorf("GET %s: response larger than %d MiB", c.redact(u), maxJSONBody>>20)
 		}
-		pg.body = b
-		pg.total, pg.pages = headerCount(resp.Header, "X-Total"), headerCount(resp.Header, "X-Total-Pages")
+		body = b
 		// After a redirect (e.g. a renamed project's 301), continue from
 		// where the data came from if that is still the registry.
 		cur := u
 		if resp.Request != nil && sameOrigin(resp.Request.URL, c.api) {
 			cur = resp.Request.URL
 		}
-		pg.next, err = nextPage(cur, resp.Header)
-		return err
+		info = pageInfo{}
+		if info.next, err = nextPage(cur, resp.Header); err != nil {
+			return err
+		}
+		_, info.offsetNext = resp.Header["X-Next-Page"]
+		if n, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("X-Total-Pages"))); err == nil && n > 0 {
+			info.totalPages = n
+		}
+		info.total = -1
+		if n, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("X-Total"))); err == nil && n >= 0 {
+			info.total = n
+		}
+		return nil
 	})
-	return pg, err
-}
-
-// headerCount parses a count header; -1 when it is absent or not a count.
-func headerCount(h http.Header, key string) int {
-	n, err := strconv.Atoi(strings.TrimSpace(h.Get(key)))
-	if err != nil || n < 0 {
-		return -1
-	}
-	return n
+	return body, info, err
 }
 
 // nextPage derives the next page's URL from X-Next-Page (GitLab's offset

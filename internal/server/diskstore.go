@@ -61,7 +61,9 @@ type DiskStore struct {
 	projects   map[int64]Project
 	groups     map[int64]Group
 	packages   map[int64]Package
+	pkgIndex   pkgIndex
 	files      map[int64]PackageFile
+	index      fileIndex
 	lastPkgID  int64
 	lastFileID int64
 	dirty      bool // LastDownloadedAt changed since the last write
@@ -93,7 +95,9 @@ func NewDiskStore(dir string) (*DiskStore, error) {
 		projects: map[int64]Project{},
 		groups:   map[int64]Group{},
 		packages: map[int64]Package{},
+		pkgIndex: newPkgIndex(),
 		files:    map[int64]PackageFile{},
+		index:    newFileIndex(),
 	}
 	if err := d.open(); err != nil {
 		unlock()
@@ -212,6 +216,12 @@ func (d *DiskStore) open() error {
 			ID: f.ID, PackageID: f.PackageID, FileName: f.FileName, Size: f.Size, SHA256: f.SHA256, Status: f.Status,
 			CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt,
 		}
+	}
+	for _, p := range sortedByID(d.packages, func(p Package) int64 { return p.ID }) {
+		d.pkgIndex.add(p)
+	}
+	for _, f := range sortedByID(d.files, func(f PackageFile) int64 { return f.ID }) {
+		d.index.add(f)
 	}
 	return d.removeOrphanBlobs()
 }
@@ -495,13 +505,17 @@ func (d *DiskStore) CreatePackage(pkg Package, file PackageFile) (Package, Packa
 		d.lastPkgID++
 		pkg.ID = d.lastPkgID
 		d.packages[pkg.ID] = pkg
+		d.pkgIndex.add(pkg)
 		d.lastFileID++
 		file.ID = d.lastFileID
 		file.PackageID = pkg.ID
 		d.files[file.ID] = file
+		d.index.add(file)
 		return func() {
 			delete(d.packages, pkg.ID)
+			d.pkgIndex.remove(pkg)
 			delete(d.files, file.ID)
+			d.index.remove(file)
 			d.lastPkgID, d.lastFileID = lastPkg, lastFile
 		}, nil
 	})
@@ -516,6 +530,12 @@ func (d *DiskStore) CreatePackage(pkg Package, file PackageFile) (Package, Packa
 func (d *DiskStore) UpdatePackage(pkg Package) error {
 	d.mu.Lock()
 	old, ok := d.packages[pkg.ID]
+	if ok {
+		if err := checkPackageUpdate(old, pkg); err != nil {
+			d.mu.Unlock()
+			return err
+		}
+	}
 	if ok && !d.closed {
 		onlyDownload := old
 		onlyDownload.LastDownloadedAt = pkg.LastDownloadedAt
@@ -552,14 +572,14 @@ func (d *DiskStore) Package(id int64) (Package, error) {
 func (d *DiskStore) Packages(projectID int64) ([]Package, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	var out []Package
-	for _, p := range d.packages {
-		if p.ProjectID == projectID {
-			out = append(out, p)
-		}
-	}
-	slices.SortFunc(out, func(a, b Package) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
+	return d.pkgIndex.packages(d.pkgIndex.byProject[projectID], d.packages), nil
+}
+
+// PackagesNamed implements Store.
+func (d *DiskStore) PackagesNamed(projectID int64, name string) ([]Package, error) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.pkgIndex.packages(d.pkgIndex.byName[nameKey{projectID, name}], d.packages), nil
 }
 
 // CreateFile implements Store.
@@ -572,8 +592,10 @@ func (d *DiskStore) CreateFile(f PackageFile) (PackageFile, error) {
 		d.lastFileID++
 		f.ID = d.lastFileID
 		d.files[f.ID] = f
+		d.index.add(f)
 		return func() {
 			delete(d.files, f.ID)
+			d.index.remove(f)
 			d.lastFileID = last
 		}, nil
 	})
@@ -589,6 +611,9 @@ func (d *DiskStore) UpdateFile(f PackageFile) error {
 		old, ok := d.files[f.ID]
 		if !ok {
 			return nil, fmt.Errorf("package file %d: %w", f.ID, ErrNotExist)
+		}
+		if err := checkUpdate(old, f); err != nil {
+			return nil, err
 		}
 		d.files[f.ID] = f
 		return func() { d.files[f.ID] = old }, nil
@@ -610,14 +635,14 @@ func (d *DiskStore) File(id int64) (PackageFile, error) {
 func (d *DiskStore) Files(packageID int64) ([]PackageFile, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	var out []PackageFile
-	for _, f := range d.files {
-		if f.PackageID == packageID {
-			out = append(out, f)
-		}
-	}
-	slices.SortFunc(out, func(a, b PackageFile) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
+	return d.index.files(d.index.byPkg[packageID], d.files), nil
+}
+
+// FilesNamed implements Store.
+func (d *DiskStore) FilesNamed(packageID int64, fileName string) ([]PackageFile, error) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.index.files(d.index.byName[fileKey{packageID, fileName}], d.files), nil
 }
 
 // NewBlob implements Store. The blob is written to a temp file in DIR/tmp;

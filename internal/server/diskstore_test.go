@@ -159,6 +159,39 @@ func TestStoreContract(t *testing.T) {
 			if got, _ := s.File(g.ID); got.Status != StatusPendingDestruction {
 				t.Errorf("updated file %+v", got)
 			}
+			// FilesNamed: the files of one name in one package, in ID
+			// order, whatever their status.
+			g2, err := s.CreateFile(PackageFile{PackageID: pkg.ID, FileName: "y", SHA256: sum("y2")})
+			must(t, err)
+			other, _, err := s.CreatePackage(Package{ProjectID: 1, Name: "m"}, PackageFile{FileName: "y", SHA256: sum("y")})
+			must(t, err)
+			if named, _ := s.FilesNamed(pkg.ID, "y"); len(named) != 2 || named[0].ID != g.ID || named[1].ID != g2.ID ||
+				named[0].Status != StatusPendingDestruction {
+				t.Errorf("FilesNamed(y) %+v", named)
+			}
+			if named, _ := s.FilesNamed(other.ID, "y"); len(named) != 1 || named[0].PackageID != other.ID {
+				t.Errorf("FilesNamed(y) of the other package %+v", named)
+			}
+			if named, _ := s.FilesNamed(pkg.ID, "z"); len(named) != 0 {
+				t.Errorf("FilesNamed(z) %+v", named)
+			}
+			if files, _ := s.Files(pkg.ID); len(files) != 3 || files[2].ID != g2.ID {
+				t.Errorf("files after a third %+v", files)
+			}
+			// A file keeps its package and name.
+			moved := g2
+			moved.FileName = "z"
+			if err := s.UpdateFile(moved); err == nil {
+				t.Error("UpdateFile renamed a file")
+			}
+			moved = g2
+			moved.PackageID = other.ID
+			if err := s.UpdateFile(moved); err == nil {
+				t.Error("UpdateFile moved a file to another package")
+			}
+			if got, _ := s.File(g2.ID); got != g2 {
+				t.Errorf("refused updates changed the file: %+v", got)
+			}
 			if _, err := s.CreateFile(PackageFile{PackageID: 99}); !errors.Is(err, ErrNotExist) {
 				t.Errorf("file of a missing package: %v", err)
 			}
@@ -173,8 +206,41 @@ func TestStoreContract(t *testing.T) {
 			if got, _ := s.Package(pkg.ID); got.Status != StatusHidden {
 				t.Errorf("updated package %+v", got)
 			}
-			if pkgs, _ := s.Packages(2); len(pkgs) != 0 {
-				t.Errorf("packages of an empty project: %+v", pkgs)
+			// PackagesNamed: a project's packages of one name, in ID
+			// order, whatever their status.
+			again, _, err := s.CreatePackage(Package{ProjectID: 1, Name: "n", Version: "2"}, PackageFile{FileName: "x", SHA256: sum("x")})
+			must(t, err)
+			elsewhere, _, err := s.CreatePackage(Package{ProjectID: 2, Name: "n"}, PackageFile{FileName: "x", SHA256: sum("x")})
+			must(t, err)
+			if named, _ := s.PackagesNamed(1, "n"); len(named) != 2 || named[0].ID != pkg.ID || named[1].ID != again.ID ||
+				named[0].Status != StatusHidden {
+				t.Errorf("PackagesNamed(1, n) %+v", named)
+			}
+			if named, _ := s.PackagesNamed(2, "n"); len(named) != 1 || named[0].ID != elsewhere.ID {
+				t.Errorf("PackagesNamed(2, n) %+v", named)
+			}
+			if named, _ := s.PackagesNamed(1, "N"); len(named) != 0 {
+				t.Errorf("PackagesNamed(1, N) %+v", named)
+			}
+			if pkgs, _ := s.Packages(1); len(pkgs) != 3 || pkgs[0].ID != pkg.ID || pkgs[2].ID != again.ID {
+				t.Errorf("Packages(1) %+v", pkgs)
+			}
+			// A package keeps its project and name.
+			renamed := again
+			renamed.Name = "o"
+			if err := s.UpdatePackage(renamed); err == nil {
+				t.Error("UpdatePackage renamed a package")
+			}
+			renamed = again
+			renamed.ProjectID = 2
+			if err := s.UpdatePackage(renamed); err == nil {
+				t.Error("UpdatePackage moved a package to another project")
+			}
+			if got, _ := s.Package(again.ID); got != again {
+				t.Errorf("refused updates changed the package: %+v", got)
+			}
+			if pkgs, _ := s.Packages(3); len(pkgs) != 0 {
+				t.Errorf("packages of a missing project: %+v", pkgs)
 			}
 		})
 	}
@@ -243,6 +309,12 @@ func TestDiskStorePersists(t *testing.T) {
 	wantFiles := []PackageFile{files[0], files[3], files[1], files[2]}
 	if !reflect.DeepEqual(gotFiles, wantFiles) {
 		t.Errorf("files after reopening:\n got %+v\nwant %+v", gotFiles, wantFiles)
+	}
+	if named, _ := d.FilesNamed(pkgs[0].ID, "dir%2Fnotes.txt"); len(named) != 1 || named[0].ID != files[3].ID {
+		t.Errorf("FilesNamed after reopening: %+v", named)
+	}
+	if named, _ := d.PackagesNamed(projects[0].ID, "cli"); len(named) != 3 || named[2].ID != pkgs[2].ID {
+		t.Errorf("PackagesNamed after reopening: %+v", named)
 	}
 	for _, f := range wantFiles {
 		if got := readBlob(t, d, f.SHA256); sum(got) != f.SHA256 {
@@ -421,6 +493,15 @@ func TestDiskStoreWriteFailureUndoes(t *testing.T) {
 	}
 	if got, _ := d.Packages(12); len(got) != 3 {
 		t.Errorf("failed CreatePackage left %d packages", len(got))
+	}
+	if got, _ := d.Files(pkgs[0].ID); len(got) != 2 {
+		t.Errorf("failed CreateFile left %d files in the package", len(got))
+	}
+	if got, _ := d.FilesNamed(pkgs[0].ID, ""); len(got) != 0 {
+		t.Errorf("failed CreateFile left a file of its name: %+v", got)
+	}
+	if got, _ := d.PackagesNamed(12, "n"); len(got) != 0 {
+		t.Errorf("failed CreatePackage left a package of its name: %+v", got)
 	}
 
 	must(t, os.Mkdir(filepath.Join(dir, "tmp"), 0o777))

@@ -69,12 +69,12 @@ func (s *Server) duplicateAllowed(projectID int64, name, version string) bool {
 // livePackage returns the project's package with name and version that is
 // not pending destruction.
 func (s *Server) livePackage(projectID int64, name, version string) (Package, bool, error) {
-	pkgs, err := s.store.Packages(projectID)
+	pkgs, err := s.store.PackagesNamed(projectID, name)
 	if err != nil {
 		return Package{}, false, err
 	}
 	for _, p := range pkgs {
-		if p.Name == name && p.Version == version && p.Type == "generic" && p.Status != StatusPendingDestruction {
+		if p.Version == version && p.Type == "generic" && p.Status != StatusPendingDestruction {
 			return p, true, nil
 		}
 	}
@@ -166,12 +166,12 @@ func (s *Server) addFile(projectID int64, name, version, storedName string, body
 		return file, err
 	}
 	if checkDup && !s.duplicateAllowed(projectID, name, version) {
-		files, err := s.store.Files(pkg.ID)
+		files, err := s.store.FilesNamed(pkg.ID, storedName)
 		if err != nil {
 			return PackageFile{}, err
 		}
 		for _, f := range files {
-			if f.FileName == storedName && f.Status != StatusPendingDestruction {
+			if f.Status != StatusPendingDestruction {
 				return PackageFile{}, errDuplicate
 			}
 		}
@@ -514,20 +514,20 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, pid, rest stri
 // installableFile finds the newest downloadable file of that name in the
 // installable (default, hidden or deprecated) package name@version.
 func (s *Server) installableFile(projectID int64, name, version, storedName string) (Package, PackageFile, bool) {
-	pkgs, err := s.store.Packages(projectID)
+	pkgs, err := s.store.PackagesNamed(projectID, name)
 	if err != nil {
 		return Package{}, PackageFile{}, false
 	}
 	for _, p := range pkgs {
-		if p.Name != name || p.Version != version || p.Type != "generic" || !installable(p.Status) {
+		if p.Version != version || p.Type != "generic" || !installable(p.Status) {
 			continue
 		}
-		files, err := s.store.Files(p.ID)
+		files, err := s.store.FilesNamed(p.ID, storedName)
 		if err != nil {
 			return Package{}, PackageFile{}, false
 		}
 		for i := len(files) - 1; i >= 0; i-- {
-			if f := files[i]; f.FileName == storedName && f.Status == StatusDefault {
+			if f := files[i]; f.Status == StatusDefault {
 				return p, f, true
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -629,5 +630,61 @@ func TestPublishSeeding(t *testing.T) {
 	must(t, f.srv.DeletePackage(privID, "tool", "1.0.0"))
 	if _, ok, _ := f.srv.livePackage(privID, "tool", "1.0.0"); ok {
 		t.Error("DeletePackage left the package live")
+	}
+}
+
+// listingStore counts the calls of Files and Packages, which copy every
+// file of a package and every package of a project.
+type listingStore struct {
+	Store
+	files, packages atomic.Int64
+}
+
+func (c *listingStore) Files(packageID int64) ([]PackageFile, error) {
+	c.files.Add(1)
+	return c.Store.Files(packageID)
+}
+
+func (c *listingStore) Packages(projectID int64) ([]Package, error) {
+	c.packages.Add(1)
+	return c.Store.Packages(projectID)
+}
+
+// A download by name and an upload look up the packages and files of
+// their name, not every package of the project and every file of the
+// package: a registry serving a package of 10,000 files spent most of its
+// CPU copying them all for each of the 10,000 downloads.
+func TestDownloadLooksUpOnlyFilesOfItsName(t *testing.T) {
+	store := &listingStore{Store: NewMemStore()}
+	f := newSeeded(t, Options{Store: store, DisallowDuplicates: true})
+	dev := []string{"PRIVATE-TOKEN", "dev-pat"}
+	for i := range 5 {
+		f.publish(privID, "many", "1.0.0", fmt.Sprintf("d/f%d.txt", i), fmt.Sprint("data ", i))
+	}
+	f.publish(privID, "many", "1.0.0", "d/f3.txt", "data 3, again")
+	for i := range 5 {
+		want := fmt.Sprint("data ", i)
+		if i == 3 {
+			want = "data 3, again"
+		}
+		if res := f.get(genericPath("2", fmt.Sprintf("many/1.0.0/d/f%d.txt", i)), dev...); res.status != 200 || string(res.body) != want {
+			t.Errorf("download of f%d: %d %q, want %q", i, res.status, res.body, want)
+		}
+	}
+	if res := f.put(genericPath("2", "many/1.0.0/d/f1.txt"), "dup", dev...); res.status != 400 {
+		t.Errorf("duplicate upload: %d %s", res.status, res.body)
+	}
+	if res := f.put(genericPath("2", "many/1.0.1/new.txt"), "new", dev...); res.status != 201 {
+		t.Errorf("upload: %d %s", res.status, res.body)
+	}
+	if n := store.files.Load(); n != 0 {
+		t.Errorf("downloads and uploads listed every file of the package %d times", n)
+	}
+	if n := store.packages.Load(); n != 0 {
+		t.Errorf("downloads and uploads listed every package of the project %d times", n)
+	}
+	// The listing does list them all (the counter works).
+	if res := f.get("/api/v4/projects/2/packages/1/package_files", dev...); res.status != 200 || store.files.Load() == 0 {
+		t.Errorf("package_files: %d, Files called %d times", res.status, store.files.Load())
 	}
 }

@@ -16,7 +16,9 @@ type MemStore struct {
 	projects   map[int64]Project
 	groups     map[int64]Group
 	packages   map[int64]Package
+	pkgIndex   pkgIndex
 	files      map[int64]PackageFile
+	index      fileIndex
 	blobs      map[string][]byte
 	lastPkgID  int64
 	lastFileID int64
@@ -28,7 +30,9 @@ func NewMemStore() *MemStore {
 		projects: map[int64]Project{},
 		groups:   map[int64]Group{},
 		packages: map[int64]Package{},
+		pkgIndex: newPkgIndex(),
 		files:    map[int64]PackageFile{},
+		index:    newFileIndex(),
 		blobs:    map[string][]byte{},
 	}
 }
@@ -112,10 +116,12 @@ func (m *MemStore) CreatePackage(pkg Package, file PackageFile) (Package, Packag
 	m.lastPkgID++
 	pkg.ID = m.lastPkgID
 	m.packages[pkg.ID] = pkg
+	m.pkgIndex.add(pkg)
 	m.lastFileID++
 	file.ID = m.lastFileID
 	file.PackageID = pkg.ID
 	m.files[file.ID] = file
+	m.index.add(file)
 	return pkg, file, nil
 }
 
@@ -123,8 +129,12 @@ func (m *MemStore) CreatePackage(pkg Package, file PackageFile) (Package, Packag
 func (m *MemStore) UpdatePackage(pkg Package) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.packages[pkg.ID]; !ok {
+	old, ok := m.packages[pkg.ID]
+	if !ok {
 		return fmt.Errorf("package %d: %w", pkg.ID, ErrNotExist)
+	}
+	if err := checkPackageUpdate(old, pkg); err != nil {
+		return err
 	}
 	m.packages[pkg.ID] = pkg
 	return nil
@@ -141,19 +151,18 @@ func (m *MemStore) Package(id int64) (Package, error) {
 	return p, nil
 }
 
-// Packages implements Store. IDs are handed out in increasing order, so
-// walking them yields the packages in order: every download asks for them
-// all, and sorting hundreds of them took most of a download's time.
+// Packages implements Store.
 func (m *MemStore) Packages(projectID int64) ([]Package, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	var out []Package
-	for id := int64(1); id <= m.lastPkgID; id++ {
-		if p, ok := m.packages[id]; ok && p.ProjectID == projectID {
-			out = append(out, p)
-		}
-	}
-	return out, nil
+	return m.pkgIndex.packages(m.pkgIndex.byProject[projectID], m.packages), nil
+}
+
+// PackagesNamed implements Store.
+func (m *MemStore) PackagesNamed(projectID int64, name string) ([]Package, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.pkgIndex.packages(m.pkgIndex.byName[nameKey{projectID, name}], m.packages), nil
 }
 
 // CreateFile implements Store.
@@ -166,6 +175,7 @@ func (m *MemStore) CreateFile(f PackageFile) (PackageFile, error) {
 	m.lastFileID++
 	f.ID = m.lastFileID
 	m.files[f.ID] = f
+	m.index.add(f)
 	return f, nil
 }
 
@@ -173,8 +183,12 @@ func (m *MemStore) CreateFile(f PackageFile) (PackageFile, error) {
 func (m *MemStore) UpdateFile(f PackageFile) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.files[f.ID]; !ok {
+	old, ok := m.files[f.ID]
+	if !ok {
 		return fmt.Errorf("package file %d: %w", f.ID, ErrNotExist)
+	}
+	if err := checkUpdate(old, f); err != nil {
+		return err
 	}
 	m.files[f.ID] = f
 	return nil
@@ -195,14 +209,14 @@ func (m *MemStore) File(id int64) (PackageFile, error) {
 func (m *MemStore) Files(packageID int64) ([]PackageFile, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	var out []PackageFile
-	for _, f := range m.files {
-		if f.PackageID == packageID {
-			out = append(out, f)
-		}
-	}
-	slices.SortFunc(out, func(a, b PackageFile) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
+	return m.index.files(m.index.byPkg[packageID], m.files), nil
+}
+
+// FilesNamed implements Store.
+func (m *MemStore) FilesNamed(packageID int64, fileName string) ([]PackageFile, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.index.files(m.index.byName[fileKey{packageID, fileName}], m.files), nil
 }
 
 // NewBlob implements Store.

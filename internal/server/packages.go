@@ -357,10 +357,10 @@ func (s *Server) getPackage(w http.ResponseWriter, r *http.Request, c *projectCa
 	}
 	e := s.packageEntity(r, c.id, listed{pkg, c.p}, false)
 	versions := []versionEntity{}
-	all, _ := s.store.Packages(c.p.ID)
+	all, _ := s.store.PackagesNamed(c.p.ID, pkg.Name)
 	slices.SortStableFunc(all, func(a, b Package) int { return strings.Compare(a.Version, b.Version) })
 	for _, o := range all {
-		if o.Name == pkg.Name && o.Type == pkg.Type && o.Version != pkg.Version && displayable(o.Status) {
+		if o.Type == pkg.Type && o.Version != pkg.Version && displayable(o.Status) {
 			versions = append(versions, versionEntity{ID: o.ID, Version: o.Version, CreatedAt: timeJSON(o.CreatedAt), Tags: []string{}})
 		}
 	}
