@@ -21,7 +21,9 @@
 // The lower bound of an operation that needs R requests with J of them in
 // flight at once, moving B bytes, is R/J x latency + B / loopback bandwidth,
 // where the loopback bandwidth is measured in the same run (one TCP stream
-// over 127.0.0.1).
+// over 127.0.0.1). R is the requests the registry counted for a resolving
+// install (how many listings it takes is gpm's choice), and the requests
+// the work needs otherwise.
 //
 // Usage:
 //

@@ -40,12 +40,13 @@ func (b *bench) manyWorkload() error {
 	for i, name := range names {
 		files[i] = filepath.Join("vendor", name, name+".txt")
 	}
-	rows, err := b.scaleRows(section, dir, "many-cache", n, files, int64(n)*size, 3*n)
+	rows, err := b.scaleRows(section, dir, "many-cache", n, files, int64(n)*size)
 	if err != nil {
 		return err
 	}
 	b.targetResolve(section, rows.resolve, n)
 	b.targetLocked(section, rows.locked, n)
+	b.targetOverlap(section, rows.resolve, rows.locked)
 	b.targetScaleNoop(fmt.Sprintf("warm no-op install of %d packages: 0 HTTP requests", n), rows.noop)
 	return nil
 }
@@ -74,8 +75,7 @@ func (b *bench) filesWorkload() error {
 	if err := b.writeManifest(dir, []string{name}); err != nil {
 		return err
 	}
-	pages := (n + 99) / 100
-	rows, err := b.scaleRows(section, dir, "files-cache", n, files, int64(n)*size, 1+pages+n)
+	rows, err := b.scaleRows(section, dir, "files-cache", n, files, int64(n)*size)
 	if err != nil {
 		return err
 	}
@@ -87,11 +87,13 @@ func (b *bench) filesWorkload() error {
 // scaleRows are the rows of a scale workload: resolve + install with a
 // cold cache, a locked install with a cold cache, the warm no-op install
 // and gpm verify next to sha256sum of the same files (paths relative to
-// dir). resolveRequests is the request count of the resolving install's
-// lower bound.
+// dir). gpm verify is shown next to sha256sum without the throughput
+// target of the 256 KiB and 1 GiB workloads: with files of 1 KiB it
+// measures reading and checking a lock of 1,000 packages (or a state of
+// 10,000 files) more than hashing.
 type scaleRowSet struct{ resolve, locked, noop, verify *row }
 
-func (b *bench) scaleRows(section, dir, cacheName string, nFiles int, files []string, bytes int64, resolveRequests int) (scaleRowSet, error) {
+func (b *bench) scaleRows(section, dir, cacheName string, nFiles int, files []string, bytes int64) (scaleRowSet, error) {
 	var rs scaleRowSet
 	vendor, lockFile, cache := filepath.Join(dir, "vendor"), filepath.Join(dir, "packages.lock"), filepath.Join(b.tmp, cacheName)
 	env := b.env(cache)
@@ -105,7 +107,7 @@ func (b *bench) scaleRows(section, dir, cacheName string, nFiles int, files []st
 		return rs, err
 	}
 	rs.resolve = b.add(section, "resolve + install (no lock, cold cache)", reps, s)
-	rs.resolve.bound = b.addBound(section, resolveRequests, b.c.jobs, bytes)
+	rs.resolve.bound = b.addBound(section, total(s.counts), b.c.jobs, bytes)
 
 	s, err = b.measure(reps, removeAll(vendor, cache), gpm("install", "--locked"))
 	if err != nil {
@@ -146,12 +148,7 @@ func (b *bench) scaleRows(section, dir, cacheName string, nFiles int, files []st
 	if len(sums) > 1 {
 		sumName = fmt.Sprintf("baseline: sha256sum (%d processes of up to 2,000 files, one after another)", len(sums))
 	}
-	sumRow := b.add(section, sumName, verifyReps, sum)
-	abs := make([]string, len(files))
-	for i, f := range files {
-		abs[i] = filepath.Join(dir, f)
-	}
-	b.targetVerify(section, rs.verify, sumRow, nil, abs)
+	b.add(section, sumName, verifyReps, sum)
 	return rs, nil
 }
 

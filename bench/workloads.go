@@ -61,7 +61,7 @@ func (b *bench) installWorkload() error {
 		return err
 	}
 	r := b.add(section, "resolve + install (no lock, cold cache)", reps, s)
-	r.bound = b.addBound(section, 3*n, b.c.jobs, bytes)
+	r.bound = b.addBound(section, total(s.counts), b.c.jobs, bytes)
 	resolveRow := r
 
 	s, err = b.measure(reps, removeAll(vendor, cache), gpm("install", "--locked"))
@@ -98,6 +98,7 @@ func (b *bench) installWorkload() error {
 		r.curl = curlRow
 	}
 	b.targetInstall(section, resolveRow, lockedRow, curlRow, n)
+	b.targetOverlap(section, resolveRow, lockedRow)
 	return nil
 }
 
@@ -292,7 +293,7 @@ func (b *bench) bigWorkload() error {
 		return err
 	}
 	resolveRow := b.add(section, "resolve + install (no lock, cold cache)", 1, s)
-	resolveRow.bound = b.addBound(section, 3, b.c.jobs, size)
+	resolveRow.bound = b.addBound(section, total(s.counts), b.c.jobs, size)
 	s, err = b.measure(1, removeAll(vendor, cache), gpm("install", "--locked"))
 	if err != nil {
 		return err
