@@ -231,6 +231,20 @@ func (b *bench) addBound(section string, requests, jobs int, n int64) *row {
 	return r
 }
 
+// addResolveBound appends the lower bound of an install that resolves: gpm
+// has --jobs slots for listings and --jobs for downloads, so the listings
+// and downloads the registry counted in s take at least the longer of the
+// two at J at a time, plus the transfer.
+func (b *bench) addResolveBound(section string, s sample, jobs int, n int64) *row {
+	lists, rest := listing(s.counts), total(s.counts)-listing(s.counts)
+	lat := time.Duration(float64(max(lists, rest)) / float64(jobs) * float64(b.c.latency))
+	xfer := time.Duration(float64(n) / b.bw * float64(time.Second))
+	name := fmt.Sprintf("lower bound: max(%d listings, %d downloads) / %d x %s + %s / loopback", lists, rest, jobs, b.c.latency, formatSize(n))
+	r := &row{section: section, name: name, wall: lat + xfer}
+	b.rows = append(b.rows, r)
+	return r
+}
+
 // skip appends a row that could not be measured.
 func (b *bench) skip(section, name, why string) *row {
 	r := &row{section: section, name: name, skipped: why}

@@ -21,9 +21,10 @@
 // The lower bound of an operation that needs R requests with J of them in
 // flight at once, moving B bytes, is R/J x latency + B / loopback bandwidth,
 // where the loopback bandwidth is measured in the same run (one TCP stream
-// over 127.0.0.1). R is the requests the registry counted for a resolving
-// install (how many listings it takes is gpm's choice), and the requests
-// the work needs otherwise.
+// over 127.0.0.1). An install that resolves has J slots for listings and J
+// for downloads, so its bound takes the larger of the listings and the
+// downloads the registry counted (how many listings it takes is gpm's
+// choice) as R.
 //
 // Usage:
 //

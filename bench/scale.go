@@ -107,7 +107,7 @@ func (b *bench) scaleRows(section, dir, cacheName string, nFiles int, files []st
 		return rs, err
 	}
 	rs.resolve = b.add(section, "resolve + install (no lock, cold cache)", reps, s)
-	rs.resolve.bound = b.addBound(section, total(s.counts), b.c.jobs, bytes)
+	rs.resolve.bound = b.addResolveBound(section, s, b.c.jobs, bytes)
 
 	s, err = b.measure(reps, removeAll(vendor, cache), gpm("install", "--locked"))
 	if err != nil {

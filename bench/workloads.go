@@ -61,7 +61,7 @@ func (b *bench) installWorkload() error {
 		return err
 	}
 	r := b.add(section, "resolve + install (no lock, cold cache)", reps, s)
-	r.bound = b.addBound(section, total(s.counts), b.c.jobs, bytes)
+	r.bound = b.addResolveBound(section, s, b.c.jobs, bytes)
 	resolveRow := r
 
 	s, err = b.measure(reps, removeAll(vendor, cache), gpm("install", "--locked"))
@@ -293,7 +293,7 @@ func (b *bench) bigWorkload() error {
 		return err
 	}
 	resolveRow := b.add(section, "resolve + install (no lock, cold cache)", 1, s)
-	resolveRow.bound = b.addBound(section, total(s.counts), b.c.jobs, size)
+	resolveRow.bound = b.addResolveBound(section, s, b.c.jobs, size)
 	s, err = b.measure(1, removeAll(vendor, cache), gpm("install", "--locked"))
 	if err != nil {
 		return err

@@ -200,9 +200,8 @@ func (p *Project) checkModes(o InstallOptions) error {
 
 // resolve pins the given manifest entries; o.To pins the one named in
 // o.Update exactly. resolved, when set, receives each lock entry as soon
-// as it is known. Every registry request of the install shares the
-// clients' limiter: at most --jobs in flight, listings and downloads
-// together.
+// as it is known. The clients share one limiter: at most --jobs listings
+// in flight, and apart from them at most --jobs downloads.
 func (p *Project) resolve(ctx context.Context, pkgs []manifest.Package, o InstallOptions, resolved func(lock.Package)) ([]lock.Package, error) {
 	if len(pkgs) == 0 {
 		return nil, nil
@@ -219,10 +218,8 @@ func (p *Project) resolve(ctx context.Context, pkgs []manifest.Package, o Instal
 		}
 	}
 	// Every entry may wait for a slot at once: the limiter bounds the
-	// requests, and hands a free slot to a waiting listing before a
-	// download, which a bound on entries would defeat (between one
-	// entry's listing and the next entry's, the slot would go to a
-	// download).
+	// listings in flight, and a bound on entries would leave a slot idle
+	// between one entry's listing and the next entry's.
 	jobs := p.env.Jobs
 	if p.env.Slots != nil {
 		jobs = len(reqs)

@@ -74,8 +74,8 @@ func Load(manifestPath string, env Env) (*Project, error) {
 		env.Jobs = 8
 	}
 	if env.Slots == nil {
-		// --jobs bounds the requests in flight of the whole command, to
-		// every registry, listings and downloads together.
+		// --jobs bounds the listings in flight of the whole command, to
+		// every registry, and apart from them its downloads.
 		env.Slots = registry.NewLimiter(env.Jobs)
 	}
 	plat, err := platform.Current(env.Getenv)

@@ -80,7 +80,7 @@ func WithJobs(n int) Option { return func(o *options) { o.jobs = n } }
 
 // WithLimiter makes the client take a slot of l for every request attempt,
 // so that clients sharing l (one per registry of a manifest) have at most
-// cap(l) requests in flight between them: gpm's --jobs.
+// --jobs listings and --jobs transfers in flight between them.
 func WithLimiter(l *Limiter) Option { return func(o *options) { o.slots = l } }
 
 // WithRetry sets the retry policy; zero fields take their defaults.

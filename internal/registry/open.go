@@ -20,8 +20,8 @@ type Env struct {
 	UserAgent string
 	// Warnf receives warnings, one sentence each; nil discards them.
 	Warnf func(format string, args ...any)
-	// Slots, when set, is shared by every client built with this Env: at
-	// most cap(Slots) requests are in flight between them.
+	// Slots, when set, is shared by every client built with this Env: it
+	// bounds their listings, and their transfers, in flight between them.
 	Slots *Limiter
 	// Logf, when set, receives each HTTP request and the credential source
 	// (gpm -v). It never receives a token.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -166,65 +165,39 @@ func TestLimiterBoundsClients(t *testing.T) {
 	}
 }
 
-// TestLimiterListingsFirst: when a slot frees, a waiting listing gets it
-// before transfers that waited longer; a waiter whose context ends leaves
-// the queue without taking a slot.
-func TestLimiterListingsFirst(t *testing.T) {
+// TestLimiterKinds: listings and transfers have slots of their own: a
+// listing never waits for downloads, a transfer waits for a transfer, and
+// a waiter whose context ends gives up without a slot.
+func TestLimiterKinds(t *testing.T) {
 	l := NewLimiter(1)
 	ctx := context.Background()
-	if err := l.acquire(ctx, false); err != nil {
+	releaseT, err := l.acquire(ctx, false)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var order []string
-	var wg sync.WaitGroup
-	wait := func(name string, listing bool, queued int) {
-		wg.Go(func() {
-			if err := l.acquire(ctx, listing); err != nil {
-				t.Error(err)
-				return
-			}
-			mu.Lock()
-			order = append(order, name)
-			mu.Unlock()
-			l.release()
-		})
-		// Queue in a known order.
-		for {
-			l.mu.Lock()
-			n := len(l.listings) + len(l.transfers)
-			l.mu.Unlock()
-			if n == queued {
-				break
-			}
-			time.Sleep(time.Millisecond)
+	releaseL, err := l.acquire(ctx, true)
+	if err != nil {
+		t.Fatalf("a listing waited for a transfer: %v", err)
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if _, err := l.acquire(short, false); err == nil {
+		t.Fatal("two transfers in flight with one slot")
+	}
+	got := make(chan error)
+	go func() {
+		release, err := l.acquire(ctx, false)
+		if err == nil {
+			release()
 		}
+		got <- err
+	}()
+	releaseT()
+	if err := <-got; err != nil {
+		t.Fatalf("a freed transfer slot was not taken: %v", err)
 	}
-	cctx, cancel := context.WithCancel(ctx)
-	gone := make(chan error)
-	go func() { gone <- l.acquire(cctx, true) }()
-	for {
-		l.mu.Lock()
-		n := len(l.listings)
-		l.mu.Unlock()
-		if n == 1 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	if err := <-gone; err == nil {
-		t.Fatal("a cancelled waiter got a slot")
-	}
-	wait("t1", false, 1)
-	wait("t2", false, 2)
-	wait("l1", true, 3)
-	l.release()
-	wg.Wait()
-	if want := []string{"l1", "t1", "t2"}; !slices.Equal(order, want) {
-		t.Errorf("order %v, want %v", order, want)
-	}
-	if l.free != 1 {
-		t.Errorf("%d slots free at the end, want 1", l.free)
+	releaseL()
+	if len(l.listings) != 0 || len(l.transfers) != 0 {
+		t.Errorf("slots held at the end: %d listings, %d transfers", len(l.listings), len(l.transfers))
 	}
 }

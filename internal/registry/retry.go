@@ -169,8 +169,8 @@ func (c *Client) do(ctx context.Context, what string, attempt func(n int) error)
 	return c.doAs(ctx, what, false, attempt)
 }
 
-// doAs is do for a listing (listing true), whose attempts go ahead of
-// downloads waiting for a slot of the client's Limiter, or for a transfer.
+// doAs is do for a listing (listing true) or a transfer: they take slots
+// of their own kind of the client's Limiter.
 func (c *Client) doAs(ctx context.Context, what string, listing bool, attempt func(n int) error) error {
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
@@ -205,10 +205,11 @@ func (c *Client) doAs(ctx context.Context, what string, listing bool, attempt fu
 // attempt runs one attempt of a request in one of the client's slots, if it
 // has a Limiter.
 func (c *Client) attempt(ctx context.Context, n int, listing bool, attempt func(n int) error) error {
-	if err := c.slots.acquire(ctx, listing); err != nil {
+	release, err := c.slots.acquire(ctx, listing)
+	if err != nil {
 		return err
 	}
-	defer c.slots.release()
+	defer release()
 	return attempt(n)
 }
 
