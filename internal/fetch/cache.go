@@ -1,11 +1,9 @@
 package fetch
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -162,12 +160,14 @@ func (c *Cache) removeStaleTemps() {
 	}
 }
 
-// tempFile is a file being downloaded. It hashes what is written to it, and
-// implements Reset so that a download that is retried starts the file over.
+// tempFile is a file being downloaded. It hashes what is written to it, on
+// a goroutine of its own (hashPipe) so that receiving and writing a large
+// download and hashing it use two cores, and implements Reset so that a
+// download that is retried starts the file over. Close (or commit) ends the
+// hashing goroutine.
 type tempFile struct {
 	f     *os.File
-	h     hash.Hash
-	n     int64
+	h     *hashPipe
 	cache *Cache // nil: commit keeps the file where it is
 	done  bool   // committed: Close leaves the file alone
 }
@@ -177,23 +177,26 @@ func newTempFile(dir string) (*tempFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tempFile{f: f, h: sha256.New()}, nil
+	return &tempFile{f: f, h: newHashPipe()}, nil
 }
 
 // Name returns the temporary file's path.
 func (t *tempFile) Name() string { return t.f.Name() }
 
-// Write writes to the file and the running hash.
+// Write writes to the file and hands what was written to the hash.
 func (t *tempFile) Write(p []byte) (int, error) {
 	n, err := t.f.Write(p)
 	t.h.Write(p[:n])
-	t.n += int64(n)
 	return n, err
 }
 
-// SHA256 returns the lowercase hex SHA-256 of what was written so far. It
-// makes tempFile a registry.Hasher, so a download into it is hashed once.
-func (t *tempFile) SHA256() string { return hex.EncodeToString(t.h.Sum(nil)) }
+// SHA256 returns the lowercase hex SHA-256 of what was written so far,
+// once the hashing goroutine has caught up. It makes tempFile a
+// registry.Hasher, so a download into it is hashed once.
+func (t *tempFile) SHA256() string {
+	s := t.h.Sum()
+	return hex.EncodeToString(s[:])
+}
 
 // Reset empties the file and the hash, for a download that starts over.
 func (t *tempFile) Reset() error {
@@ -204,15 +207,14 @@ func (t *tempFile) Reset() error {
 		return err
 	}
 	t.h.Reset()
-	t.n = 0
 	return nil
 }
 
 // check compares what was written with the expected size and hash.
 func (t *tempFile) check(ref registry.FileRef, sha string, size int64) error {
-	got := t.SHA256()
-	if t.n != size || got != sha {
-		return &registry.IntegrityError{Ref: ref, WantSize: size, GotSize: t.n, WantSHA256: sha, GotSHA256: got}
+	got, n := t.SHA256(), t.h.Size()
+	if n != size || got != sha {
+		return &registry.IntegrityError{Ref: ref, WantSize: size, GotSize: n, WantSHA256: sha, GotSHA256: got}
 	}
 	return nil
 }
@@ -227,7 +229,9 @@ func (t *tempFile) commit(ref registry.FileRef, sha string, size int64) (string,
 	if t.done {
 		return "", errors.New("temporary file already committed")
 	}
-	if err := t.check(ref, sha, size); err != nil {
+	err := t.check(ref, sha, size)
+	t.h.Close()
+	if err != nil {
 		t.Close()
 		return "", err
 	}
@@ -272,6 +276,7 @@ func (t *tempFile) Close() error {
 		return nil
 	}
 	t.done = true
+	t.h.Close()
 	t.f.Close()
 	err := os.Remove(t.f.Name())
 	if errors.Is(err, fs.ErrNotExist) {
