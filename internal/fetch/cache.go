@@ -35,8 +35,8 @@ const staleTemp = 24 * time.Hour
 // What gpm wrote is not necessarily what a later gpm reads: the cache is
 // shared by projects and users, and CI restores it from object storage. A
 // blob's name is therefore only a way to find it, never proof of its
-// content: Stage rehashes every blob in the same read that copies or
-// extracts it, and discards one that does not match (see rehash.go).
+// content: Stage rehashes every blob as it copies or extracts it, and
+// discards one that does not match (see rehash.go).
 type Cache struct {
 	dir   string
 	blobs string
