@@ -98,6 +98,9 @@ func copyVerified(ctx context.Context, dst, src *os.File, sha string, size int64
 		return nil, err
 	}
 	for {
+		if err := ctx.Err(); err != nil {
+			return stop(err)
+		}
 		avail := pr.copied.Load()
 		if off >= avail && !finished {
 			select {

@@ -88,3 +88,31 @@ func TestCopyVerified(t *testing.T) {
 		})
 	}
 }
+
+// TestCopyVerifiedCancelled: a cancelled install stops the copy and its
+// verification, and reports the cancellation, not a mismatch.
+func TestCopyVerifiedCancelled(t *testing.T) {
+	dir := t.TempDir()
+	data := bytes.Repeat([]byte("x"), 4*copyChunk)
+	src, err := os.Create(filepath.Join(dir, "blob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := src.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Seek(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	dst, err := os.Create(filepath.Join(dir, "copy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := copyVerified(ctx, dst, src, sum(data), int64(len(data)), "f.bin", src.Name()); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
