@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/gpmtool/gpm/internal/lock"
+	"github.com/gpmtool/gpm/internal/registry"
 )
 
 // BenchmarkHashFile measures Verify's hashing of one 64 MiB file; compare
@@ -148,6 +153,49 @@ func BenchmarkPlaceLarge(b *testing.B) {
 		}
 		b.StopTimer()
 		removeTree(o.Dir)
+		b.StartTimer()
+	}
+}
+
+// BenchmarkDownloadLarge measures the download of one 64 MiB file into the
+// cache: registry.Client reading it from an HTTP server on loopback, the
+// cache's temporary file writing and hashing it, and the commit that gives
+// it its name. The server runs in the same process and shares the CPUs, as
+// the registry of the end-to-end benchmark does.
+func BenchmarkDownloadLarge(b *testing.B) {
+	const size = 64 << 20
+	data := make([]byte, size)
+	rand.NewChaCha8([32]byte{7}).Read(data)
+	sha := sum(data)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(size))
+		w.Write(data)
+	}))
+	defer srv.Close()
+	cl, err := registry.New(srv.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := OpenCache(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ref := registry.FileRef{Project: "1", Package: "big", Version: "1.0.0", File: "big.bin"}
+	b.SetBytes(size)
+	for b.Loop() {
+		t, err := c.newTemp()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := cl.Download(context.Background(), ref, registry.Expect{Size: size, SHA256: sha}, t); err != nil {
+			b.Fatal(err)
+		}
+		p, err := t.commit(ref, sha, size)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		os.Remove(p)
 		b.StartTimer()
 	}
 }

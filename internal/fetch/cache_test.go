@@ -236,3 +236,43 @@ func TestTwoProcesses(t *testing.T) {
 		t.Errorf("vendor temporaries left: %v", l)
 	}
 }
+
+// TestTornBlobDownloadedAgain pins what lets the cache skip fsync (see
+// tempFile.commit): a blob that a crash left torn under its name (empty,
+// cut short, or of the right size with the wrong bytes, as a file system
+// may show unwritten blocks) is never placed; the install downloads it
+// again and places the locked file.
+func TestTornBlobDownloadedAgain(t *testing.T) {
+	good := bytes.Repeat([]byte("0123456789abcdef"), 64<<10)
+	for _, tc := range []struct {
+		name string
+		torn []byte
+		warn bool // a blob of the locked size is rehashed and discarded with a warning
+	}{
+		{"empty", nil, false},
+		{"cut short", good[:len(good)/3], false},
+		{"zeros", make([]byte, len(good)), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			p := e.pkg("tool", "1.0.0", false, file{"tool.bin", good})
+			e.mustInstall(p)
+			os.RemoveAll(e.dir)
+			poison(t, e.cache, p.Files[0].SHA256, tc.torn)
+			calls := e.reg.calls.Load()
+			e.mustInstall(p)
+			if n := e.reg.calls.Load() - calls; n != 1 {
+				t.Errorf("%d downloads, want 1", n)
+			}
+			if got, _ := e.read("tool/tool.bin"); got != string(good) {
+				t.Errorf("tool.bin differs from the locked file")
+			}
+			if got, _ := os.ReadFile(e.cache.blobPath(p.Files[0].SHA256)); !bytes.Equal(got, good) {
+				t.Errorf("cache blob not replaced")
+			}
+			if w := e.warned("does not match packages.lock"); w != tc.warn {
+				t.Errorf("warned %v, want %v (%q)", w, tc.warn, e.warnings)
+			}
+		})
+	}
+}

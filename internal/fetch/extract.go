@@ -67,7 +67,7 @@ func archiveKind(name string) string {
 }
 
 // extract unpacks the archive blob at src, whose file name in the package
-// is name, into the stager's root, rehashing the blob in the same read (see
+// is name, into the stager's root, rehashing the blob as it goes (see
 // rehash.go). A blob that does not match sha and size fails with a
 // *cacheBlobError, whatever the extraction made of it: what it extracted is
 // discarded with the staging directory.
@@ -82,11 +82,11 @@ func (s *stager) extract(name, src, sha string, size int64) error {
 	}
 	filesRead.Add(1)
 	defer f.Close()
-	r := newBlobReader(f, sha, size)
 	a := &archive{s: s, name: name, size: size}
 	if kind == "zip" {
-		return a.zipBlob(r, src)
+		return a.zipBlob(f, src, sha)
 	}
+	r := newBlobReader(f, sha, size)
 	if kind == "tgz" {
 		var zr *gzip.Reader
 		if zr, err = gzip.NewReader(r); err == nil {
@@ -115,20 +115,18 @@ func (s *stager) extract(name, src, sha string, size int64) error {
 	return err
 }
 
-// zipBlob extracts a zip blob from a private copy, made while the blob is
-// hashed and used only once the hash matched (see rehash.go). The copy goes
+// zipBlob extracts the zip blob f (at src) from a private copy, verified
+// and used only once it matched (see rehash.go and copy.go). The copy goes
 // beside the staging directory, in DIR/.gpm, where an interrupted install's
 // leftovers are removed by the next one.
-func (a *archive) zipBlob(r *blobReader, src string) error {
+func (a *archive) zipBlob(f *os.File, src, sha string) error {
 	tmp, err := os.CreateTemp(filepath.Dir(a.s.root.Name()), "tmp-zip-")
 	if err != nil {
 		return fmt.Errorf("archive %q: %w", a.name, err)
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	bp := hashBufs.Get().(*[]byte)
-	err = copyBlob(tmp, r, *bp, 0, a.name, src)
-	hashBufs.Put(bp)
+	_, err = copyVerified(a.s.ctx, tmp, f, sha, a.size, a.name, src)
 	if err != nil {
 		if _, ok := err.(*cacheBlobError); ok {
 			return err

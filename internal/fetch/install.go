@@ -895,8 +895,7 @@ func (in *installer) repair(ctx context.Context, w *work, be *cacheBlobError) er
 // download fetches one blob into the cache (or a temporary directory when
 // there is no writable cache), sets b.path and returns the bytes
 // downloaded. It holds one of the slots while the request is in flight, but
-// not while the verified file is flushed to disk and given its name in the
-// cache.
+// not while the verified file is given its name in the cache.
 func (in *installer) download(ctx context.Context, b *blob) (int64, error) {
 	slots := in.slots
 	w := b.w

@@ -16,9 +16,10 @@ import (
 // get the mode a plain mkdir gives under the umask, so other users (a job
 // step that is not root, a web server, an image built from vendor/) can
 // read what root installed; an archive's directory modes are limited by
-// the umask too, and the state file is not private either. A directory of the user's carried into a new version
-// keeps its mode. It sets the process umask, so it must not run in
-// parallel with other tests.
+// the umask too, and the state file is not private either; placed files
+// get 0644 or, for programs, 0755, less the umask. A directory of the
+// user's carried into a new version keeps its mode. It sets the process
+// umask, so it must not run in parallel with other tests.
 func TestDirModesFollowUmask(t *testing.T) {
 	tests := []struct {
 		umask int
@@ -37,7 +38,7 @@ func TestDirModesFollowUmask(t *testing.T) {
 			defer syscall.Umask(old)
 
 			e := newEnv(t)
-			plain := e.pkg("plain", "1.0.0", false, f("a.txt", "a"), f("sub/deeper/b.txt", "b"))
+			plain := e.pkg("plain", "1.0.0", false, f("a.txt", "a"), f("sub/deeper/b.txt", "b"), f("bin/tool", "#!/bin/sh\n"))
 			arch := e.pkg("arch", "1.0.0", true, file{"x.tar", makeTar(t, false,
 				ent{name: "share/", typ: tar.TypeDir, mode: 0o775},
 				file0("share/doc.txt", "doc", 0o644),
@@ -52,6 +53,10 @@ func TestDirModesFollowUmask(t *testing.T) {
 				"arch/lib":         tt.pkg,
 				"arch/lib/x":       tt.pkg,
 				"arch/share":       tt.archive,
+				// Placed files: a script is executable, as far as the
+				// umask lets it be.
+				"plain/a.txt":    0o644 &^ fs.FileMode(tt.umask),
+				"plain/bin/tool": 0o755 &^ fs.FileMode(tt.umask),
 			} {
 				checkMode(t, filepath.Join(e.dir, rel), want)
 			}

@@ -47,10 +47,23 @@ func TestStagingFailureStopsDownloads(t *testing.T) {
 	a := e.pkg("a", "1.0.0", true, f("a.tar.gz", "not a gzip stream"))
 	b := e.pkg("b", "1.0.0", false, file{"b.bin", bytes.Repeat([]byte("b"), 64<<10)})
 	cancelled := make(chan bool, 1)
+	// a is served only once b is halfway, so that a's staging fails while
+	// b's download is running, however fast a is downloaded and staged.
+	bHalfway := make(chan struct{})
+	e.reg.serve = func(ref registry.FileRef, data []byte) []byte {
+		if ref.Package == "a" {
+			select {
+			case <-bHalfway:
+			case <-time.After(10 * time.Second):
+			}
+		}
+		return data
+	}
 	e.reg.pauseHalfway = func(ctx context.Context, ref registry.FileRef) {
 		if ref.Package != "b" {
 			return
 		}
+		close(bHalfway)
 		select {
 		case <-ctx.Done():
 			cancelled <- true

@@ -12,9 +12,10 @@ import (
 //
 // A blob gets its name in the cache only after it was verified, but the
 // cache is shared (several projects, a CI cache restored from object
-// storage) and files in it can change afterwards. So Stage trusts a
-// blob's name only to find it: every blob is rehashed in the same pass that
-// copies or extracts it into a staging directory, and a blob that does not
+// storage) and files in it can change afterwards, or be left torn by a
+// crash (blobs are not flushed to disk, see tempFile.commit). So Stage
+// trusts a blob's name only to find it: every blob is rehashed when it is
+// copied or extracted into a staging directory, and a blob that does not
 // match the lock fails its package's staging with a *cacheBlobError, which
 // Stage answers by discarding the blob and downloading it again. Staging
 // directories are never placed before every blob of the package checked
@@ -23,8 +24,10 @@ import (
 //
 // Each blob is read once:
 //
-//   - a plain file is hashed while it is copied (placeBlob); the copy can no
-//     longer use copy_file_range, which would not show gpm the bytes;
+//   - a plain file is copied into the staging directory, by the kernel
+//     where it can (a clone or copy_file_range), and the copy is read back
+//     and hashed while the copy goes on (copy.go): what is verified is the
+//     file that will be placed, whatever happens to the blob meanwhile;
 //   - a .tar or .tar.gz is hashed while it streams into the extractor, and
 //     whatever the extractor leaves unread (padding, trailing bytes after
 //     the end of the archive) is read and hashed after it, so the hash
@@ -32,8 +35,8 @@ import (
 //   - a .zip needs random access (its directory is at the end), so hashing
 //     first and extracting second would read the blob twice, and a blob
 //     rewritten in place between the two reads would be extracted
-//     unverified. It is instead copied into a private temporary file while
-//     it is hashed, and extracted from that copy once the hash matched.
+//     unverified. It is instead copied into a private temporary file as a
+//     plain file is, and extracted from that copy once the copy matched.
 //
 // A blob that grew is read only to one byte past its locked size.
 
@@ -83,28 +86,4 @@ func (b *blobReader) check(file, path string) error {
 		return nil
 	}
 	return &cacheBlobError{file: file, path: path, wantSHA: b.sha, wantSize: b.size, gotSHA: got, gotSize: b.n}
-}
-
-// copyBlob copies the blob r to w through buf, which already holds the
-// blob's first head bytes (read from r), and then checks it against the
-// lock with r.finish.
-func copyBlob(w io.Writer, r *blobReader, buf []byte, head int, file, path string) error {
-	if _, err := w.Write(buf[:head]); err != nil {
-		return err
-	}
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return werr
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return r.check(file, path)
 }

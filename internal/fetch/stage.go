@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -212,11 +211,11 @@ func (s *stager) record(p, typ, sha, link string) error {
 	return nil
 }
 
-// placeBlob copies the blob at src to name, rehashing it in the same pass
-// (see rehash.go): a blob that does not match sha and size fails with a
-// *cacheBlobError, and the partial copy is left for the caller to discard
-// with the staging directory. The mode is decided from the first bytes of
-// that same read, so it too derives from the verified content.
+// placeBlob copies the blob at src to name and verifies the copy (see
+// copy.go): a copy that does not match sha and size fails with a
+// *cacheBlobError, and is left for the caller to discard with the staging
+// directory. The mode is decided from the first bytes of the verified copy,
+// so it too derives from the verified content.
 func (s *stager) placeBlob(name, src, sha string, size int64) error {
 	if err := checkRelPath(name); err != nil {
 		return fmt.Errorf("file %q: unsafe name: %v", name, err)
@@ -236,22 +235,16 @@ func (s *stager) placeBlob(name, src, sha string, size int64) error {
 	}
 	filesRead.Add(1)
 	defer in.Close()
-	r := newBlobReader(in, sha, size)
-	bp := hashBufs.Get().(*[]byte)
-	defer hashBufs.Put(bp)
-	head, err := io.ReadFull(r, *bp)
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return fmt.Errorf("file %q: %w", name, err)
-	}
-	perm := os.FileMode(0o644)
-	if looksExecutable((*bp)[:head]) {
-		perm = 0o755
-	}
-	out, err := s.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	out, err := s.root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("file %q: %w", name, err)
 	}
-	err = copyBlob(out, r, *bp, head, name, src)
+	head, err := copyVerified(s.ctx, out, in, sha, size, name, src)
+	if err == nil && looksExecutable(head) {
+		// What a create with 0755 would have given under the umask, which
+		// the staging directory's mode (0777 less the umask) tells.
+		err = out.Chmod(0o755 & s.dirPerm)
+	}
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
