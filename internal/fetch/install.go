@@ -659,8 +659,8 @@ func blobKey(sha string, size int64) string { return fmt.Sprintf("%s/%d", sha, s
 // downloaded with at most Jobs requests in flight, and stages each changed
 // package as soon as its files are there. Staging thus overlaps the
 // downloads still running, and a download's slot is free again while its
-// file is flushed to disk (see download). The first failure cancels
-// everything else and is the one reported.
+// file gets its name in the cache (see download). The first failure
+// cancels everything else and is the one reported.
 func (in *installer) fetchAndStage(ctx context.Context, changed []*work) error {
 	blobs, order, pre := in.planBlobs(changed)
 	if len(order)+len(pre) > 0 && in.opts.Offline {
@@ -759,7 +759,8 @@ func awaitPrefetched(ctx context.Context, pre []*blob) error {
 }
 
 // downloadAll downloads the blobs in order: at most Jobs requests in
-// flight (in.slots), and as many files again being flushed to disk. Each
+// flight (in.slots), and as many more goroutines ready to take a slot the
+// moment one is free. Each
 // blob's ready is closed when its download ends, successful or not; after a
 // failure, the blobs not started yet are not, and their packages' staging
 // ends through ctx.
