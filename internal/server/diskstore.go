@@ -572,14 +572,14 @@ func (d *DiskStore) Package(id int64) (Package, error) {
 func (d *DiskStore) Packages(projectID int64) ([]Package, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	return d.pkgIndex.packages(d.pkgIndex.byProject[projectID], d.packages), nil
+	return records(d.pkgIndex.owned(projectID), d.packages), nil
 }
 
 // PackagesNamed implements Store.
 func (d *DiskStore) PackagesNamed(projectID int64, name string) ([]Package, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	return d.pkgIndex.packages(d.pkgIndex.byName[nameKey{projectID, name}], d.packages), nil
+	return records(d.pkgIndex.named(projectID, name), d.packages), nil
 }
 
 // CreateFile implements Store.
@@ -635,14 +635,14 @@ func (d *DiskStore) File(id int64) (PackageFile, error) {
 func (d *DiskStore) Files(packageID int64) ([]PackageFile, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	return d.index.files(d.index.byPkg[packageID], d.files), nil
+	return records(d.index.owned(packageID), d.files), nil
 }
 
 // FilesNamed implements Store.
 func (d *DiskStore) FilesNamed(packageID int64, fileName string) ([]PackageFile, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	return d.index.files(d.index.byName[fileKey{packageID, fileName}], d.files), nil
+	return records(d.index.named(packageID, fileName), d.files), nil
 }
 
 // NewBlob implements Store. The blob is written to a temp file in DIR/tmp;

@@ -155,14 +155,14 @@ func (m *MemStore) Package(id int64) (Package, error) {
 func (m *MemStore) Packages(projectID int64) ([]Package, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.pkgIndex.packages(m.pkgIndex.byProject[projectID], m.packages), nil
+	return records(m.pkgIndex.owned(projectID), m.packages), nil
 }
 
 // PackagesNamed implements Store.
 func (m *MemStore) PackagesNamed(projectID int64, name string) ([]Package, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.pkgIndex.packages(m.pkgIndex.byName[nameKey{projectID, name}], m.packages), nil
+	return records(m.pkgIndex.named(projectID, name), m.packages), nil
 }
 
 // CreateFile implements Store.
@@ -209,14 +209,14 @@ func (m *MemStore) File(id int64) (PackageFile, error) {
 func (m *MemStore) Files(packageID int64) ([]PackageFile, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.index.files(m.index.byPkg[packageID], m.files), nil
+	return records(m.index.owned(packageID), m.files), nil
 }
 
 // FilesNamed implements Store.
 func (m *MemStore) FilesNamed(packageID int64, fileName string) ([]PackageFile, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.index.files(m.index.byName[fileKey{packageID, fileName}], m.files), nil
+	return records(m.index.named(packageID, fileName), m.files), nil
 }
 
 // NewBlob implements Store.

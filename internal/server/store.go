@@ -227,49 +227,69 @@ type Blob interface {
 	Size() int64
 }
 
-// pkgIndex finds a project's packages, and its packages of one name, in
-// ID order, without walking and copying every package of the store: each
-// download looks up one, and with the walk a registry of 3,000 packages
-// spent about a millisecond of CPU per download there. Stores hand out
-// increasing IDs, so add appends.
-type pkgIndex struct {
-	byProject map[int64][]int64
-	byName    map[nameKey][]int64
+// idIndex finds records by owner (a project's packages, a package's
+// files), and by owner and name, in ID order, without walking and copying
+// every record of the store: each download looks up one, and with the walk
+// a registry of 3,000 packages or 10,000 files spent most of its CPU
+// there. Stores hand out increasing IDs, so add appends.
+type idIndex struct {
+	byOwner map[int64][]int64
+	byName  map[ownedName][]int64
 }
 
-type nameKey struct {
-	project int64
-	name    string
+type ownedName struct {
+	owner int64
+	name  string
 }
 
-func newPkgIndex() pkgIndex {
-	return pkgIndex{byProject: map[int64][]int64{}, byName: map[nameKey][]int64{}}
+func newIDIndex() idIndex {
+	return idIndex{byOwner: map[int64][]int64{}, byName: map[ownedName][]int64{}}
 }
 
-// add indexes p, whose ID must be above those of every indexed package.
-func (x pkgIndex) add(p Package) {
-	x.byProject[p.ProjectID] = append(x.byProject[p.ProjectID], p.ID)
-	k := nameKey{p.ProjectID, p.Name}
-	x.byName[k] = append(x.byName[k], p.ID)
+// add indexes id, which must be above every indexed ID.
+func (x idIndex) add(owner int64, name string, id int64) {
+	x.byOwner[owner] = append(x.byOwner[owner], id)
+	k := ownedName{owner, name}
+	x.byName[k] = append(x.byName[k], id)
 }
 
-// remove drops p from the index (a DiskStore undoing a failed create).
-func (x pkgIndex) remove(p Package) {
-	x.byProject[p.ProjectID] = dropID(x.byProject[p.ProjectID], p.ID)
-	k := nameKey{p.ProjectID, p.Name}
-	if x.byName[k] = dropID(x.byName[k], p.ID); len(x.byName[k]) == 0 {
+// remove drops id from the index (a DiskStore undoing a failed create).
+func (x idIndex) remove(owner int64, name string, id int64) {
+	x.byOwner[owner] = dropID(x.byOwner[owner], id)
+	k := ownedName{owner, name}
+	if x.byName[k] = dropID(x.byName[k], id); len(x.byName[k]) == 0 {
 		delete(x.byName, k)
 	}
 }
 
-// packages returns the records of ids.
-func (x pkgIndex) packages(ids []int64, records map[int64]Package) []Package {
-	out := make([]Package, 0, len(ids))
+// owned returns the IDs of owner's records, in ID order.
+func (x idIndex) owned(owner int64) []int64 { return x.byOwner[owner] }
+
+// named returns the IDs of owner's records named name, in ID order.
+func (x idIndex) named(owner int64, name string) []int64 { return x.byName[ownedName{owner, name}] }
+
+// records returns the records of ids, in their order.
+func records[R any](ids []int64, all map[int64]R) []R {
+	out := make([]R, 0, len(ids))
 	for _, id := range ids {
-		out = append(out, records[id])
+		out = append(out, all[id])
 	}
 	return out
 }
+
+func dropID(ids []int64, id int64) []int64 {
+	if i := slices.Index(ids, id); i >= 0 {
+		return slices.Delete(ids, i, i+1)
+	}
+	return ids
+}
+
+// pkgIndex indexes packages by project, and by project and name.
+type pkgIndex struct{ idIndex }
+
+func newPkgIndex() pkgIndex         { return pkgIndex{newIDIndex()} }
+func (x pkgIndex) add(p Package)    { x.idIndex.add(p.ProjectID, p.Name, p.ID) }
+func (x pkgIndex) remove(p Package) { x.idIndex.remove(p.ProjectID, p.Name, p.ID) }
 
 // checkPackageUpdate refuses an update that would move a package to
 // another project or name.
@@ -280,55 +300,12 @@ func checkPackageUpdate(old, p Package) error {
 	return nil
 }
 
-func dropID(ids []int64, id int64) []int64 {
-	if i := slices.Index(ids, id); i >= 0 {
-		return slices.Delete(ids, i, i+1)
-	}
-	return ids
-}
+// fileIndex indexes files by package, and by package and name.
+type fileIndex struct{ idIndex }
 
-// fileIndex finds a package's files, and its files of one name, in ID
-// order, without walking every file of the store: a download looks up one
-// file, and with the walk a registry of 10,000 files spent most of its CPU
-// there. Stores hand out increasing IDs, so add appends.
-type fileIndex struct {
-	byPkg  map[int64][]int64
-	byName map[fileKey][]int64
-}
-
-type fileKey struct {
-	pkg  int64
-	name string
-}
-
-func newFileIndex() fileIndex {
-	return fileIndex{byPkg: map[int64][]int64{}, byName: map[fileKey][]int64{}}
-}
-
-// add indexes f, whose ID must be above those of every indexed file.
-func (x fileIndex) add(f PackageFile) {
-	x.byPkg[f.PackageID] = append(x.byPkg[f.PackageID], f.ID)
-	k := fileKey{f.PackageID, f.FileName}
-	x.byName[k] = append(x.byName[k], f.ID)
-}
-
-// remove drops f from the index (a DiskStore undoing a failed create).
-func (x fileIndex) remove(f PackageFile) {
-	x.byPkg[f.PackageID] = dropID(x.byPkg[f.PackageID], f.ID)
-	k := fileKey{f.PackageID, f.FileName}
-	if x.byName[k] = dropID(x.byName[k], f.ID); len(x.byName[k]) == 0 {
-		delete(x.byName, k)
-	}
-}
-
-// files returns the records of ids.
-func (x fileIndex) files(ids []int64, records map[int64]PackageFile) []PackageFile {
-	out := make([]PackageFile, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, records[id])
-	}
-	return out
-}
+func newFileIndex() fileIndex            { return fileIndex{newIDIndex()} }
+func (x fileIndex) add(f PackageFile)    { x.idIndex.add(f.PackageID, f.FileName, f.ID) }
+func (x fileIndex) remove(f PackageFile) { x.idIndex.remove(f.PackageID, f.FileName, f.ID) }
 
 // checkUpdate refuses an update that would move a file to another package
 // or name.
