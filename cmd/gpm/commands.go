@@ -52,7 +52,7 @@ func commandNames(commands []*command) []string {
 const globalFlagsHelp = `Global flags:
   -C, --chdir DIR      run as if gpm was started in DIR
       --manifest FILE  path to packages.toml (the lock sits beside it)
-  -j, --jobs N         parallel network operations (default 8)
+  -j, --jobs N         listings, and downloads, in flight at once (default 8 each)
   -q, --quiet          print only errors
   -v, --verbose        print each HTTP request and the credential source used
       --json           print one JSON document on stdout; human text stays on stderr

@@ -34,7 +34,7 @@ type globals struct {
 func (g *globals) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&g.dir, "chdir", "C", "", "run as if gpm was started in `DIR`")
 	fs.StringVar(&g.manifest, "manifest", "", "path to the manifest `FILE` (the lock sits beside it; default: packages.toml in the working directory or its nearest parent)")
-	fs.IntVarP(&g.jobs, "jobs", "j", 8, "number of parallel network operations")
+	fs.IntVarP(&g.jobs, "jobs", "j", 8, "listings in flight at once, and downloads in flight at once")
 	fs.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors")
 	fs.BoolVarP(&g.verbose, "verbose", "v", false, "print each HTTP request and the credential source used")
 	fs.BoolVar(&g.json, "json", false, "print one JSON document on stdout (human text stays on stderr)")
