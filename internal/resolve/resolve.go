@@ -8,9 +8,10 @@
 // then files of the chosen version), and downloads a file only when the
 // registry gave no SHA-256 for it. Entries that come from one project share
 // one listing of the project when it is short enough (ProjectLister), so
-// the usual "tools" project costs one listing round, not one per entry. Nothing here relies on the order in which
-// the API returns rows: GitLab sorts versions as strings ("1.10.0" before
-// "1.9.0") and breaks ties arbitrarily.
+// the usual "tools" project costs one listing round, not one per entry.
+// Nothing here relies on the order in which the API returns rows: GitLab
+// sorts versions as strings ("1.10.0" before "1.9.0") and breaks ties
+// arbitrarily.
 //
 // Files globs use path.Match against the registry's file name. File names
 // may contain "/" (GitLab directory paths, e.g. "linux/tool.tar.gz"), and as
