@@ -171,6 +171,9 @@ type tempFile struct {
 	h     *hashPipe
 	cache *Cache // nil: commit keeps the file where it is
 	done  bool   // committed: Close leaves the file alone
+	// keep: commit leaves f open, for the caller to hold the very file
+	// that was hashed as it was written (see installer.hold).
+	keep bool
 }
 
 func newTempFile(dir string) (*tempFile, error) {
@@ -259,9 +262,11 @@ func (t *tempFile) commit(ref registry.FileRef, sha string, size int64) (string,
 		t.Close()
 		return "", fmt.Errorf("write cache blob: %w", err)
 	}
-	if err := t.f.Close(); err != nil {
-		os.Remove(t.f.Name())
-		return "", fmt.Errorf("write cache blob: %w", err)
+	if !t.keep {
+		if err := t.f.Close(); err != nil {
+			os.Remove(t.f.Name())
+			return "", fmt.Errorf("write cache blob: %w", err)
+		}
 	}
 	final := t.cache.blobPath(sha)
 	if err := os.Rename(t.f.Name(), final); err != nil {
@@ -273,6 +278,9 @@ func (t *tempFile) commit(ref registry.FileRef, sha string, size int64) (string,
 			return final, nil
 		}
 		os.Remove(t.f.Name())
+		if t.keep {
+			t.f.Close()
+		}
 		return "", fmt.Errorf("write cache blob: %w", err)
 	}
 	t.done = true

@@ -3,6 +3,7 @@ package fetch
 import (
 	"errors"
 	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -80,4 +81,14 @@ func copyKernel(dst, src *os.File, limit int64, pr *copyProgress) error {
 		pr.add(int64(n))
 	}
 	return nil
+}
+
+// canReopen says reopen works here.
+const canReopen = true
+
+// reopen opens the file f is open on, read-only and at offset 0 of its
+// own, through /proc/self/fd: the same file even when its name now names
+// another one, or none.
+func reopen(f *os.File) (*os.File, error) {
+	return os.Open("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -252,6 +253,58 @@ func (s *stager) placeBlob(name, src, sha string, size int64) error {
 		if _, ok := err.(*cacheBlobError); ok {
 			return err
 		}
+		return fmt.Errorf("file %q: %w", name, err)
+	}
+	return s.record(name, typeFile, sha, "")
+}
+
+// placeHeld copies held, a file this run downloaded and hashed as it
+// arrived and has held open since (installer.hold), to name. The bytes of
+// held are the verified ones whatever became of the blob's name in the
+// cache, so they are not hashed again; the copy is checked for its size.
+func (s *stager) placeHeld(name string, held *os.File, sha string, size int64) error {
+	if err := checkRelPath(name); err != nil {
+		return fmt.Errorf("file %q: unsafe name: %v", name, err)
+	}
+	if why := s.claim(name, kindFile); why != "" {
+		return fmt.Errorf("file %q cannot be placed: %s", name, why)
+	}
+	if err := s.ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.mkParent(name); err != nil {
+		return err
+	}
+	in, err := reopen(held)
+	if err != nil {
+		return fmt.Errorf("file %q: %w", name, err)
+	}
+	defer in.Close()
+	out, err := s.root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("file %q: %w", name, err)
+	}
+	err = copyData(out, in, size+1, &copyProgress{wake: make(chan struct{}, 1)})
+	var head [execHead]byte
+	var n int
+	if err == nil {
+		var fi os.FileInfo
+		if fi, err = out.Stat(); err == nil && fi.Size() != size {
+			err = fmt.Errorf("copied %d bytes of %d", fi.Size(), size)
+		}
+	}
+	if err == nil {
+		if n, err = out.ReadAt(head[:], 0); err == io.EOF {
+			err = nil
+		}
+	}
+	if err == nil && looksExecutable(head[:n]) {
+		err = out.Chmod(0o755 & s.dirPerm)
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("file %q: %w", name, err)
 	}
 	return s.record(name, typeFile, sha, "")
