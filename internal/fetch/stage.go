@@ -212,12 +212,9 @@ func (s *stager) record(p, typ, sha, link string) error {
 	return nil
 }
 
-// placeBlob copies the blob at src to name and verifies the copy (see
-// copy.go): a copy that does not match sha and size fails with a
-// *cacheBlobError, and is left for the caller to discard with the staging
-// directory. The mode is decided from the first bytes of the verified copy,
-// so it too derives from the verified content.
-func (s *stager) placeBlob(name, src, sha string, size int64) error {
+// claimFile checks and claims name for a file and creates its parent
+// directories.
+func (s *stager) claimFile(name string) error {
 	if err := checkRelPath(name); err != nil {
 		return fmt.Errorf("file %q: unsafe name: %v", name, err)
 	}
@@ -228,6 +225,18 @@ func (s *stager) placeBlob(name, src, sha string, size int64) error {
 		return err
 	}
 	if err := s.mkParent(name); err != nil {
+		return err
+	}
+	return nil
+}
+
+// placeBlob copies the blob at src to name and verifies the copy (see
+// copy.go): a copy that does not match sha and size fails with a
+// *cacheBlobError, and is left for the caller to discard with the staging
+// directory. The mode is decided from the first bytes of the verified copy,
+// so it too derives from the verified content.
+func (s *stager) placeBlob(name, src, sha string, size int64) error {
+	if err := s.claimFile(name); err != nil {
 		return err
 	}
 	in, err := os.Open(src)
@@ -263,16 +272,7 @@ func (s *stager) placeBlob(name, src, sha string, size int64) error {
 // held are the verified ones whatever became of the blob's name in the
 // cache, so they are not hashed again; the copy is checked for its size.
 func (s *stager) placeHeld(name string, held *os.File, sha string, size int64) error {
-	if err := checkRelPath(name); err != nil {
-		return fmt.Errorf("file %q: unsafe name: %v", name, err)
-	}
-	if why := s.claim(name, kindFile); why != "" {
-		return fmt.Errorf("file %q cannot be placed: %s", name, why)
-	}
-	if err := s.ctx.Err(); err != nil {
-		return err
-	}
-	if err := s.mkParent(name); err != nil {
+	if err := s.claimFile(name); err != nil {
 		return err
 	}
 	in, err := reopen(held)
