@@ -83,12 +83,16 @@ func copyKernel(dst, src *os.File, limit int64, pr *copyProgress) error {
 	return nil
 }
 
-// canReopen says reopen works here.
-const canReopen = true
+// canReopen says reopen works here: /proc is mounted (it may not be in a
+// bare chroot or container).
+var canReopen = func() bool {
+	_, err := os.Stat("/proc/self/fd")
+	return err == nil
+}()
 
 // reopen opens the file f is open on, read-only and at offset 0 of its
 // own, through /proc/self/fd: the same file even when its name now names
 // another one, or none.
-func reopen(f *os.File) (*os.File, error) {
+var reopen = func(f *os.File) (*os.File, error) {
 	return os.Open("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
 }

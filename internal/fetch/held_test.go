@@ -96,3 +96,22 @@ func TestHeldDownloadsCapped(t *testing.T) {
 		}
 	}
 }
+
+// TestHeldDownloadNotReopened: where a held download cannot be reopened,
+// it is placed from the cache blob and rehashed, as any other.
+func TestHeldDownloadNotReopened(t *testing.T) {
+	withHolding(t, 1, 16)
+	old := reopen
+	reopen = func(*os.File) (*os.File, error) { return nil, os.ErrPermission }
+	t.Cleanup(func() { reopen = old })
+	e := newEnv(t)
+	p := e.pkg("p", "1.0.0", false, f("a.bin", "aaaa"))
+	reads := filesRead.Load()
+	e.mustInstall(p)
+	if n := filesRead.Load() - reads; n != 1 {
+		t.Errorf("%d blob reads, want 1: the cache blob, rehashed", n)
+	}
+	if got, ok := e.read("p/a.bin"); !ok || got != "aaaa" {
+		t.Errorf("a.bin = %q", got)
+	}
+}

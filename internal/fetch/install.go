@@ -1121,8 +1121,15 @@ func (in *installer) stage(ctx context.Context, w *work, blobs map[string]*blob)
 	for _, f := range p.Files {
 		b := blobs[blobKey(f.SHA256, f.Size)]
 		src, fresh := b.current()
-		if held := b.heldFile(); held != nil && !(p.Extract && archiveKind(f.Name) != "") {
+		var held *os.File
+		if h := b.heldFile(); h != nil && !(p.Extract && archiveKind(f.Name) != "") {
+			// Where it cannot be reopened, the blob is placed from the
+			// cache and rehashed, as any other.
+			held, _ = reopen(h)
+		}
+		if held != nil {
 			err = s.placeHeld(f.Name, held, f.SHA256, f.Size)
+			held.Close()
 		} else if p.Extract && archiveKind(f.Name) != "" {
 			err = s.extract(f.Name, src, f.SHA256, f.Size)
 		} else {

@@ -267,19 +267,15 @@ func (s *stager) placeBlob(name, src, sha string, size int64) error {
 	return s.record(name, typeFile, sha, "")
 }
 
-// placeHeld copies held, a file this run downloaded and hashed as it
-// arrived and has held open since (installer.hold), to name. The bytes of
-// held are the verified ones whatever became of the blob's name in the
-// cache, so they are not hashed again; the copy is checked for its size.
-func (s *stager) placeHeld(name string, held *os.File, sha string, size int64) error {
+// placeHeld copies in, a file this run downloaded and hashed as it arrived
+// and has held open since (installer.hold), reopened at offset 0, to name.
+// The bytes of in are the verified ones whatever became of the blob's name
+// in the cache, so they are not hashed again; the copy is checked for its
+// size.
+func (s *stager) placeHeld(name string, in *os.File, sha string, size int64) error {
 	if err := s.claimFile(name); err != nil {
 		return err
 	}
-	in, err := reopen(held)
-	if err != nil {
-		return fmt.Errorf("file %q: %w", name, err)
-	}
-	defer in.Close()
 	out, err := s.root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("file %q: %w", name, err)
