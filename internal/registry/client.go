@@ -41,16 +41,15 @@ type Client struct {
 	// abandoned (see idleBody).
 	readTimeout time.Duration
 
-	// jobs bounds the requests one call makes at once (the pages of
-	// ListProjectPackages); slots, when set, bounds the requests in
-	// flight across every client sharing it.
-	jobs  int
+	// slots, when set, bounds the requests in flight across every client
+	// sharing it.
 	slots *Limiter
 
 	hc       *http.Client // follows redirects safely
 	noFollow *http.Client // stops at 302/303/307, for CheckFile
 	// ahead bounds the listing pages requested ahead of the one being
-	// read (see paginate), across all listings of the client: --jobs.
+	// read (see paginate, ListProjectPackages), across all listings of
+	// the client: --jobs.
 	ahead chan struct{}
 }
 
@@ -138,7 +137,6 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		logf:      o.logf,
 
 		readTimeout: o.readTimeout,
-		jobs:        o.jobs,
 		slots:       o.slots,
 		ahead:       make(chan struct{}, o.jobs),
 	}

@@ -156,8 +156,10 @@ func (c *Client) ListProjectPackages(ctx context.Context, project string, maxPag
 			return nil, false, nil
 		}
 		pages := make([][]Package, first.totalPages+1)
+		// The pages after the first are requested at once, --jobs at a
+		// time, as paginate requests pages ahead.
 		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(c.jobs)
+		g.SetLimit(cap(c.ahead))
 		for n := 2; n <= first.totalPages; n++ {
 			pu := *first.next
 			q := pu.Query()
