@@ -441,11 +441,15 @@ func TestPaginationAheadFollowsTheLinks(t *testing.T) {
 		name            string
 		rows, announced int
 		requests        int
+		// abandoned is how many of the requests are pages requested
+		// ahead and never read: the walk cancels them when it ends, so
+		// they may or may not have reached the server.
+		abandoned int
 	}{
-		{"list grew", 450, 250, 5},   // 3 announced, pages 4 and 5 read in turn
-		{"list shrank", 250, 450, 5}, // 5 announced and requested, 3 read
-		{"one page", 80, 80, 1},
-		{"two pages", 150, 150, 2},
+		{"list grew", 450, 250, 5, 0},   // 3 announced, pages 4 and 5 read in turn
+		{"list shrank", 250, 450, 5, 2}, // 5 announced and requested, 3 read
+		{"one page", 80, 80, 1, 0},
+		{"two pages", 150, 150, 2, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, rec := server(t, totalPager(fileRows(tc.rows), tc.announced, nil))
@@ -454,8 +458,8 @@ func TestPaginationAheadFollowsTheLinks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(files) != tc.rows || rec.count() != tc.requests {
-				t.Fatalf("got %d files in %d requests, want %d in %d", len(files), rec.count(), tc.rows, tc.requests)
+			if n := rec.count(); len(files) != tc.rows || n > tc.requests || n < tc.requests-tc.abandoned {
+				t.Fatalf("got %d files in %d requests, want %d in %d to %d", len(files), n, tc.rows, tc.requests-tc.abandoned, tc.requests)
 			}
 			for i, f := range files {
 				if f.ID != int64(i+1) {
