@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"crypto/sha256"
+	"hash"
 	"sync"
 )
 
@@ -26,6 +27,14 @@ const hashChunkSize = 256 << 10
 // hashQueue is how many full chunks may wait for the hasher.
 const hashQueue = 4
 
+// pipeMin is the size below which a pipe hashes on the writer's goroutine.
+// Most files are small, and several download at once, which already keeps
+// the cores busy; a pipe of their own would only cost a goroutine and
+// chunks of fresh memory for each (page faults are what a small download
+// spends most of its CPU on, in a VM). A file that grows past pipeMin moves
+// to the hashing goroutine with the hash computed so far.
+const pipeMin = 1 << 20
+
 var hashChunks = sync.Pool{New: func() any { b := make([]byte, 0, hashChunkSize); return &b }}
 
 // pipeMsg is a chunk to hash, or with b nil a request: the sum so far, or
@@ -35,11 +44,12 @@ type pipeMsg struct {
 	reset bool
 }
 
-// hashPipe is a SHA-256 computed on a goroutine of its own. Write never
-// fails and never keeps the slice it is given. Sum waits for the hasher to
-// catch up. Close must be called to end the goroutine; a hashPipe is not
-// safe for concurrent use.
+// hashPipe is a SHA-256 computed on a goroutine of its own once more than
+// pipeMin bytes were written. Write never fails and never keeps the slice
+// it is given. Sum waits for the hasher to catch up. Close must be called
+// to end the goroutine; a hashPipe is not safe for concurrent use.
 type hashPipe struct {
+	h      hash.Hash // the hash, while the pipe hashes inline
 	work   chan pipeMsg
 	sums   chan [sha256.Size]byte
 	cur    *[]byte // the chunk being filled, or nil
@@ -48,14 +58,18 @@ type hashPipe struct {
 }
 
 func newHashPipe() *hashPipe {
-	p := &hashPipe{work: make(chan pipeMsg, hashQueue), sums: make(chan [sha256.Size]byte)}
-	go p.run()
-	return p
+	return &hashPipe{h: sha256.New()}
+}
+
+// start moves the hash to a goroutine of its own.
+func (p *hashPipe) start() {
+	p.work, p.sums = make(chan pipeMsg, hashQueue), make(chan [sha256.Size]byte)
+	go p.run(p.h)
+	p.h = nil
 }
 
 // run is the hashing goroutine.
-func (p *hashPipe) run() {
-	h := sha256.New()
+func (p *hashPipe) run(h hash.Hash) {
 	for m := range p.work {
 		switch {
 		case m.b != nil:
@@ -72,9 +86,17 @@ func (p *hashPipe) run() {
 	}
 }
 
-// Write queues a copy of b for hashing.
+// Write hashes b, or queues a copy of it for hashing.
 func (p *hashPipe) Write(b []byte) (int, error) {
 	n := len(b)
+	p.n += int64(n)
+	if p.h != nil {
+		if p.n <= pipeMin {
+			p.h.Write(b)
+			return n, nil
+		}
+		p.start()
+	}
 	for len(b) > 0 {
 		if p.cur == nil {
 			p.cur = hashChunks.Get().(*[]byte)
@@ -87,7 +109,6 @@ func (p *hashPipe) Write(b []byte) (int, error) {
 			p.flush()
 		}
 	}
-	p.n += int64(n)
 	return n, nil
 }
 
@@ -102,6 +123,11 @@ func (p *hashPipe) flush() {
 // Sum returns the SHA-256 of everything written since the pipe was made or
 // last Reset, once the hasher has caught up.
 func (p *hashPipe) Sum() [sha256.Size]byte {
+	var s [sha256.Size]byte
+	if p.h != nil {
+		p.h.Sum(s[:0])
+		return s
+	}
 	p.flush()
 	p.work <- pipeMsg{}
 	return <-p.sums
@@ -113,11 +139,15 @@ func (p *hashPipe) Size() int64 { return p.n }
 
 // Reset starts the hash over.
 func (p *hashPipe) Reset() {
+	p.n = 0
+	if p.h != nil {
+		p.h.Reset()
+		return
+	}
 	if p.cur != nil {
 		*p.cur = (*p.cur)[:0]
 	}
 	p.work <- pipeMsg{reset: true}
-	p.n = 0
 }
 
 // Close ends the hashing goroutine. It is safe to call more than once; the
@@ -127,6 +157,9 @@ func (p *hashPipe) Close() {
 		return
 	}
 	p.closed = true
+	if p.h != nil {
+		return
+	}
 	if p.cur != nil {
 		*p.cur = (*p.cur)[:0]
 		hashChunks.Put(p.cur)

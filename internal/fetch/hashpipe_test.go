@@ -48,9 +48,9 @@ func TestHashPipe(t *testing.T) {
 func TestHashPipeKeepsNoSlice(t *testing.T) {
 	p := newHashPipe()
 	defer p.Close()
-	buf := bytes.Repeat([]byte{'a'}, 1000)
+	buf := bytes.Repeat([]byte{'a'}, 4000)
 	var want []byte
-	for i := range 600 {
+	for i := range 600 { // 2.4 MB: past pipeMin, so most of it is piped
 		for j := range buf {
 			buf[j] = byte(i)
 		}
@@ -60,4 +60,36 @@ func TestHashPipeKeepsNoSlice(t *testing.T) {
 	if got := p.Sum(); got != sha256.Sum256(want) {
 		t.Errorf("sum %x, want %x", got, sha256.Sum256(want))
 	}
+}
+
+// TestHashPipeInlineBelowPipeMin: up to pipeMin bytes are hashed on the
+// writer's goroutine, with no chunk and no goroutine of their own; the
+// write that goes past it moves the hash, with what it holds so far, to
+// the hashing goroutine.
+func TestHashPipeInlineBelowPipeMin(t *testing.T) {
+	data := make([]byte, pipeMin+hashChunkSize/2)
+	rand.NewChaCha8([32]byte{2}).Read(data)
+	p := newHashPipe()
+	defer p.Close()
+	p.Write(data[:pipeMin/2])
+	p.Write(data[pipeMin/2 : pipeMin])
+	if p.work != nil || p.cur != nil {
+		t.Fatal("a pipe of pipeMin bytes started hashing on a goroutine")
+	}
+	if got := p.Sum(); got != sha256.Sum256(data[:pipeMin]) {
+		t.Errorf("inline sum %x, want %x", got, sha256.Sum256(data[:pipeMin]))
+	}
+	p.Write(data[pipeMin:])
+	if p.work == nil {
+		t.Fatal("a pipe past pipeMin still hashes inline")
+	}
+	if got := p.Sum(); got != sha256.Sum256(data) {
+		t.Errorf("sum after the move %x, want %x", got, sha256.Sum256(data))
+	}
+	// A small pipe that is closed without a sum leaks nothing and can be
+	// closed again.
+	q := newHashPipe()
+	q.Write(data[:10])
+	q.Close()
+	q.Close()
 }
