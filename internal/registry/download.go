@@ -42,9 +42,21 @@ type Resetter interface{ Reset() error }
 // the bytes written since the destination was created or last Reset.
 type Hasher interface{ SHA256() string }
 
-const copyBufSize = 256 << 10
+// Downloads are copied through pooled buffers: large ones for large files,
+// where fewer system calls count, and small ones for the rest, since
+// several download at once and every buffer is fresh memory to fault in
+// (the cost that dominates a small download's CPU in a VM).
+const (
+	copyBufSize      = 256 << 10
+	smallCopyBufSize = 64 << 10
+	// smallCopyMax is the largest known size copied through a small buffer.
+	smallCopyMax = 1 << 20
+)
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+var (
+	bufPool      = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+	smallBufPool = sync.Pool{New: func() any { b := make([]byte, smallCopyBufSize); return &b }}
+)
 
 // Download streams the file f into dst, hashing it, and checks its size and
 // SHA-256 against want. Redirects (to object storage) are followed without
@@ -145,7 +157,11 @@ func (d *download) attempt(ctx context.Context, n int) (Result, error) {
 	if d.hasher == nil {
 		h = sha256.New()
 	}
-	written, rerr, werr := copyHashed(d.dst, h, body)
+	size := want.Size
+	if size < 0 {
+		size = resp.ContentLength
+	}
+	written, rerr, werr := copyHashed(d.dst, h, body, size)
 	if written > 0 {
 		d.dirty = true
 	}
@@ -192,11 +208,16 @@ func (d *download) expected(resp *http.Response) string {
 	return ""
 }
 
-// copyHashed copies r to dst and h (unless nil) through a pooled buffer,
-// telling read failures from write failures.
-func copyHashed(dst io.Writer, h hash.Hash, r io.Reader) (written int64, rerr, werr error) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
+// copyHashed copies r to dst and h (unless nil) through a pooled buffer
+// chosen by size (-1 when unknown), telling read failures from write
+// failures.
+func copyHashed(dst io.Writer, h hash.Hash, r io.Reader, size int64) (written int64, rerr, werr error) {
+	pool := &bufPool
+	if size >= 0 && size <= smallCopyMax {
+		pool = &smallBufPool
+	}
+	bp := pool.Get().(*[]byte)
+	defer pool.Put(bp)
 	buf := *bp
 	for {
 		nr, er := r.Read(buf)
