@@ -186,19 +186,65 @@ func Verify(ctx context.Context, dir string, l *lock.File, jobs int) (*VerifyRep
 	if l == nil {
 		l = &lock.File{}
 	}
-	rep, checks, err := planVerify(dir, l)
-	if err != nil {
+	// Files are hashed while the rest of the vendor directory is still
+	// being planned (a walk of each package directory). The first failure
+	// to read cancels the rest.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	work := make(chan *verifyCheck, 256)
+	var mu sync.Mutex
+	var files int
+	var nbytes int64
+	for range jobs {
+		g.Go(func() error {
+			for c := range work {
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				vf, n, err := verifyOne(c.pkgDir, &c.file, c.want)
+				if err != nil {
+					return &PackageError{Name: c.name, Version: c.version, Err: err}
+				}
+				c.result = vf
+				if n >= 0 {
+					mu.Lock()
+					files++
+					nbytes += n
+					mu.Unlock()
+				}
+			}
+			return nil
+		})
+	}
+	emit := func(c *verifyCheck) bool {
+		select {
+		case work <- c:
+			return true
+		case <-gctx.Done():
+			return false
+		}
+	}
+	rep, checks, perr := planVerify(dir, l, emit)
+	close(work)
+	if perr != nil {
+		cancel()
+	}
+	err := g.Wait()
+	switch {
+	case perr != nil:
+		return nil, perr
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case err != nil:
 		return nil, err
 	}
-	results, err := runChecks(ctx, dir, rep, checks, jobs)
-	if err != nil {
-		return nil, err
-	}
-	for i, c := range checks {
+	rep.Files, rep.Bytes = files, nbytes
+	for _, c := range checks {
 		vp := &rep.Packages[c.pkg]
 		vp.Checked++
-		if results[i].Status != FileOK {
-			vp.Files = append(vp.Files, results[i])
+		if c.result.Status != FileOK {
+			vp.Files = append(vp.Files, c.result)
 		}
 	}
 	for i := range rep.Packages {
@@ -216,22 +262,28 @@ func Verify(ctx context.Context, dir string, l *lock.File, jobs int) (*VerifyRep
 
 // verifyCheck is one placed path to check.
 type verifyCheck struct {
-	pkg  int // index in VerifyReport.Packages
-	file placed
-	want string // expected sha256, or symlink target
+	pkg           int    // index in VerifyReport.Packages
+	name, version string // the package's
+	pkgDir        string
+	file          placed
+	want          string // expected sha256, or symlink target
+	result        VerifyFile
 }
 
 // planVerify decides, without reading any content, the status of each
 // package that cannot be checked file by file (not installed, outdated,
 // unrecorded, no longer locked), the paths to check of the others, and
-// their unexpected files. The report's packages are in lock order, then
-// the packages no longer locked by name.
-func planVerify(dir string, l *lock.File) (*VerifyReport, []verifyCheck, error) {
+// their unexpected files. Each path to check is passed to emit as soon as
+// it is known, and returned with the others; when emit returns false
+// (the checks failed or were cancelled) planning stops and returns
+// nothing. The report's packages are in lock order, then the packages no
+// longer locked by name.
+func planVerify(dir string, l *lock.File, emit func(*verifyCheck) bool) (*VerifyReport, []*verifyCheck, error) {
 	rep := &VerifyReport{}
 	st := readState(dir, func(format string, args ...any) {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf(format, args...))
 	})
-	var checks []verifyCheck
+	var checks []*verifyCheck
 	for i := range l.Packages {
 		p := &l.Packages[i]
 		if err := checkLockPackage(p); err != nil {
@@ -261,7 +313,11 @@ func planVerify(dir string, l *lock.File) (*VerifyReport, []verifyCheck, error) 
 					want = w
 				}
 			}
-			checks = append(checks, verifyCheck{pkg: len(rep.Packages) - 1, file: f, want: want})
+			c := &verifyCheck{pkg: len(rep.Packages) - 1, name: p.Name, version: p.Version, pkgDir: pkgDir, file: f, want: want}
+			checks = append(checks, c)
+			if !emit(c) {
+				return nil, nil, nil
+			}
 		}
 		unexpected, err := unexpectedFiles(pkgDir, known)
 		if err != nil {
@@ -322,42 +378,6 @@ func verifyPlan(pkgDir string, p *lock.Package, s *pkgState) (status PackageStat
 		files = append(files, placed{Path: f.Name, Size: f.Size, SHA256: f.SHA256})
 	}
 	return PackageOK, files, true
-}
-
-// runChecks checks the planned paths over jobs workers, counting the files
-// and bytes hashed in rep. The first failure to read cancels the rest.
-func runChecks(ctx context.Context, dir string, rep *VerifyReport, checks []verifyCheck, jobs int) ([]VerifyFile, error) {
-	results := make([]VerifyFile, len(checks))
-	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(jobs)
-	for i, c := range checks {
-		g.Go(func() error {
-			if err := gctx.Err(); err != nil {
-				return err
-			}
-			vp := &rep.Packages[c.pkg]
-			vf, n, err := verifyOne(filepath.Join(dir, vp.Name), &c.file, c.want)
-			if err != nil {
-				return &PackageError{Name: vp.Name, Version: vp.Version, Err: err}
-			}
-			results[i] = vf
-			if n >= 0 {
-				mu.Lock()
-				rep.Files++
-				rep.Bytes += n
-				mu.Unlock()
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, err
-	}
-	return results, nil
 }
 
 // verifyOne checks one placed path. It returns the bytes hashed, or -1
@@ -440,7 +460,7 @@ func unexpectedFiles(pkgDir string, known map[string]bool) ([]string, error) {
 
 // hashBufSize is large enough that hashing is bound by SHA-256, not by
 // system calls.
-const hashBufSize = 1 << 20
+const hashBufSize = 256 << 10
 
 // filesRead counts files read for hashing, copying or extraction, so tests
 // can prove that an install of packages in place reads nothing.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -230,5 +231,66 @@ func TestVerifyReadsWithoutWriting(t *testing.T) {
 	e.write(metaDir, "not a directory")
 	if _, err := verify(context.Background(), e.dir, lockOf(p), 0); err != nil {
 		t.Errorf(".gpm is a file: %v", err)
+	}
+}
+
+// TestVerifyPlanningFailsWhileHashing: files are hashed while planning goes
+// on, so a lock entry that planning refuses after hundreds of queued checks
+// (more than the queue holds) ends the verification with that entry's
+// error, and a cancelled context ends it too; neither waits forever.
+func TestVerifyPlanningFailsWhileHashing(t *testing.T) {
+	e := newEnv(t)
+	var files []file
+	for i := range 400 {
+		files = append(files, f(fmt.Sprintf("f%03d", i), fmt.Sprint(i)))
+	}
+	many := e.pkg("many", "1.0.0", false, files...)
+	e.mustInstall(many)
+	bad := e.pkg("zbad", "1.0.0", false, f("z", "z"))
+	bad.Files[0].SHA256 = "not-a-sha"
+
+	rep, err := verify(context.Background(), e.dir, lockOf(many, bad), 1)
+	var pe *PackageError
+	if !errors.As(err, &pe) || pe.Name != "zbad" || rep != nil {
+		t.Fatalf("rep %v, err %v; want zbad's PackageError and no report", rep, err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := verify(ctx, e.dir, lockOf(many), 1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: err %v, want context.Canceled", err)
+	}
+
+	rep, err = verify(context.Background(), e.dir, lockOf(many), 3)
+	if err != nil || rep.Files != 400 || rep.Packages[0].Checked != 400 {
+		t.Fatalf("many: err %v, %d files hashed", err, rep.Files)
+	}
+}
+
+// TestVerifyReadFailureStopsPlanning: when a file cannot be checked (here
+// every one: its directory became a symlink to itself), the workers stop
+// and planning, blocked on a full queue, stops with them.
+func TestVerifyReadFailureStopsPlanning(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("needs a symlink loop")
+	}
+	e := newEnv(t)
+	var files []file
+	for i := range 400 {
+		files = append(files, f(fmt.Sprintf("d/x%03d", i), fmt.Sprint(i)))
+	}
+	p := e.pkg("loop", "1.0.0", false, files...)
+	e.mustInstall(p)
+	d := filepath.Join(e.dir, "loop", "d")
+	if err := os.RemoveAll(d); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("d", d); err != nil {
+		t.Fatal(err)
+	}
+	_, err := verify(context.Background(), e.dir, lockOf(p), 1)
+	var pe *PackageError
+	if !errors.As(err, &pe) || pe.Name != "loop" || errors.Is(err, ErrIntegrity) {
+		t.Fatalf("err %v, want a PackageError for loop that is not an integrity error", err)
 	}
 }
