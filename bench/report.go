@@ -250,6 +250,11 @@ func (b *bench) document() string {
 	} else {
 		fmt.Fprintf(&d, "- Command: `%s`\n", commandLine())
 	}
+	if b.c.gpmGiven {
+		fmt.Fprintf(&d, "- gpm: the binary given with -gpm\n")
+	} else {
+		d.WriteString("- gpm: built as the release archives are, `CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags '-s -w'`\n")
+	}
 	fmt.Fprintf(&d, "- Registry: internal/server on 127.0.0.1 with %s before every API request; gpm --jobs %d; loopback bandwidth %s/s (one TCP stream, best of 3)\n",
 		b.c.latency, b.c.jobs, formatSize(int64(b.bw)))
 	fmt.Fprintf(&d, "- Wall: the median of the runs, process start to exit. Peak RSS: the largest maxrss (wait4 rusage) of the measured processes, started from a small runner process because Linux starts a child's maxrss at its parent's; the runner's own, %s, is the floor of every figure. HTTP requests: what the registry counted during the operation.\n", formatSize(b.floor))
