@@ -16,6 +16,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/Masterminds/semver/v3"
 )
@@ -83,6 +85,35 @@ const Any = "*"
 // Masterminds/semver ("^1.2", "~1.2.3", ">=1.0, <2", "1.x", "*"), or "=V"
 // where V is any version string GitLab accepts, matched exactly.
 func ParseConstraint(s string) (Constraint, error) {
+	if p, ok := parsedConstraints.Load(s); ok {
+		r := p.(parsed)
+		return r.c, r.err
+	}
+	c, err := parseConstraint(s)
+	if parsedCount.Add(1) <= maxParsed {
+		parsedConstraints.Store(s, parsed{c, err})
+	}
+	return c, err
+}
+
+// Constraints are parsed once per spelling: a manifest and its lock
+// usually repeat one or two ("^1"), and each parse runs Masterminds'
+// regular expressions, a good part of loading them. A parsed constraint is
+// never changed. The memo stops growing at maxParsed spellings (a fuzzer
+// would grow it without end).
+var (
+	parsedConstraints sync.Map // string -> parsed
+	parsedCount       atomic.Int64
+)
+
+const maxParsed = 4096
+
+type parsed struct {
+	c   Constraint
+	err error
+}
+
+func parseConstraint(s string) (Constraint, error) {
 	raw := s
 	s = strings.TrimSpace(s)
 	if s == "" {

@@ -122,3 +122,29 @@ func TestValidGitLabVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestParseConstraintMemo: a spelling parsed before comes from the memo,
+// with the same answer, errors included, and the memo stops at maxParsed.
+func TestParseConstraintMemo(t *testing.T) {
+	for _, s := range []string{"^1.2", " ~0.3 ", "=2024.06-b3", "latest", ">=1, <"} {
+		c1, err1 := ParseConstraint(s)
+		c2, err2 := ParseConstraint(s)
+		if c1.String() != c2.String() || (err1 == nil) != (err2 == nil) || err1 != nil && err1.Error() != err2.Error() {
+			t.Errorf("%q: first %v, %v; then %v, %v", s, c1, err1, c2, err2)
+		}
+		if _, ok := parsedConstraints.Load(s); !ok && parsedCount.Load() <= maxParsed {
+			t.Errorf("%q was not memoised", s)
+		}
+	}
+	if c, _ := ParseConstraint("^1.2"); !c.Match(Parse("1.2.5")) {
+		t.Error("memoised ^1.2 does not match 1.2.5")
+	}
+	parsedCount.Store(maxParsed)
+	t.Cleanup(func() { parsedCount.Store(0) })
+	if _, err := ParseConstraint("^9.9.9-not-seen-before"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := parsedConstraints.Load("^9.9.9-not-seen-before"); ok {
+		t.Error("the memo grew past maxParsed")
+	}
+}
