@@ -240,11 +240,7 @@ func TestVerifyReadsWithoutWriting(t *testing.T) {
 // error, and a cancelled context ends it too; neither waits forever.
 func TestVerifyPlanningFailsWhileHashing(t *testing.T) {
 	e := newEnv(t)
-	var files []file
-	for i := range 400 {
-		files = append(files, f(fmt.Sprintf("f%03d", i), fmt.Sprint(i)))
-	}
-	many := e.pkg("many", "1.0.0", false, files...)
+	many := e.pkg("many", "1.0.0", false, numbered("f%03d", 400)...)
 	e.mustInstall(many)
 	bad := e.pkg("zbad", "1.0.0", false, f("z", "z"))
 	bad.Files[0].SHA256 = "not-a-sha"
@@ -275,11 +271,7 @@ func TestVerifyReadFailureStopsPlanning(t *testing.T) {
 		t.Skip("needs a symlink loop")
 	}
 	e := newEnv(t)
-	var files []file
-	for i := range 400 {
-		files = append(files, f(fmt.Sprintf("d/x%03d", i), fmt.Sprint(i)))
-	}
-	p := e.pkg("loop", "1.0.0", false, files...)
+	p := e.pkg("loop", "1.0.0", false, numbered("d/x%03d", 400)...)
 	e.mustInstall(p)
 	d := filepath.Join(e.dir, "loop", "d")
 	if err := os.RemoveAll(d); err != nil {
@@ -293,4 +285,13 @@ func TestVerifyReadFailureStopsPlanning(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Name != "loop" || errors.Is(err, ErrIntegrity) {
 		t.Fatalf("err %v, want a PackageError for loop that is not an integrity error", err)
 	}
+}
+
+// numbered returns n small files named by format and their index.
+func numbered(format string, n int) []file {
+	var files []file
+	for i := range n {
+		files = append(files, f(fmt.Sprintf(format, i), fmt.Sprint(i)))
+	}
+	return files
 }
