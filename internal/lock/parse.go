@@ -20,7 +20,11 @@ import (
 // Every error matches ErrInvalid and carries a hint on how to get a usable
 // lock again. The result has its packages and files sorted by name.
 func Parse(path string, data []byte) (*File, error) {
-	var doc map[string]any
+	doc, ok := decodeSimple(data)
+	if ok {
+		p := &parser{path: path, data: data}
+		return p.file(doc)
+	}
 	if _, err := toml.Decode(string(data), &doc); err != nil {
 		e := &Error{Path: path, Msg: err.Error()}
 		var pe toml.ParseError
