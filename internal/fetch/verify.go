@@ -470,7 +470,7 @@ var hashBufs = sync.Pool{New: func() any { b := make([]byte, hashBufSize); retur
 
 // hashFile returns the SHA-256 (lowercase hex) and size of the file at p.
 func hashFile(p string) (string, int64, error) {
-	f, err := os.Open(p)
+	f, err := openRead(p)
 	if err != nil {
 		return "", 0, err
 	}
