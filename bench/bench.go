@@ -192,6 +192,33 @@ func (b *bench) measure(reps int, prepare func() error, op func(i int) (sample, 
 		}
 		ss = append(ss, s)
 	}
+	return median(ss), nil
+}
+
+// measureInterleaved runs ops in turn, reps rounds of one run each (A, B,
+// A, B, ...), so that what the machine does meanwhile falls on all of them
+// alike, and returns each op's median run as measure does.
+func (b *bench) measureInterleaved(reps int, ops ...func(i int) (sample, error)) ([]sample, error) {
+	runs := make([][]sample, len(ops))
+	for i := range reps {
+		for k, op := range ops {
+			s, err := op(i)
+			if err != nil {
+				return nil, err
+			}
+			runs[k] = append(runs[k], s)
+		}
+	}
+	out := make([]sample, len(ops))
+	for k := range ops {
+		out[k] = median(runs[k])
+	}
+	return out, nil
+}
+
+// median returns the run of ss with the median wall time, with the peak RSS
+// of all of them and the range of their wall times.
+func median(ss []sample) sample {
 	peak := int64(0)
 	for _, s := range ss {
 		peak = max(peak, s.rss)
@@ -200,7 +227,7 @@ func (b *bench) measure(reps int, prepare func() error, op func(i int) (sample, 
 	med := ss[len(ss)/2]
 	med.rss = peak
 	med.min, med.max = ss[0].wall, ss[len(ss)-1].wall
-	return med, nil
+	return med
 }
 
 // wallText is the wall time, with the range of the runs when there were

@@ -83,12 +83,7 @@ func (b *bench) installWorkload() error {
 	}
 	b.add(section, "install from a warm cache into an empty vendor", reps, s)
 
-	s, err = b.measure(reps, nil, gpm("verify"))
-	if err != nil {
-		return err
-	}
-	verifyRow := b.add(section, "gpm verify", reps, s)
-	if err := b.sha256sumRows(section, dir, vendor, names, verifyRow); err != nil {
+	if err := b.verifyRows(section, dir, vendor, names, gpm("verify")); err != nil {
 		return err
 	}
 
@@ -105,26 +100,27 @@ func (b *bench) installWorkload() error {
 // newest is the version of the install workload that "^1" selects.
 func (b *bench) newest() string { return fmt.Sprintf("1.%d.0", b.c.versions-1) }
 
-// sha256sumRows measures sha256sum on the vendor files: one process, and
-// one process per CPU with the files shared out.
-func (b *bench) sha256sumRows(section, dir, vendor string, names []string, verifyRow *row) error {
+// verifyRows measures gpm verify (the op verify) and sha256sum on the
+// vendor files, in one process and in one process per CPU with the files
+// shared out. The three are interleaved, since the target compares them:
+// measured one after the other, a change in what else the machine did
+// moved sha256sum's 50 x 256 KiB between 27 and 37 ms from run to run.
+func (b *bench) verifyRows(section, dir, vendor string, names []string, verify func(int) (sample, error)) error {
 	var files []string
 	for _, name := range names {
 		files = append(files, filepath.Join(vendor, name, name+".bin"))
 	}
 	env := b.env(filepath.Join(b.tmp, "unused-cache"))
-	one, err := b.measure(b.c.reps, nil, func(int) (sample, error) {
-		return b.procs(dir, env, append([]string{"sha256sum"}, files...))
-	})
+	reps := max(b.c.reps, 15) // each run takes some 30-60 ms
+	ss, err := b.measureInterleaved(reps, verify,
+		func(int) (sample, error) { return b.procs(dir, env, append([]string{"sha256sum"}, files...)) },
+		func(int) (sample, error) { return b.parallelSum(dir, env, files) })
 	if err != nil {
 		return err
 	}
-	oneRow := b.add(section, "baseline: sha256sum (one process)", b.c.reps, one)
-	par, err := b.measure(b.c.reps, nil, func(int) (sample, error) { return b.parallelSum(dir, env, files) })
-	if err != nil {
-		return err
-	}
-	parRow := b.add(section, fmt.Sprintf("baseline: sha256sum (%d processes)", runtime.NumCPU()), b.c.reps, par)
+	verifyRow := b.add(section, "gpm verify", reps, ss[0])
+	oneRow := b.add(section, "baseline: sha256sum (one process)", reps, ss[1])
+	parRow := b.add(section, fmt.Sprintf("baseline: sha256sum (%d processes)", runtime.NumCPU()), reps, ss[2])
 	b.targetVerify(section, verifyRow, oneRow, parRow, files)
 	return nil
 }
