@@ -21,17 +21,15 @@ import (
 // lock again. The result has its packages and files sorted by name.
 func Parse(path string, data []byte) (*File, error) {
 	doc, ok := decodeSimple(data)
-	if ok {
-		p := &parser{path: path, data: data}
-		return p.file(doc)
-	}
-	if _, err := toml.Decode(string(data), &doc); err != nil {
-		e := &Error{Path: path, Msg: err.Error()}
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			e.Line, e.Msg = pe.Position.Line, lowerMessage(pe.Message)
+	if !ok {
+		if _, err := toml.Decode(string(data), &doc); err != nil {
+			e := &Error{Path: path, Msg: err.Error()}
+			var pe toml.ParseError
+			if errors.As(err, &pe) {
+				e.Line, e.Msg = pe.Position.Line, lowerMessage(pe.Message)
+			}
+			return nil, hint.Wrap(e, regenerateHint(path))
 		}
-		return nil, hint.Wrap(e, regenerateHint(path))
 	}
 	p := &parser{path: path, data: data}
 	return p.file(doc)
