@@ -294,6 +294,20 @@ func removeAll(paths ...string) func() error {
 	}
 }
 
+// warmAfter runs prepare, when set, then warms n bytes and 256 MiB more of
+// memory for the run that follows (see warmMemory).
+func warmAfter(prepare func() error, n int64) func() error {
+	return func() error {
+		if prepare != nil {
+			if err := prepare(); err != nil {
+				return err
+			}
+		}
+		warmMemory(n + 256<<20)
+		return nil
+	}
+}
+
 func emptyDir(p string) func() error {
 	return func() error {
 		if err := os.RemoveAll(p); err != nil {

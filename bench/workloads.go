@@ -279,15 +279,7 @@ func (b *bench) bigWorkload() error {
 	// memory the run takes. Each cold install and curl is the median of
 	// bigReps runs.
 	const bigReps = 3
-	warm := func(prepare func() error) func() error {
-		return func() error {
-			if err := prepare(); err != nil {
-				return err
-			}
-			warmMemory(3*size + 256<<20)
-			return nil
-		}
-	}
+	warm := func(prepare func() error) func() error { return warmAfter(prepare, 3*size) }
 	curlDir := filepath.Join(b.tmp, "big-curl")
 	curl, err := b.measure(bigReps, warm(emptyDir(curlDir)), func(int) (sample, error) {
 		return b.procs(dir, env, b.curlGet(b.fileURL("big", "1.0.0", "big.bin"), filepath.Join(curlDir, "big.bin")))
@@ -345,7 +337,7 @@ func (b *bench) bigWorkload() error {
 		pubRow = b.skip(section, "gpm publish", why)
 	} else {
 		// The registry keeps what it receives in memory: warmed too.
-		s, err := b.measure(1, func() error { warmMemory(2*size + 256<<20); return nil }, func(int) (sample, error) {
+		s, err := b.measure(1, warmAfter(nil, 2*size), func(int) (sample, error) {
 			return b.procs(dir, env, b.gpmArgs("publish", "--registry", b.url, "--project", fmt.Sprint(projectID),
 				"--package", "big-published", "--version", "1.0.0", file))
 		})
@@ -371,8 +363,7 @@ func (b *bench) warmCacheRows(section, dir string, env []string, vendor, cache s
 	if len(blobs) != 1 {
 		return fmt.Errorf("%d blobs in the cache %s, want 1", len(blobs), cache)
 	}
-	rmVendor := removeAll(vendor)
-	s, err := b.measure(1, func() error { err := rmVendor(); warmMemory(size + 256<<20); return err }, func(int) (sample, error) { return b.procs(dir, env, b.gpmArgs("install")) })
+	s, err := b.measure(1, warmAfter(removeAll(vendor), size), func(int) (sample, error) { return b.procs(dir, env, b.gpmArgs("install")) })
 	if err != nil {
 		return err
 	}
@@ -381,8 +372,7 @@ func (b *bench) warmCacheRows(section, dir string, env []string, vendor, cache s
 	}
 	b.add(section, "install from a warm cache into an empty vendor (copy + rehash)", 1, s)
 	cpDir := filepath.Join(b.tmp, "big-cp")
-	mkCpDir := emptyDir(cpDir)
-	cp, err := b.measure(1, func() error { err := mkCpDir(); warmMemory(size + 256<<20); return err }, func(int) (sample, error) {
+	cp, err := b.measure(1, warmAfter(emptyDir(cpDir), size), func(int) (sample, error) {
 		return b.procs(dir, env, []string{"cp", blobs[0], filepath.Join(cpDir, "big.bin")})
 	})
 	if err != nil {
