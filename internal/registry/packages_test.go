@@ -377,21 +377,28 @@ func fileRows(n int) []map[string]any {
 // from len(items): the list changed while it was read).
 func totalPager(items []map[string]any, announced int, page2 func()) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-		page = max(page, 1)
+		page, lo, hi := servePage(w, r, len(items))
 		if page == 2 && page2 != nil {
 			page2()
 		}
-		lo := min((page-1)*100, len(items))
-		hi := min(lo+100, len(items))
-		next := ""
-		if hi < len(items) {
-			next = strconv.Itoa(page + 1)
-		}
-		w.Header().Set("X-Next-Page", next)
 		w.Header().Set("X-Total-Pages", strconv.Itoa((announced+99)/100))
 		json.NewEncoder(w).Encode(items[lo:hi])
 	}
+}
+
+// servePage reads the page a request asks for, returns the bounds of its
+// rows among n in pages of 100, and sets X-Next-Page as GitLab does.
+func servePage(w http.ResponseWriter, r *http.Request, n int) (page, lo, hi int) {
+	page, _ = strconv.Atoi(r.URL.Query().Get("page"))
+	page = max(page, 1)
+	lo = min((page-1)*100, n)
+	hi = min(lo+100, n)
+	next := ""
+	if hi < n {
+		next = strconv.Itoa(page + 1)
+	}
+	w.Header().Set("X-Next-Page", next)
+	return page, lo, hi
 }
 
 // A listing whose first page announces X-Total-Pages requests the pages

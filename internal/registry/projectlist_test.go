@@ -17,15 +17,7 @@ import (
 // X-Total-Pages; total, when set, overrides the X-Total of a page.
 func countingPager(items []pkgRow, counts bool, total func(page int) int) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-		page = max(page, 1)
-		lo := min((page-1)*100, len(items))
-		hi := min(lo+100, len(items))
-		next := ""
-		if hi < len(items) {
-			next = strconv.Itoa(page + 1)
-		}
-		w.Header().Set("X-Next-Page", next)
+		page, lo, hi := servePage(w, r, len(items))
 		if counts {
 			n := len(items)
 			if total != nil {
