@@ -244,7 +244,7 @@ func (p *Project) cache() *fetch.Cache {
 // fetchAndPlace installs view, the current platform's part of next, into
 // the vendor directory. It owns the order that keeps a failed or
 // interrupted install harmless: every file is fetched, verified and staged
-// (fetch.Stage) before the lock is written, and the lock (next, for every
+// (fetch.Session.Stage) before the lock is written, and the lock (next, for every
 // platform) is written before the first package is placed (Staged.Place),
 // which then completes. Under --locked the lock is not written at all. The
 // caller holds the vendor directory's lock.
