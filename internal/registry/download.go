@@ -42,6 +42,18 @@ type Resetter interface{ Reset() error }
 // the bytes written since the destination was created or last Reset.
 type Hasher interface{ SHA256() string }
 
+// Filler is implemented by download destinations that read the body into
+// buffers of their own, as fetch does for a large file that it hashes and
+// writes on other goroutines: the bytes then reach them without a copy
+// through Download's buffer. Fill reads from r once, as one Read does, and
+// keeps what it read; rerr is what that Read returned, werr why the
+// destination could not take the bytes (nothing more is read after one).
+// Download uses Fill only when dst is a Hasher too, since it sees none of
+// the bytes.
+type Filler interface {
+	Fill(r io.Reader) (n int, rerr, werr error)
+}
+
 // Downloads are copied through pooled buffers: large ones for large files,
 // where fewer system calls count, and small ones for the rest, since
 // several download at once and every buffer is fresh memory to fault in
@@ -86,6 +98,9 @@ func (c *Client) Download(ctx context.Context, f FileRef, want Expect, dst io.Wr
 	d := &download{c: c, f: f, u: u, want: want, dst: dst}
 	d.resetter, d.canReset = dst.(Resetter)
 	d.hasher, _ = dst.(Hasher)
+	if d.hasher != nil {
+		d.filler, _ = dst.(Filler)
+	}
 	var res Result
 	err = c.do(ctx, "GET "+c.redact(u), func(n int) error {
 		var err error
@@ -108,6 +123,7 @@ type download struct {
 	resetter Resetter
 	canReset bool
 	hasher   Hasher // dst hashes what it is given; nil when it does not
+	filler   Filler // dst reads the body itself; only when it hashes
 
 	dirty    bool // dst holds bytes of a failed attempt
 	mismatch bool // an integrity mismatch was already retried
@@ -161,7 +177,13 @@ func (d *download) attempt(ctx context.Context, n int) (Result, error) {
 	if size < 0 {
 		size = resp.ContentLength
 	}
-	written, rerr, werr := copyHashed(d.dst, h, body, size)
+	var written int64
+	var rerr, werr error
+	if d.filler != nil {
+		written, rerr, werr = fill(d.filler, body)
+	} else {
+		written, rerr, werr = copyHashed(d.dst, h, body, size)
+	}
 	if written > 0 {
 		d.dirty = true
 	}
@@ -239,6 +261,29 @@ func copyHashed(dst io.Writer, h hash.Hash, r io.Reader, size int64) (written in
 			if nw != nr {
 				return written, nil, io.ErrShortWrite
 			}
+		}
+		if er == io.EOF {
+			return written, nil, nil
+		}
+		if er != nil {
+			return written, er, nil
+		}
+	}
+}
+
+// fill has dst read r to its end.
+func fill(dst Filler, r io.Reader) (written int64, rerr, werr error) {
+	for {
+		n, er, ew := dst.Fill(r)
+		if n < 0 {
+			n = 0
+			if ew == nil {
+				ew = fmt.Errorf("invalid fill result")
+			}
+		}
+		written += int64(n)
+		if ew != nil {
+			return written, nil, ew
 		}
 		if er == io.EOF {
 			return written, nil, nil

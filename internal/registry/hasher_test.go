@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash"
+	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -84,6 +85,80 @@ func TestDownloadUsesDestinationHash(t *testing.T) {
 			}
 			if err != nil || res.SHA256 != sum(payload) || !bytes.Equal(dst.Bytes(), payload) {
 				t.Fatalf("Download = %+v, %v (%d bytes)", res, err, dst.Len())
+			}
+			if tt.cutFirst != (dst.resets == 1) {
+				t.Errorf("resets = %d", dst.resets)
+			}
+		})
+	}
+}
+
+// fillingBuffer is a hashing destination that reads the body itself
+// (Filler), a little at a time; Write must not be used. failAt, when set,
+// makes the fill that would store byte failAt fail.
+type fillingBuffer struct {
+	*hashingBuffer
+	t      *testing.T
+	fills  int
+	failAt int
+}
+
+func (b *fillingBuffer) Write(p []byte) (int, error) {
+	b.t.Error("Write called on a Filler")
+	return b.hashingBuffer.Write(p)
+}
+
+func (b *fillingBuffer) Fill(r io.Reader) (int, error, error) {
+	var buf [1000]byte
+	n, err := r.Read(buf[:])
+	if b.failAt > 0 && b.Len()+n > b.failAt {
+		return 0, nil, errors.New("disk full")
+	}
+	b.fills++
+	b.hashingBuffer.Write(buf[:n])
+	return n, err, nil
+}
+
+// TestDownloadFillsFiller: a destination that hashes and reads the body
+// itself gets all of it through Fill, also after a retried transfer; its
+// write failure ends the download at once, as a failed Write does, and is
+// not retried.
+func TestDownloadFillsFiller(t *testing.T) {
+	ref := FileRef{"12", "tool", "1.0.0", "tool.bin"}
+	want := Expect{Size: int64(len(payload)), SHA256: sum(payload)}
+	for _, tt := range []struct {
+		name     string
+		cutFirst bool
+		failAt   int
+	}{
+		{"whole", false, 0},
+		{"after a retry", true, 0},
+		{"destination fails", false, 5000},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var n atomic.Int32
+			srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
+				if tt.cutFirst && n.Add(1) == 1 {
+					cut(t, w, false)
+					return
+				}
+				n.Add(1)
+				w.Write(payload)
+			})
+			c, _ := client(t, srv.URL, WithCredential(privateCred))
+			dst := &fillingBuffer{hashingBuffer: newHashingBuffer(), t: t, failAt: tt.failAt}
+			res, err := c.Download(context.Background(), ref, want, dst)
+			if tt.failAt > 0 {
+				if err == nil || !strings.Contains(err.Error(), "writing: disk full") || n.Load() != 1 {
+					t.Fatalf("Download = %+v, %v after %d requests; want one request and the write error", res, err, n.Load())
+				}
+				return
+			}
+			if err != nil || res.SHA256 != sum(payload) || !bytes.Equal(dst.Bytes(), payload) {
+				t.Fatalf("Download = %+v, %v (%d bytes)", res, err, dst.Len())
+			}
+			if dst.fills < len(payload)/1000 {
+				t.Errorf("%d fills for %d bytes", dst.fills, len(payload))
 			}
 			if tt.cutFirst != (dst.resets == 1) {
 				t.Errorf("resets = %d", dst.resets)
