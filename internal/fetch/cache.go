@@ -174,6 +174,8 @@ type tempFile struct {
 	// keep: commit leaves f open, for the caller to hold the very file
 	// that was hashed as it was written (see installer.hold).
 	keep bool
+	// piped: the pipe writes f, after hashing (see pipe).
+	piped bool
 }
 
 func newTempFile(dir string) (*tempFile, error) {
@@ -184,15 +186,47 @@ func newTempFile(dir string) (*tempFile, error) {
 	return &tempFile{f: f, h: newHashPipe()}, nil
 }
 
+// pipe makes the file a large download's: what is written (or filled) is
+// hashed on one goroutine and written to the file, and to copy unless it is
+// nil, on another (newWritingPipe), so the goroutine that receives the
+// body only receives it. Only a failure to write the file itself fails the
+// download; whether copy got all of it is copyErr's to say after commit.
+// It must be called before anything is written.
+func (t *tempFile) pipe(copy *os.File) {
+	files := []*os.File{t.f}
+	if copy != nil {
+		files = append(files, copy)
+	}
+	t.h.Close()
+	t.h = newWritingPipe(files...)
+	t.piped = true
+}
+
 // Name returns the temporary file's path.
 func (t *tempFile) Name() string { return t.f.Name() }
 
 // Write writes to the file and hands what was written to the hash.
 func (t *tempFile) Write(p []byte) (int, error) {
+	if t.piped {
+		return t.h.Write(p)
+	}
 	n, err := t.f.Write(p)
 	t.h.Write(p[:n])
 	return n, err
 }
+
+// Fill reads the next part of a download straight into the pipe of a
+// piped file (registry.Filler).
+func (t *tempFile) Fill(r io.Reader) (int, error, error) {
+	if !t.piped {
+		return 0, nil, errors.New("fill of a file that is not piped")
+	}
+	return t.h.Fill(r)
+}
+
+// copyErr reports, once the file was committed, whether the copy given to
+// pipe failed to get all of it.
+func (t *tempFile) copyErr() error { return t.h.Err(1) }
 
 // SHA256 returns the lowercase hex SHA-256 of what was written so far,
 // once the hashing goroutine has caught up. It makes tempFile a
@@ -204,14 +238,13 @@ func (t *tempFile) SHA256() string {
 
 // Reset empties the file and the hash, for a download that starts over.
 func (t *tempFile) Reset() error {
-	if err := t.f.Truncate(0); err != nil {
+	if t.piped {
+		return t.h.Reset()
+	}
+	if err := truncate(t.f); err != nil {
 		return err
 	}
-	if _, err := t.f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	t.h.Reset()
-	return nil
+	return t.h.Reset()
 }
 
 // check compares what was written with the expected size and hash.
@@ -247,6 +280,13 @@ func (t *tempFile) commit(ref registry.FileRef, sha string, size int64) (string,
 		return "", errors.New("temporary file already committed")
 	}
 	err := t.check(ref, sha, size)
+	if t.piped {
+		// check waited for the writer: a failed write shows now, and is
+		// why anything is missing.
+		if werr := t.h.Err(0); werr != nil {
+			err = fmt.Errorf("write cache blob: %w", werr)
+		}
+	}
 	t.h.Close()
 	if err != nil {
 		t.Close()

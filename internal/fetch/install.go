@@ -453,22 +453,26 @@ type installer struct {
 	held   []*os.File // downloads kept open until cleanup (hold)
 }
 
-// Large downloads are held open until the install ends, so that staging
-// copies the file that was hashed as it arrived instead of reading the
-// cache blob back and hashing it a second time (a second SHA-256 pass of
-// every byte, about 0.75 s per GiB here). Only where a held file can be
-// reopened at offset 0 without its name (Linux, /proc/self/fd), only
-// files of at least holdMin bytes, where the second pass costs, and at
-// most maxHeld at once, far below any limit on open files.
+// A download of largeMin bytes or more is large. It is piped (tempFile.pipe):
+// received on one goroutine, hashed on a second and written on a third,
+// along with a copy in DIR/.gpm that staging moves into place
+// (installer.newCopy). It is also held open until the install ends, so
+// that a second file of the same content is copied from the file that was
+// hashed as it arrived instead of from the cache blob, which would be
+// hashed a second time (a SHA-256 pass of every byte, about 0.75 s per GiB
+// here). Only where a held file can be reopened at offset 0 without its
+// name (Linux, /proc/self/fd), and at most maxHeld at once, far below any
+// limit on open files. Below largeMin none of this is worth its
+// goroutines and system calls.
 var (
-	holdMin int64 = 4 << 20
-	maxHeld       = 16
+	largeMin int64 = 4 << 20
+	maxHeld        = 16
 )
 
 // mayHold reports whether a download of size bytes is worth holding and
 // may be held.
 func (in *installer) mayHold(size int64) bool {
-	if !canReopen || size < holdMin {
+	if !canReopen || size < largeMin {
 		return false
 	}
 	in.heldMu.Lock()
@@ -534,6 +538,20 @@ type blob struct {
 	// arrived, whatever happens to the blob's name in the cache since, so
 	// staging copies from it without hashing them again (installer.hold).
 	held *os.File
+	// copy, when set, is a second file this run wrote the download to as
+	// it arrived, in DIR/.gpm (installer.newCopy): staging moves it into
+	// place once instead of copying the blob.
+	copy string
+}
+
+// takeCopy returns the blob's copy (see blob.copy) for staging to move
+// into place, or "" when there is none (left).
+func (b *blob) takeCopy() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := b.copy
+	b.copy = ""
+	return c
 }
 
 // heldFile returns the file this run downloaded the blob into, when it is
@@ -978,12 +996,28 @@ func (in *installer) download(ctx context.Context, b *blob) (int64, error) {
 		return 0, perr(fmt.Errorf("download %q: %w", b.file, err))
 	}
 	defer t.Close()
+	var copy *os.File
+	if b.size >= largeMin {
+		if copy = in.newCopy(t, b); copy != nil {
+			defer func() {
+				if copy != nil {
+					copy.Close()
+					os.Remove(copy.Name())
+				}
+			}()
+		}
+		t.pipe(copy)
+	}
 	ref := registry.FileRef{Project: p.Project, Package: p.Package, Version: p.Version, File: b.file}
 	in.emit(Event{Kind: FileStart, Package: p.Name, Version: p.Version, File: b.file, Total: b.size})
 	pw := &progress{t: t, emit: func(n int64) {
 		in.emit(Event{Kind: FileProgress, Package: p.Name, Version: p.Version, File: b.file, Bytes: n, Total: b.size})
 	}}
-	res, err := w.src.Download(ctx, ref, registry.Expect{Size: b.size, SHA256: b.sha}, pw)
+	var dst io.Writer = pw
+	if t.piped {
+		dst = fillingProgress{pw}
+	}
+	res, err := w.src.Download(ctx, ref, registry.Expect{Size: b.size, SHA256: b.sha}, dst)
 	release()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -1014,6 +1048,9 @@ func (in *installer) download(ctx context.Context, b *blob) (int64, error) {
 	if t.keep {
 		b.held = in.hold(t.f)
 	}
+	if copy != nil && t.copyErr() == nil && copy.Close() == nil {
+		b.copy, copy = copy.Name(), nil
+	}
 	pw.flush()
 	in.emit(Event{Kind: FileDone, Package: p.Name, Version: p.Version, File: b.file, Bytes: b.size, Total: b.size})
 	return b.size, nil
@@ -1033,13 +1070,44 @@ func (in *installer) newTemp() (*tempFile, error) {
 			in.warnf("cannot write to the cache %s (%v); installing without caching", c.dir, errors.Unwrap(err))
 		})
 	}
+	dir, err := in.downloadDir()
+	if err != nil {
+		return nil, err
+	}
+	return newTempFile(dir)
+}
+
+// downloadDir returns DIR/.gpm/tmp-dl-*, for this run's downloads outside
+// the cache, made on first use.
+func (in *installer) downloadDir() (string, error) {
 	in.dlOnce.Do(func() {
 		in.dlDir, in.dlErr = os.MkdirTemp(in.meta, "tmp-dl-")
 	})
-	if in.dlErr != nil {
-		return nil, in.dlErr
+	return in.dlDir, in.dlErr
+}
+
+// newCopy returns the file a large download into the cache is written to
+// as well, in DIR/.gpm, where the staging directories are: placing the
+// blob is then a rename of this copy, made while the file arrived, not a
+// second write of the whole file after it. The copy holds the bytes that
+// were hashed, and becomes the blob's once the download is verified
+// (blob.copy). It returns nil, and the blob is copied from the cache as
+// any other, when the download is not going into the cache (a download
+// outside it is in DIR/.gpm already), when the first package that needs
+// the blob unpacks it, or when the file cannot be created.
+func (in *installer) newCopy(t *tempFile, b *blob) *os.File {
+	if t.cache == nil || b.w.pkg.Extract && archiveKind(b.file) != "" {
+		return nil
 	}
-	return newTempFile(in.dlDir)
+	dir, err := in.downloadDir()
+	if err != nil {
+		return nil
+	}
+	f, err := os.CreateTemp(dir, "copy-*")
+	if err != nil {
+		return nil
+	}
+	return f
 }
 
 // progress forwards writes to a tempFile and reports progress every
@@ -1059,11 +1127,15 @@ const (
 
 func (p *progress) Write(b []byte) (int, error) {
 	n, err := p.t.Write(b)
+	p.add(n)
+	return n, err
+}
+
+func (p *progress) add(n int) {
 	p.n += int64(n)
 	if p.n-p.last >= progressStep || p.n > p.last && time.Since(p.lastEvent) >= progressEvery {
 		p.flush()
 	}
-	return n, err
 }
 
 func (p *progress) flush() {
@@ -1077,6 +1149,18 @@ func (p *progress) flush() {
 func (p *progress) SHA256() string { return p.t.SHA256() }
 
 var _ registry.Hasher = (*progress)(nil)
+
+// fillingProgress is the progress of a piped file, which reads the body
+// itself (registry.Filler).
+type fillingProgress struct{ *progress }
+
+func (p fillingProgress) Fill(r io.Reader) (int, error, error) {
+	n, rerr, werr := p.t.Fill(r)
+	p.add(n)
+	return n, rerr, werr
+}
+
+var _ registry.Filler = fillingProgress{}
 
 // Reset starts the file over for a retried download.
 func (p *progress) Reset() error {
@@ -1121,16 +1205,23 @@ func (in *installer) stage(ctx context.Context, w *work, blobs map[string]*blob)
 	for _, f := range p.Files {
 		b := blobs[blobKey(f.SHA256, f.Size)]
 		src, fresh := b.current()
+		unpack := p.Extract && archiveKind(f.Name) != ""
+		var copy string
+		if !unpack {
+			copy = b.takeCopy()
+		}
 		var held *os.File
-		if h := b.heldFile(); h != nil && !(p.Extract && archiveKind(f.Name) != "") {
+		if h := b.heldFile(); copy == "" && h != nil && !unpack {
 			// Where it cannot be reopened, the blob is placed from the
 			// cache and rehashed, as any other.
 			held, _ = reopen(h)
 		}
-		if held != nil {
+		if copy != "" {
+			err = s.placeCopy(f.Name, copy, f.SHA256, f.Size)
+		} else if held != nil {
 			err = s.placeHeld(f.Name, held, f.SHA256, f.Size)
 			held.Close()
-		} else if p.Extract && archiveKind(f.Name) != "" {
+		} else if unpack {
 			err = s.extract(f.Name, src, f.SHA256, f.Size)
 		} else {
 			if p.Extract && looksLikeArchive(f.Name) {

@@ -62,6 +62,7 @@ func (k entryKind) String() string {
 // checks on names.
 type stager struct {
 	ctx        context.Context
+	dir        string // the staging directory; root is open on it
 	root       *os.Root
 	maxBytes   int64
 	maxEntries int
@@ -127,7 +128,7 @@ func newStager(ctx context.Context, dir string, maxBytes int64, maxEntries int, 
 		maxEntries = defaultMaxEntries
 	}
 	return &stager{
-		ctx: ctx, root: root, maxBytes: maxBytes, maxEntries: maxEntries, warnf: warnf,
+		ctx: ctx, dir: dir, root: root, maxBytes: maxBytes, maxEntries: maxEntries, warnf: warnf,
 		dirPerm: fi.Mode().Perm(),
 		entries: map[string]entryKind{},
 		placed:  map[string]*placed{},
@@ -298,6 +299,52 @@ func (s *stager) placeHeld(name string, in *os.File, sha string, size int64) err
 		err = out.Chmod(0o755 & s.dirPerm)
 	}
 	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("file %q: %w", name, err)
+	}
+	return s.record(name, typeFile, sha, "")
+}
+
+// placeCopy moves src to name. src is the copy of a large download that
+// this run wrote as the download arrived, from the bytes it hashed, and
+// kept once they matched the lock (blob.copy): the placed file is that
+// copy, and nothing is copied again. It is in DIR/.gpm, as the staging
+// directory is, so the rename stays on one file system. Like any placed
+// file it gets its mode from its first bytes, under the umask.
+func (s *stager) placeCopy(name, src, sha string, size int64) error {
+	if err := s.claimFile(name); err != nil {
+		return err
+	}
+	// The staging directory is this run's, made under the vendor lock, and
+	// holds no symlink until finish: the path cannot lead out of it.
+	if err := os.Rename(src, filepath.Join(s.dir, filepath.FromSlash(name))); err != nil {
+		return fmt.Errorf("file %q: %w", name, err)
+	}
+	f, err := s.root.Open(name)
+	if err != nil {
+		return fmt.Errorf("file %q: %w", name, err)
+	}
+	var head [execHead]byte
+	var n int
+	fi, err := f.Stat()
+	if err == nil && (!fi.Mode().IsRegular() || fi.Size() != size) {
+		err = fmt.Errorf("the copy made while downloading has %d bytes, not %d", fi.Size(), size)
+	}
+	if err == nil {
+		if n, err = f.ReadAt(head[:], 0); err == io.EOF {
+			err = nil
+		}
+	}
+	if err == nil {
+		mode := 0o644 & s.dirPerm
+		if looksExecutable(head[:n]) {
+			mode = 0o755 & s.dirPerm
+		}
+		err = f.Chmod(mode)
+	}
+	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
