@@ -193,9 +193,11 @@ func (r *Report) Changed() bool {
 // extracted into a staging directory, and one that no longer matches the
 // lock is discarded with a warning and downloaded again (under
 // Options.Offline it fails the install, matching ErrIntegrity). A large
-// file downloaded in this run is the exception: it is copied from the file
-// it was hashed in as it arrived, held open since (installer.hold), and
-// reads no blob.
+// file downloaded in this run is the exception, and reads no blob: it is
+// the copy written from the bytes that were hashed as they arrived
+// (installer.newCopy), moved into place, and a second file of the same
+// content is copied from the downloaded file, held open since
+// (installer.hold).
 //
 // Stage plans before anything acts: every file is fetched and verified,
 // every changed package is staged and every swap is checked to be
