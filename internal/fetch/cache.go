@@ -215,15 +215,6 @@ func (t *tempFile) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// Fill reads the next part of a download straight into the pipe of a
-// piped file (registry.Filler).
-func (t *tempFile) Fill(r io.Reader) (int, error, error) {
-	if !t.piped {
-		return 0, nil, errors.New("fill of a file that is not piped")
-	}
-	return t.h.Fill(r)
-}
-
 // copyErr reports, once the file was committed, whether the copy given to
 // pipe failed to get all of it.
 func (t *tempFile) copyErr() error { return t.h.Err(1) }

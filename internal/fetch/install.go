@@ -1153,11 +1153,12 @@ func (p *progress) SHA256() string { return p.t.SHA256() }
 var _ registry.Hasher = (*progress)(nil)
 
 // fillingProgress is the progress of a piped file, which reads the body
-// itself (registry.Filler).
+// straight into its pipe's chunks (registry.Filler). Only a piped file may
+// be given one.
 type fillingProgress struct{ *progress }
 
 func (p fillingProgress) Fill(r io.Reader) (int, error, error) {
-	n, rerr, werr := p.t.Fill(r)
+	n, rerr, werr := p.t.h.Fill(r)
 	p.add(n)
 	return n, rerr, werr
 }
