@@ -187,15 +187,16 @@ func newTempFile(dir string) (*tempFile, error) {
 }
 
 // pipe makes the file a large download's: what is written (or filled) is
-// hashed on one goroutine and written to the file, and to copy unless it is
-// nil, on another (newWritingPipe), so the goroutine that receives the
-// body only receives it. Only a failure to write the file itself fails the
-// download; whether copy got all of it is copyErr's to say after commit.
-// It must be called before anything is written.
-func (t *tempFile) pipe(copy *os.File) {
+// hashed on one goroutine and written to the file, and to second unless it
+// is nil, on goroutines of their own (newWritingPipe), so the goroutine
+// that receives the body only receives it. Only a failure to write the
+// file itself fails the download; whether second got all of it is
+// copyErr's to say after commit. It must be called before anything is
+// written.
+func (t *tempFile) pipe(second *os.File) {
 	files := []*os.File{t.f}
-	if copy != nil {
-		files = append(files, copy)
+	if second != nil {
+		files = append(files, second)
 	}
 	t.h.Close()
 	t.h = newWritingPipe(files...)
@@ -215,8 +216,8 @@ func (t *tempFile) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// copyErr reports, once the file was committed, whether the copy given to
-// pipe failed to get all of it.
+// copyErr reports, once the file was committed, whether the second file
+// given to pipe failed to get all of it.
 func (t *tempFile) copyErr() error { return t.h.Err(1) }
 
 // SHA256 returns the lowercase hex SHA-256 of what was written so far,

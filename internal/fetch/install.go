@@ -998,17 +998,17 @@ func (in *installer) download(ctx context.Context, b *blob) (int64, error) {
 		return 0, perr(fmt.Errorf("download %q: %w", b.file, err))
 	}
 	defer t.Close()
-	var copy *os.File
+	var spare *os.File
 	if b.size >= largeMin {
-		if copy = in.newCopy(t, b); copy != nil {
+		if spare = in.newCopy(t, b); spare != nil {
 			defer func() {
-				if copy != nil {
-					copy.Close()
-					os.Remove(copy.Name())
+				if spare != nil {
+					spare.Close()
+					os.Remove(spare.Name())
 				}
 			}()
 		}
-		t.pipe(copy)
+		t.pipe(spare)
 	}
 	ref := registry.FileRef{Project: p.Project, Package: p.Package, Version: p.Version, File: b.file}
 	in.emit(Event{Kind: FileStart, Package: p.Name, Version: p.Version, File: b.file, Total: b.size})
@@ -1050,8 +1050,8 @@ func (in *installer) download(ctx context.Context, b *blob) (int64, error) {
 	if t.keep {
 		b.held = in.hold(t.f)
 	}
-	if copy != nil && t.copyErr() == nil && copy.Close() == nil {
-		b.copy, copy = copy.Name(), nil
+	if spare != nil && t.copyErr() == nil && spare.Close() == nil {
+		b.copy, spare = spare.Name(), nil
 	}
 	pw.flush()
 	in.emit(Event{Kind: FileDone, Package: p.Name, Version: p.Version, File: b.file, Bytes: b.size, Total: b.size})
@@ -1209,18 +1209,18 @@ func (in *installer) stage(ctx context.Context, w *work, blobs map[string]*blob)
 		b := blobs[blobKey(f.SHA256, f.Size)]
 		src, fresh := b.current()
 		unpack := p.Extract && archiveKind(f.Name) != ""
-		var copy string
+		var moved string // the download's copy, when it is to be moved into place
 		if !unpack {
-			copy = b.takeCopy()
+			moved = b.takeCopy()
 		}
 		var held *os.File
-		if h := b.heldFile(); copy == "" && h != nil && !unpack {
+		if h := b.heldFile(); moved == "" && h != nil && !unpack {
 			// Where it cannot be reopened, the blob is placed from the
 			// cache and rehashed, as any other.
 			held, _ = reopen(h)
 		}
-		if copy != "" {
-			err = s.placeCopy(f.Name, copy, f.SHA256, f.Size)
+		if moved != "" {
+			err = s.placeCopy(f.Name, moved, f.SHA256, f.Size)
 		} else if held != nil {
 			err = s.placeHeld(f.Name, held, f.SHA256, f.Size)
 			held.Close()
