@@ -2,7 +2,6 @@ package fetch
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -65,14 +64,7 @@ func TestHeldDownloadIsPlaced(t *testing.T) {
 	swapBlob(t, e.cache, p.Files[0].SHA256, bytes.Repeat([]byte("x"), len(data)))
 
 	reads := filesRead.Load()
-	st, err := s.Stage(context.Background(), lockOf(p))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Place(); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	e.stageAndPlace(s, p)
 	if n := filesRead.Load() - reads; n != 0 {
 		t.Errorf("%d blob reads to place a held download, want 0", n)
 	}

@@ -46,14 +46,7 @@ func TestLargeDownloadPlacedFromCopy(t *testing.T) {
 	}
 
 	reads := filesRead.Load()
-	st, err := s.Stage(context.Background(), lockOf(p))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Place(); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	e.stageAndPlace(s, p)
 	if n := filesRead.Load() - reads; n != 0 {
 		t.Errorf("%d blob reads to place two large downloads, want 0", n)
 	}
@@ -162,14 +155,7 @@ func TestLargeArchiveNotCopied(t *testing.T) {
 			t.Errorf("%s: copy %q, want one: %v", fe.Name, b.copy, want)
 		}
 	}
-	st, err := s.Stage(context.Background(), lockOf(p))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Place(); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	e.stageAndPlace(s, p)
 	if got, ok := e.read("tool/bin/tool"); !ok || got != "#!/bin/sh\n" {
 		t.Errorf("bin/tool = %q", got)
 	}

@@ -14,6 +14,19 @@ import (
 )
 
 // session begins a session on e's vendor directory under its lock.
+// stageAndPlace stages pkgs from s, places them and closes what was staged.
+func (e *env) stageAndPlace(s *Session, pkgs ...lock.Package) {
+	e.t.Helper()
+	st, err := s.Stage(context.Background(), lockOf(pkgs...))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Place(); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 func (e *env) session(opts Options) *Session {
 	e.t.Helper()
 	unlock, err := LockDir(e.dir)
@@ -92,14 +105,7 @@ func TestPrefetchNotLockedInTheEnd(t *testing.T) {
 	s := e.session(e.opts())
 	s.Prefetch(dropped)
 	<-started
-	st, err := s.Stage(context.Background(), lockOf(a))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Place(); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	e.stageAndPlace(s, a)
 	if _, err := os.Stat(filepath.Join(e.dir, "dropped")); !os.IsNotExist(err) {
 		t.Errorf("the dropped package was installed: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -44,6 +45,19 @@ func (b *hashingBuffer) Reset() error {
 	return nil
 }
 
+// payloadServer serves payload, breaking the first transfer halfway when
+// cutFirst is set.
+func payloadServer(t *testing.T, cutFirst bool) (*httptest.Server, *seen) {
+	var n atomic.Int32
+	return server(t, func(w http.ResponseWriter, r *http.Request) {
+		if cutFirst && n.Add(1) == 1 {
+			cut(t, w, false)
+			return
+		}
+		w.Write(payload)
+	})
+}
+
 // TestDownloadUsesDestinationHash: a Hasher destination's hash is the one
 // Download checks and returns, also after a retried transfer.
 func TestDownloadUsesDestinationHash(t *testing.T) {
@@ -64,14 +78,7 @@ func TestDownloadUsesDestinationHash(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var n atomic.Int32
-			srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
-				if tt.cutFirst && n.Add(1) == 1 {
-					cut(t, w, false)
-					return
-				}
-				w.Write(payload)
-			})
+			srv, _ := payloadServer(t, tt.cutFirst)
 			c, _ := client(t, srv.URL, WithCredential(privateCred))
 			dst := newHashingBuffer()
 			dst.lie = tt.lie
@@ -136,21 +143,13 @@ func TestDownloadFillsFiller(t *testing.T) {
 		{"destination fails", false, 5000},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var n atomic.Int32
-			srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
-				if tt.cutFirst && n.Add(1) == 1 {
-					cut(t, w, false)
-					return
-				}
-				n.Add(1)
-				w.Write(payload)
-			})
+			srv, reqs := payloadServer(t, tt.cutFirst)
 			c, _ := client(t, srv.URL, WithCredential(privateCred))
 			dst := &fillingBuffer{hashingBuffer: newHashingBuffer(), t: t, failAt: tt.failAt}
 			res, err := c.Download(context.Background(), ref, want, dst)
 			if tt.failAt > 0 {
-				if err == nil || !strings.Contains(err.Error(), "writing: disk full") || n.Load() != 1 {
-					t.Fatalf("Download = %+v, %v after %d requests; want one request and the write error", res, err, n.Load())
+				if err == nil || !strings.Contains(err.Error(), "writing: disk full") || reqs.count() != 1 {
+					t.Fatalf("Download = %+v, %v after %d requests; want one request and the write error", res, err, reqs.count())
 				}
 				return
 			}
