@@ -171,15 +171,13 @@ func (p *hashPipe) write(i int, in <-chan pipeMsg, out chan<- pipeMsg) {
 		case m.b != nil:
 			if err == nil {
 				if _, err = f.Write(*m.b); err != nil && i == 0 {
-					e := err
-					p.failed.Store(&e)
+					p.fail(err)
 				}
 			}
 		case m.reset:
 			err = truncate(f)
 			if i == 0 {
-				e := err
-				p.failed.Store(&e)
+				p.fail(err)
 			}
 			m.errs = append(m.errs, err)
 		default:
@@ -208,6 +206,16 @@ func truncate(f *os.File) error {
 	}
 	_, err := f.Seek(0, io.SeekStart)
 	return err
+}
+
+// fail records err (nil after a reset) as the error of a writing pipe's
+// first file.
+func (p *hashPipe) fail(err error) {
+	if err == nil {
+		p.failed.Store(nil)
+		return
+	}
+	p.failed.Store(&err)
 }
 
 // failure returns the error of a writing pipe's first file, once its
