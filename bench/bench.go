@@ -67,6 +67,10 @@ type sample struct {
 	max    time.Duration
 	rss    int64 // peak RSS of the largest process
 	counts map[string]int
+	// cpu is the CPU time (user and system) of the measured processes,
+	// serverCPU this process's during the run: the registry's, which
+	// shares the machine's CPUs with them.
+	cpu, serverCPU time.Duration
 }
 
 func newBench(ctx context.Context, c config, tmp string, log io.Writer) (*bench, error) {
@@ -166,6 +170,7 @@ func (b *bench) procs(dir string, env []string, cmds ...[]string) (sample, error
 // runReq runs a request through the runner and reads the request counts.
 func (b *bench) runReq(req runRequest) (sample, error) {
 	b.srv.ResetCounts()
+	cpu0 := selfCPU()
 	res, err := b.runner.run(req)
 	if err != nil {
 		return sample{}, err
@@ -173,7 +178,7 @@ func (b *bench) runReq(req runRequest) (sample, error) {
 	if res.Err != "" {
 		return sample{}, errors.New(res.Err)
 	}
-	return sample{wall: res.Wall, rss: res.MaxRSS, counts: b.srv.Counts()}, nil
+	return sample{wall: res.Wall, rss: res.MaxRSS, counts: b.srv.Counts(), cpu: res.CPU, serverCPU: selfCPU() - cpu0}, nil
 }
 
 // measure runs prepare (not timed) and op reps times and returns the run

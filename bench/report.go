@@ -257,7 +257,7 @@ func (b *bench) document() string {
 	}
 	fmt.Fprintf(&d, "- Registry: internal/server on 127.0.0.1 with %s before every API request; gpm --jobs %d; loopback bandwidth %s/s (one TCP stream, best of 3)\n",
 		b.c.latency, b.c.jobs, formatSize(int64(b.bw)))
-	fmt.Fprintf(&d, "- Wall: the median of the runs, process start to exit. Peak RSS: the largest maxrss (wait4 rusage) of the measured processes, started from a small runner process because Linux starts a child's maxrss at its parent's; the runner's own, %s, is the floor of every figure. HTTP requests: what the registry counted during the operation.\n", formatSize(b.floor))
+	fmt.Fprintf(&d, "- Wall: the median of the runs, process start to exit. Peak RSS: the largest maxrss (wait4 rusage) of the measured processes, started from a small runner process because Linux starts a child's maxrss at its parent's; the runner's own, %s, is the floor of every figure. HTTP requests: what the registry counted during the operation. CPU time (in the large-file target): user + system time of the measured processes (wait4 rusage) and of this process during the run, which is the registry's.\n", formatSize(b.floor))
 	d.WriteString("- Lower bound: R requests / J in flight x latency + bytes / loopback bandwidth, installs use J = --jobs, publishing J = 1 (uploads are serial by design). An install that resolves has J slots for listings and J more for downloads: its bound is the larger of the two counts the registry saw (the HTTP requests column) / J x latency + bytes / loopback bandwidth.\n\n")
 	d.WriteString("### End to end\n\n")
 	d.WriteString(b.table())

@@ -109,3 +109,17 @@ BenchmarkResolve1000Versions-2   	     856	   1168337 ns/op
 		t.Errorf("no -micro: %+v", b.targets)
 	}
 }
+
+func TestCPUFloor(t *testing.T) {
+	gpm := sample{wall: 1700 * time.Millisecond, cpu: 1800 * time.Millisecond, serverCPU: 600 * time.Millisecond}
+	curl := sample{wall: 1200 * time.Millisecond, cpu: 1000 * time.Millisecond, serverCPU: 600 * time.Millisecond}
+	got := cpuFloor(gpm, curl, 2)
+	for _, want := range []string{"gpm 1.80 s and the registry 600 ms", "curl 1.00 s and the registry 600 ms", "(1.80 s + 600 ms) / 2 = 1.20 s, 1.00x curl's wall time"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("cpuFloor = %q, want it to say %q", got, want)
+		}
+	}
+	if got := cpuFloor(sample{wall: time.Second}, curl, 2); got != "CPU time not reported here" {
+		t.Errorf("cpuFloor without CPU times = %q", got)
+	}
+}

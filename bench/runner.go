@@ -37,10 +37,12 @@ type runRequest struct {
 }
 
 // runResult is the runner's answer: the wall time over all the commands,
-// the largest peak RSS among them, and the first failure.
+// the largest peak RSS among them, the CPU time (user and system) they
+// took together, and the first failure.
 type runResult struct {
 	Wall   time.Duration
 	MaxRSS int64
+	CPU    time.Duration
 	Err    string
 }
 
@@ -69,10 +71,11 @@ func runCmds(req runRequest) runResult {
 		wg  sync.WaitGroup
 	)
 	one := func(args []string) {
-		rss, err := runOne(req.Dir, req.Env, args)
+		rss, cpu, err := runOne(req.Dir, req.Env, args)
 		mu.Lock()
 		defer mu.Unlock()
 		res.MaxRSS = max(res.MaxRSS, rss)
+		res.CPU += cpu
 		if err != nil && res.Err == "" {
 			res.Err = err.Error()
 		}
@@ -92,25 +95,26 @@ func runCmds(req runRequest) runResult {
 	return res
 }
 
-// runOne runs one process in dir and returns its peak RSS.
-func runOne(dir string, env []string, args []string) (rss int64, err error) {
+// runOne runs one process in dir and returns its peak RSS and CPU time.
+func runOne(dir string, env []string, args []string) (rss int64, cpu time.Duration, err error) {
 	if len(args) == 0 {
-		return 0, errors.New("no command")
+		return 0, 0, errors.New("no command")
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir, cmd.Env = dir, env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()
-	if cmd.ProcessState != nil {
-		rss = maxRSS(cmd.ProcessState)
+	if ps := cmd.ProcessState; ps != nil {
+		rss = maxRSS(ps)
+		cpu = ps.UserTime() + ps.SystemTime()
 	}
 	if err != nil {
 		// Only the command's name is shown: curl's arguments carry the
 		// token.
-		return rss, fmt.Errorf("%s: %v\n%s", filepath.Base(args[0]), err, lastLines(out.String(), 20))
+		return rss, cpu, fmt.Errorf("%s: %v\n%s", filepath.Base(args[0]), err, lastLines(out.String(), 20))
 	}
-	return rss, nil
+	return rss, cpu, nil
 }
 
 // runner is the bench's end of a runner process.
