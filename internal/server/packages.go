@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -151,7 +150,7 @@ func parseBool(v string) (b, ok bool) {
 // quotedTermRE is GitLab's REGEX_QUOTED_TERM, without its lookarounds: a
 // quoted term must be preceded by the start or a space and followed by a
 // space or the end, which searchTerms checks by hand.
-var quotedTermRE = regexp.MustCompile(`"[^"]+"`)
+var quotedTermRE = lazyRE(`"[^"]+"`)
 
 // searchTerms splits a package_name query like GitLab's fuzzy search:
 // "quoted phrases" and whitespace-separated words.
@@ -160,7 +159,7 @@ func searchTerms(query string) []string {
 	var quoted []string
 	var rest strings.Builder
 	last := 0
-	for _, m := range quotedTermRE.FindAllStringIndex(query, -1) {
+	for _, m := range quotedTermRE().FindAllStringIndex(query, -1) {
 		before := m[0] == 0 || query[m[0]-1] == ' '
 		after := m[1] == len(query) || query[m[1]] == ' '
 		if !before || !after || m[0] < last {

@@ -4,18 +4,26 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // The parameter rules of GitLab's generic package routes. GitLab writes the
 // version rule as \A(?!.*\.\.)[\w+.-]+\z; Go's regexp has no lookahead, so
-// the "no .." part is a separate check.
+// the "no .." part is a separate check. They are compiled on first use
+// (lazyRE), not when gpm starts: every gpm command links this package, and
+// only gpm serve uses them.
 var (
-	nameRE    = regexp.MustCompile(`\A[A-Za-z0-9._+-]+\z`)
-	versionRE = regexp.MustCompile(`\A[A-Za-z0-9_+.-]+\z`)
-	fileRE    = regexp.MustCompile(`\A[A-Za-z0-9._+-](?:[A-Za-z0-9._+~@-]*[A-Za-z0-9._+-])?\z`)
+	nameRE    = lazyRE(`\A[A-Za-z0-9._+-]+\z`)
+	versionRE = lazyRE(`\A[A-Za-z0-9_+.-]+\z`)
+	fileRE    = lazyRE(`\A[A-Za-z0-9._+-](?:[A-Za-z0-9._+~@-]*[A-Za-z0-9._+-])?\z`)
 	// traversalRE is GitLab's PathTraversal check.
-	traversalRE = regexp.MustCompile(`(\A\.{1,2}\z|\A\.\.[/\\]|[/\\]\.\.\z|[/\\]\.\.[/\\]|\n)`)
+	traversalRE = lazyRE(`(\A\.{1,2}\z|\A\.\.[/\\]|[/\\]\.\.\z|[/\\]\.\.[/\\]|\n)`)
 )
+
+// lazyRE returns a function that compiles expr the first time it is called.
+func lazyRE(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // genericParams are the decoded path parameters of a generic package route.
 type genericParams struct {
@@ -58,19 +66,19 @@ func parseGenericPath(escaped string) (g genericParams, msg string, ok bool) {
 
 	var errs []string
 	switch {
-	case !nameRE.MatchString(g.name):
+	case !nameRE().MatchString(g.name):
 		errs = append(errs, "package_name is invalid")
 	case !validFilePath(g.name):
 		errs = append(errs, "package_name should be a valid file path")
 	}
-	if !versionRE.MatchString(g.version) || strings.Contains(g.version, "..") {
+	if !versionRE().MatchString(g.version) || strings.Contains(g.version, "..") {
 		errs = append(errs, "package_version is invalid")
 	}
 	if len(dirs) > 0 && !validDir(dirs) {
 		errs = append(errs, "path should be a valid file path")
 	}
 	switch {
-	case !fileRE.MatchString(g.file):
+	case !fileRE().MatchString(g.file):
 		errs = append(errs, "file_name is invalid")
 	case !validFilePath(g.file):
 		errs = append(errs, "file_name should be a valid file path")
@@ -90,11 +98,11 @@ func validDir(dirs []string) bool {
 // validFilePath mirrors GitLab's file_path validator: no traversal, not
 // absolute, and no traversal hidden behind a second layer of escaping.
 func validFilePath(p string) bool {
-	if strings.HasPrefix(p, "/") || traversalRE.MatchString(p) {
+	if strings.HasPrefix(p, "/") || traversalRE().MatchString(p) {
 		return false
 	}
 	if d, err := url.PathUnescape(p); err == nil && d != p {
-		return !strings.HasPrefix(d, "/") && !traversalRE.MatchString(d)
+		return !strings.HasPrefix(d, "/") && !traversalRE().MatchString(d)
 	}
 	return true
 }
