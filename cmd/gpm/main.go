@@ -14,14 +14,22 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	// The handler is installed on another goroutine while run parses the
+	// command line: installing it starts a thread, which takes a good part
+	// of a millisecond, and gpm verify of a small vendor directory takes
+	// 30. run waits for it before any command starts (signalsReady).
 	go func() {
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		close(ready)
+		<-sigs
 		// After the first signal, restore the default handling so that a
 		// second Ctrl-C kills gpm at once, as users expect.
-		<-ctx.Done()
-		stop()
+		signal.Stop(sigs)
+		cancel()
 	}()
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	signalsReady = ready
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -124,6 +124,11 @@ func (c *cli) warnf(format string, args ...any) {
 	c.printf("gpm: %s %s\n", label, sanitize(fmt.Sprintf(format, args...)))
 }
 
+// signalsReady, when set, is closed once Ctrl-C and SIGTERM cancel run's
+// context (main sets it): run starts no command before, so a command that
+// writes always has them handled. Tests leave it nil.
+var signalsReady <-chan struct{}
+
 // run is gpm's entry point: it parses the command line, runs one command and
 // returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -199,6 +204,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if c.g.quiet && c.g.verbose {
 		return c.fail(usageError("-q and -v cannot be used together"))
+	}
+	if signalsReady != nil {
+		<-signalsReady
 	}
 	return c.fail(cmd.run(c, fs.Args()))
 }
