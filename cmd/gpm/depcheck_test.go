@@ -19,16 +19,18 @@ import (
 // API that imports no client package. atomicfile is a leaf like hint and
 // version: the one way gpm replaces a file whole. tomlpos is a leaf too:
 // the one reading of TOML source for the line of a key, which manifest and
-// lock errors both cite. platform is a leaf: what a platform is and how
-// files globs expand for one.
+// lock errors both cite. tomlsimple is a leaf as well: the fast decoder of
+// the plain TOML that manifests and locks are mostly written in. platform
+// is a leaf: what a platform is and how files globs expand for one.
 var allowedImports = map[string][]string{
 	"version":    {},
 	"hint":       {},
 	"atomicfile": {},
 	"tomlpos":    {},
+	"tomlsimple": {},
 	"platform":   {},
-	"manifest":   {"registry", "version", "hint", "tomlpos", "platform"},
-	"lock":       {"manifest", "version", "hint", "atomicfile", "tomlpos", "platform"},
+	"manifest":   {"registry", "version", "hint", "tomlpos", "tomlsimple", "platform"},
+	"lock":       {"manifest", "version", "hint", "atomicfile", "tomlpos", "tomlsimple", "platform"},
 	"registry":   {"version", "hint"},
 	"resolve":    {"registry", "lock", "manifest", "version", "hint", "platform"},
 	"fetch":      {"registry", "lock", "manifest", "version", "hint", "atomicfile"},

@@ -13,6 +13,7 @@ import (
 	"github.com/gpmtool/gpm/internal/hint"
 	"github.com/gpmtool/gpm/internal/platform"
 	"github.com/gpmtool/gpm/internal/tomlpos"
+	"github.com/gpmtool/gpm/internal/tomlsimple"
 	"github.com/gpmtool/gpm/internal/version"
 )
 
@@ -20,7 +21,7 @@ import (
 // Every error matches ErrInvalid and carries a hint on how to get a usable
 // lock again. The result has its packages and files sorted by name.
 func Parse(path string, data []byte) (*File, error) {
-	doc, ok := decodeSimple(data)
+	doc, ok := tomlsimple.Decode(data)
 	if !ok {
 		if _, err := toml.Decode(string(data), &doc); err != nil {
 			e := &Error{Path: path, Msg: err.Error()}

@@ -17,6 +17,7 @@ import (
 	"github.com/gpmtool/gpm/internal/platform"
 	"github.com/gpmtool/gpm/internal/registry"
 	"github.com/gpmtool/gpm/internal/tomlpos"
+	"github.com/gpmtool/gpm/internal/tomlsimple"
 	"github.com/gpmtool/gpm/internal/version"
 )
 
@@ -36,10 +37,21 @@ func Load(path string) (*Manifest, error) {
 // failure is returned as an *Error listing all problems found, each with its
 // line and key; the error matches ErrInvalid.
 func Parse(path string, data []byte) (*Manifest, error) {
-	var raw map[string]any
-	if _, err := toml.Decode(string(data), &raw); err != nil {
-		return nil, syntaxError(path, data, err)
+	raw, ok := tomlsimple.Decode(data)
+	if !ok {
+		if _, err := decodeTOML(string(data), &raw); err != nil {
+			return nil, syntaxError(path, data, err)
+		}
 	}
+	return fromTree(path, data, raw)
+}
+
+// decodeTOML is toml.Decode, for what the fast path (tomlsimple) declines;
+// tests count its calls.
+var decodeTOML = toml.Decode
+
+// fromTree validates raw, the TOML tree of data, and converts it.
+func fromTree(path string, data []byte, raw map[string]any) (*Manifest, error) {
 	c := &checker{file: path, loc: tomlpos.Scan(data)}
 	m := c.manifest(raw)
 	if err := c.err(); err != nil {
