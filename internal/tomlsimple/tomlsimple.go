@@ -54,21 +54,8 @@ func Decode(data []byte) (map[string]any, bool) {
 				return nil, false
 			}
 			continue
-		case strings.HasPrefix(line, "[["):
-			name, ok := strings.CutSuffix(line[2:], "]]")
-			if !ok {
-				return nil, false
-			}
-			if cur = appendTable(root, name); cur == nil {
-				return nil, false
-			}
-			continue
-		case strings.HasPrefix(line, "["):
-			name, ok := strings.CutSuffix(line[1:], "]")
-			if !ok {
-				return nil, false
-			}
-			if cur = defineTable(root, name); cur == nil {
+		case line[0] == '[':
+			if cur = header(root, line); cur == nil {
 				return nil, false
 			}
 			continue
@@ -87,6 +74,22 @@ func Decode(data []byte) (map[string]any, bool) {
 		cur[key] = v
 	}
 	return root, true
+}
+
+// header returns the table a [name] or [[name]] line opens, or nil when
+// the line is not such a header of the subset.
+func header(root map[string]any, line string) map[string]any {
+	if name, ok := strings.CutPrefix(line, "[["); ok {
+		if name, ok = strings.CutSuffix(name, "]]"); !ok {
+			return nil
+		}
+		return appendTable(root, name)
+	}
+	name, ok := strings.CutSuffix(line[1:], "]")
+	if !ok {
+		return nil
+	}
+	return defineTable(root, name)
 }
 
 // defineTable defines the table named by the dotted bare keys name, as
