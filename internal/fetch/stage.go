@@ -282,21 +282,8 @@ func (s *stager) placeHeld(name string, in *os.File, sha string, size int64) err
 		return fmt.Errorf("file %q: %w", name, err)
 	}
 	err = copyData(out, in, size+1, &copyProgress{wake: make(chan struct{}, 1)})
-	var head [execHead]byte
-	var n int
 	if err == nil {
-		var fi os.FileInfo
-		if fi, err = out.Stat(); err == nil && fi.Size() != size {
-			err = fmt.Errorf("copied %d bytes of %d", fi.Size(), size)
-		}
-	}
-	if err == nil {
-		if n, err = out.ReadAt(head[:], 0); err == io.EOF {
-			err = nil
-		}
-	}
-	if err == nil && looksExecutable(head[:n]) {
-		err = out.Chmod(0o755 & s.dirPerm)
+		err = s.finishWhole(out, size)
 	}
 	if cerr := out.Close(); err == nil {
 		err = cerr
@@ -326,24 +313,7 @@ func (s *stager) placeCopy(name, src, sha string, size int64) error {
 	if err != nil {
 		return fmt.Errorf("file %q: %w", name, err)
 	}
-	var head [execHead]byte
-	var n int
-	fi, err := f.Stat()
-	if err == nil && (!fi.Mode().IsRegular() || fi.Size() != size) {
-		err = fmt.Errorf("the copy made while downloading has %d bytes, not %d", fi.Size(), size)
-	}
-	if err == nil {
-		if n, err = f.ReadAt(head[:], 0); err == io.EOF {
-			err = nil
-		}
-	}
-	if err == nil {
-		mode := 0o644 & s.dirPerm
-		if looksExecutable(head[:n]) {
-			mode = 0o755 & s.dirPerm
-		}
-		err = f.Chmod(mode)
-	}
+	err = s.finishWhole(f, size)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -351,6 +321,31 @@ func (s *stager) placeCopy(name, src, sha string, size int64) error {
 		return fmt.Errorf("file %q: %w", name, err)
 	}
 	return s.record(name, typeFile, sha, "")
+}
+
+// finishWhole checks that f, a file placed from bytes verified before
+// (placeHeld, placeCopy), is a regular file of size bytes, and gives it
+// the mode its first bytes call for: what a create with 0644, or 0755 for
+// a program, would have given under the umask, which the staging
+// directory's mode (0777 less the umask) tells.
+func (s *stager) finishWhole(f *os.File, size int64) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() != size {
+		return fmt.Errorf("placed %d bytes of %d", fi.Size(), size)
+	}
+	var head [execHead]byte
+	n, err := f.ReadAt(head[:], 0)
+	if err != nil && err != io.EOF {
+		return err
+	}
+	mode := 0o644 & s.dirPerm
+	if looksExecutable(head[:n]) {
+		mode = 0o755 & s.dirPerm
+	}
+	return f.Chmod(mode)
 }
 
 // looksExecutable reports whether a file starts like a program: an ELF or
