@@ -124,7 +124,7 @@ func (s *Server) addFile(projectID int64, name, version, storedName string, body
 		return PackageFile{}, err
 	}
 	h := sha256.New()
-	size, err := io.Copy(io.MultiWriter(bw, h), body)
+	size, err := copyBuffered(io.MultiWriter(bw, h), body)
 	if err != nil {
 		bw.Abort()
 		var mbe *http.MaxBytesError
@@ -569,5 +569,5 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, pkg Package, 
 	h.Set("Content-Transfer-Encoding", "binary")
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("X-Checksum-SHA256", f.SHA256)
-	http.ServeContent(w, r, "", f.CreatedAt.Truncate(time.Second), b)
+	http.ServeContent(bulkWriter{w}, r, "", f.CreatedAt.Truncate(time.Second), b)
 }

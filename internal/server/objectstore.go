@@ -142,7 +142,7 @@ func (s *Server) serveObject(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Disposition", disp)
 	}
 	h.Set("ETag", `"`+key[:min(32, len(key))]+`"`)
-	http.ServeContent(w, r, "", time.Time{}, b)
+	http.ServeContent(bulkWriter{w}, r, "", time.Time{}, b)
 }
 
 // s3Error writes an S3-style XML error.
