@@ -10,7 +10,7 @@ import (
 //
 // io.Copy moves 32 KiB at a time: a download of 1 GiB cost 32,768 reads of
 // the blob and as many writes to the connection, 0.53-0.60 s of CPU in the
-// VM of BENCHMARKS.md; through 256 KiB it costs 0.34-0.35 s. On one
+// VM of BENCHMARKS.md; through 256 KiB it costs 0.34-0.40 s. On one
 // machine, as in `make bench` and `gpm serve` beside its users, that CPU is
 // taken from the clients. Sending with sendfile (the connection's ReadFrom)
 // was slower still on that VM's loopback; see BENCHMARKS.md.
