@@ -13,7 +13,10 @@ import (
 // VM of BENCHMARKS.md; through 256 KiB it costs 0.34-0.40 s. On one
 // machine, as in `make bench` and `gpm serve` beside its users, that CPU is
 // taken from the clients. Sending with sendfile (the connection's ReadFrom)
-// was slower still on that VM's loopback; see BENCHMARKS.md.
+// was slower still on that VM's loopback; see BENCHMARKS.md. A transfer
+// holds its buffer while it runs, so a thousand slow downloads at once hold
+// 256 MiB (32 MiB through io.Copy); gpm serve, a small registry, does not
+// cap the transfers in flight.
 const copyBufSize = 256 << 10
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
