@@ -477,3 +477,31 @@ package_id = 1
 		}
 	}
 }
+
+// With several bad entries in bin or replacements, Parse reports the same
+// one every time (the first by name), not whichever a map walk meets first.
+func TestParseReportsOneBadEntryEveryTime(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{`bin = { "x y" = "a", "p q" = "b", "m n" = "c" }`, `command name "m n"`},
+		{`replacements = { linux = 1, darwin = 2, amd64 = 3 }`, `replacements: amd64 must be a string`},
+	} {
+		text := Header + `
+lock_version = 3
+platforms = ["linux-amd64"]
+
+[[package]]
+name = "a"
+project = "1"
+package = "a"
+version = "1.0.0"
+constraint = "*"
+package_id = 1
+` + tc.line + "\n"
+		for range 50 {
+			_, err := Parse("packages.lock", []byte(text))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("%s: %v, want an error about %s", tc.line, err, tc.want)
+			}
+		}
+	}
+}

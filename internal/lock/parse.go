@@ -3,6 +3,7 @@ package lock
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -489,7 +490,8 @@ func (p *parser) replacements(seg []string, ctx string, v any) (map[string]strin
 		return nil, p.errorf(seg, ctx, "replacements must be a non-empty table of strings, not %s", typeName(v))
 	}
 	out := map[string]string{}
-	for k, e := range t {
+	for _, k := range slices.Sorted(maps.Keys(t)) { // the same entry is reported every time
+		e := t[k]
 		s, ok := e.(string)
 		if !ok {
 			return nil, p.errorf(child(seg, k), ctx, "replacements: %s must be a string, not %s", k, typeName(e))
@@ -510,7 +512,8 @@ func (p *parser) bin(seg []string, ctx string, v any) (map[string]string, error)
 		return nil, p.errorf(seg, ctx, "bin must be a non-empty table of strings, not %s", typeName(v))
 	}
 	out := map[string]string{}
-	for k, e := range t {
+	for _, k := range slices.Sorted(maps.Keys(t)) { // the same entry is reported every time
+		e := t[k]
 		s, ok := e.(string)
 		if !ok {
 			return nil, p.errorf(child(seg, k), ctx, "bin: %s must be a string, not %s", k, typeName(e))
