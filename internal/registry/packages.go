@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -130,10 +131,13 @@ func fillProject(pkgs []Package, project string) {
 // (ListPackages), which is cheaper there.
 //
 // Offset pages are not a snapshot: a package published or deleted between
-// two page requests shifts rows from one page to another. So every page
-// must report the first page's X-Total and the pages together must hold
-// exactly that many distinct rows; otherwise the listing is reported
-// incomplete (false) rather than returned with a row missing.
+// two page requests shifts rows from one page to another, and a deletion
+// and a publish together keep the count. So every page must report the
+// first page's X-Total, the pages together must hold exactly that many
+// distinct rows, and every page but the last, read again once all were
+// read, must hold the same rows in the same order (a row that moved would
+// have moved them); otherwise the listing is reported incomplete (false)
+// rather than returned with a row missing.
 func (c *Client) ListProjectPackages(ctx context.Context, project string, maxPages int) ([]Package, bool, error) {
 	id, err := escapeID("project", project)
 	if err != nil {
@@ -155,40 +159,17 @@ func (c *Client) ListProjectPackages(ctx context.Context, project string, maxPag
 		if first.total < 0 || first.totalPages < 2 || first.totalPages > maxPages {
 			return nil, false, nil
 		}
-		pages := make([][]Package, first.totalPages+1)
-		// The pages after the first are requested at once, --jobs at a
-		// time, as paginate requests pages ahead.
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(cap(c.ahead))
-		for n := 2; n <= first.totalPages; n++ {
-			pu := *first.next
-			q := pu.Query()
-			q.Set("page", strconv.Itoa(n))
-			pu.RawQuery = q.Encode()
-			g.Go(func() error {
-				body, pg, err := c.getJSON(gctx, &pu)
-				if err != nil {
-					return err
-				}
-				if pg.total != first.total || n == first.totalPages && pg.next != nil {
-					return errShifted
-				}
-				if pages[n], err = decodePackages(body); err != nil {
-					return fmt.Errorf("GET %s: %w", c.redact(&pu), err)
-				}
-				return nil
-			})
-		}
-		if err := g.Wait(); err == errShifted {
+		last := first.totalPages
+		pages := make([][]Package, last+1)
+		pages[1] = rows
+		if err := c.readPages(ctx, u, first, pages, 2, last); err == errShifted {
 			return nil, false, nil
 		} else if err != nil {
 			return nil, false, err
 		}
+		rows = nil
 		seen := make(map[int64]bool, first.total)
-		for _, r := range rows {
-			seen[r.ID] = true
-		}
-		for _, pg := range pages[2:] {
+		for _, pg := range pages[1:] {
 			for _, r := range pg {
 				if !seen[r.ID] {
 					seen[r.ID] = true
@@ -199,9 +180,53 @@ func (c *Client) ListProjectPackages(ctx context.Context, project string, maxPag
 		if len(seen) != first.total || len(rows) != first.total {
 			return nil, false, nil
 		}
+		again := make([][]Package, last)
+		if err := c.readPages(ctx, u, first, again, 1, last-1); err == errShifted {
+			return nil, false, nil
+		} else if err != nil {
+			return nil, false, err
+		}
+		for n := 1; n < last; n++ {
+			if !slices.EqualFunc(pages[n], again[n], func(a, b Package) bool { return a.ID == b.ID }) {
+				return nil, false, nil
+			}
+		}
 	}
 	fillProject(rows, project)
 	return rows, true, nil
+}
+
+// readPages reads pages from to to of the project listing whose first page
+// is u (and said first), at once, --jobs at a time, as paginate requests
+// pages ahead, into pages[n]. It returns errShifted when a page disagrees
+// with the first about how many rows there are, or the last page links to
+// another.
+func (c *Client) readPages(ctx context.Context, u *url.URL, first pageInfo, pages [][]Package, from, to int) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(cap(c.ahead))
+	for n := from; n <= to; n++ {
+		pu := *u
+		if n > 1 {
+			pu = *first.next
+			q := pu.Query()
+			q.Set("page", strconv.Itoa(n))
+			pu.RawQuery = q.Encode()
+		}
+		g.Go(func() error {
+			body, pg, err := c.getJSON(gctx, &pu)
+			if err != nil {
+				return err
+			}
+			if pg.total != first.total || n == first.totalPages && pg.next != nil {
+				return errShifted
+			}
+			if pages[n], err = decodePackages(body); err != nil {
+				return fmt.Errorf("GET %s: %w", c.redact(&pu), err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // errShifted says a page of a listing disagrees with the first about how

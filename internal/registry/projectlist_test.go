@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,7 +50,7 @@ func TestListProjectPackages(t *testing.T) {
 		wantReqs int
 	}{
 		{name: "one page is a snapshot", rows: 60, counts: false, maxPages: 1, wantOK: true, wantReqs: 1},
-		{name: "every page", rows: 250, counts: true, maxPages: 3, wantOK: true, wantReqs: 3},
+		{name: "every page, and every page but the last again", rows: 250, counts: true, maxPages: 3, wantOK: true, wantReqs: 5},
 		{name: "too many pages: one request, then per package", rows: 250, counts: true, maxPages: 2, wantOK: false, wantReqs: 1},
 		{name: "no count (over 10,000 rows)", rows: 250, counts: false, maxPages: 10, wantOK: false, wantReqs: 1},
 		{name: "a page counts differently: the listing moved", rows: 250, counts: true, maxPages: 3, wantOK: false, wantReqs: -1, // the other page may be cancelled
@@ -102,6 +103,70 @@ func TestListProjectPackages(t *testing.T) {
 			}
 			if n := len(Installable(got, "tool-3")); n != (tt.rows+3)/7 {
 				t.Errorf("Installable(tool-3) = %d rows, want %d", n, (tt.rows+3)/7)
+			}
+		})
+	}
+}
+
+// TestListProjectPackagesShift: a deletion and a publish together keep the
+// count but move a row from one page onto one already read. The listing is
+// reported incomplete, whenever they land, unless every page was read after
+// them or only the last page moved.
+func TestListProjectPackagesShift(t *testing.T) {
+	tests := []struct {
+		name   string
+		after  int // the change lands once this many pages were served
+		del    int // index of the row deleted
+		wantOK bool
+	}{
+		{name: "between page 1 and the others", after: 1, del: 4},
+		{name: "between the first reading and the second", after: 3, del: 4},
+		{name: "while the pages are read again", after: 4, del: 150},
+		{name: "before anything was read", after: 0, del: 4, wantOK: true},
+		{name: "on the last page only, before it was read", after: 1, del: 240, wantOK: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			items := mixedRows(250)
+			served := 0
+			change := func() {
+				items = append(slices.Clone(items[:tt.del]), items[tt.del+1:]...)
+				v := "9.9.9"
+				items = append(items, pkgRow{ID: 1000, Name: "tool-new", Version: &v, PackageType: "generic", Status: "default", CreatedAt: "2025-02-10T09:15:02.123Z"})
+			}
+			if tt.after == 0 {
+				change()
+			}
+			srv, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				countingPager(items, true, nil)(w, r)
+				if served++; served == tt.after {
+					change()
+				}
+			})
+			c, _ := client(t, srv.URL, WithCredential(privateCred), WithJobs(1))
+			got, ok, err := c.ListProjectPackages(context.Background(), "12", 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok != tt.wantOK {
+				t.Fatalf("complete = %v, want %v (%d rows)", ok, tt.wantOK, len(got))
+			}
+			if !ok {
+				return
+			}
+			mu.Lock()
+			want := items
+			mu.Unlock()
+			if len(got) != len(want) {
+				t.Fatalf("got %d rows, want %d", len(got), len(want))
+			}
+			for i := range want {
+				if got[i].ID != want[i].ID {
+					t.Fatalf("row %d: ID %d, want %d", i, got[i].ID, want[i].ID)
+				}
 			}
 		})
 	}

@@ -69,9 +69,10 @@ type AllLister interface {
 // package of a project in one paged listing (*registry.Client). When
 // several entries come from one project, Resolve lists the project once
 // for all of them instead of once per entry, provided the listing has at
-// most as many pages as there are entries: it then never costs more
-// requests. The lister reports false when the listing is longer, or
-// changed while it was read; the entries are then listed one by one.
+// most (entries+1)/2 pages: read once, and every page but the last once
+// more, it then never costs more requests than a listing per entry. The
+// lister reports false when the listing is longer, or changed while it was
+// read; the entries are then listed one by one.
 type ProjectLister interface {
 	ListProjectPackages(ctx context.Context, project string, maxPages int) ([]registry.Package, bool, error)
 }
@@ -195,7 +196,7 @@ type projectListing struct {
 // every call.
 func (l *projectListing) get(ctx context.Context) ([]registry.Package, bool, error) {
 	l.once.Do(func() {
-		l.rows, l.complete, l.err = l.src.ListProjectPackages(ctx, l.project, l.entries)
+		l.rows, l.complete, l.err = l.src.ListProjectPackages(ctx, l.project, (l.entries+1)/2)
 	})
 	return l.rows, l.complete, l.err
 }
