@@ -289,7 +289,31 @@ func (f PackageFile) id() int64 { return f.ID }
 // when read in turn. A page the walk does not ask for (the list changed
 // meanwhile) is dropped; one it asks for that was not requested ahead is
 // fetched then.
+//
+// Offset pages are not a snapshot: a row deleted before the page being
+// read moves a row of that page back onto the page before, already read.
+// So every page must report the X-Total of the first (when the server
+// counts); when one does not, the listing changed while it was read and is
+// read again from the start, up to listingTries times. (A deletion and a
+// publish between the same two pages keep the count; ListProjectPackages,
+// whose listings are long, reads its pages twice to see that.)
 func paginate[T identified](ctx context.Context, c *Client, u *url.URL, decode func([]byte) ([]T, error)) ([]T, error) {
+	for try := 1; ; try++ {
+		out, err := paginateOnce(ctx, c, u, decode)
+		if err != errShifted {
+			return out, err
+		}
+		if try == listingTries {
+			return nil, fmt.Errorf("GET %s: the listing changed while it was read, %d times; try again", c.redact(u), listingTries)
+		}
+	}
+}
+
+// listingTries is how many times paginate reads a listing that keeps
+// changing while it is read.
+const listingTries = 3
+
+func paginateOnce[T identified](ctx context.Context, c *Client, u *url.URL, decode func([]byte) ([]T, error)) ([]T, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // abandons the pages requested ahead and not read
 	var (
@@ -297,6 +321,7 @@ func paginate[T identified](ctx context.Context, c *Client, u *url.URL, decode f
 		seen  = map[int64]bool{}
 		done  = map[string]bool{}
 		ahead *lookahead
+		total int // the first page's X-Total
 	)
 	for page := 1; u != nil; page++ {
 		if page > maxPages {
@@ -316,6 +341,11 @@ func paginate[T identified](ctx context.Context, c *Client, u *url.URL, decode f
 		}
 		if pg.err != nil {
 			return nil, pg.err
+		}
+		if page == 1 {
+			total = pg.info.total
+		} else if pg.info.total != total {
+			return nil, errShifted
 		}
 		if page == 1 && pg.info.offsetNext && pg.info.totalPages > 2 {
 			ahead = &lookahead{c: c, ctx: ctx, base: pg.info.next, last: min(pg.info.totalPages, maxPages), started: 1, pages: map[string]*pageResult{}}

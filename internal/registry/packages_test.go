@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -492,5 +493,55 @@ func TestPaginationAheadError(t *testing.T) {
 	c, _ := client(t, srv.URL)
 	if _, err := c.ListPackageFiles(context.Background(), "12", 7); err == nil || !strings.Contains(err.Error(), "403") {
 		t.Fatalf("err = %v, want the 403 of page 4", err)
+	}
+}
+
+// A row deleted while a listing is read moves a row of a later page onto a
+// page already read. The later page's X-Total shows it, and the listing is
+// read again rather than returned without that row; one that never holds
+// still is an error.
+func TestPaginationRereadsAListingThatChanged(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		changes int // how many times a row is deleted, each once page 1 was served
+		wantErr bool
+	}{
+		{name: "changed once", changes: 1},
+		{name: "keeps changing", changes: 3, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			items := rows(150, "tool")
+			changes := 0
+			srv, rec := server(t, func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				countingPager(items, true, nil)(w, r)
+				if r.URL.Query().Get("page") == "" && changes < tc.changes {
+					changes++
+					items = append(slices.Clone(items[:4]), items[5:]...)
+				}
+			})
+			c, _ := client(t, srv.URL, WithCredential(privateCred))
+			got, err := c.ListPackages(context.Background(), "12", "tool")
+			if tc.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "the listing changed while it was read, 3 times; try again") {
+					t.Fatalf("err = %v, want the listing to have changed 3 times", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			want := len(items)
+			mu.Unlock()
+			if len(got) != want || !slices.ContainsFunc(got, func(p Package) bool { return p.ID == 101 }) {
+				t.Fatalf("got %d rows (row 101 there: %v), want %d with row 101", len(got), slices.ContainsFunc(got, func(p Package) bool { return p.ID == 101 }), want)
+			}
+			if n := rec.count(); n != 4 {
+				t.Errorf("%d requests, want 4 (two pages, then both again)", n)
+			}
+		})
 	}
 }
