@@ -55,8 +55,19 @@ const execHead = 4
 // copying goroutine when to stop early.
 type copyProgress struct {
 	copied atomic.Int64
-	wake   chan struct{} // a send after each chunk, dropped when one is pending
-	stop   atomic.Bool   // set by the verifier: copy no more
+	wake   chan struct{}   // a send after each chunk, dropped when one is pending
+	stop   atomic.Bool     // set by the verifier: copy no more
+	done   <-chan struct{} // closed when the install was cancelled (nil: never)
+}
+
+// stopped reports whether the copy should end before its next chunk.
+func (p *copyProgress) stopped() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return p.stop.Load()
+	}
 }
 
 func (p *copyProgress) add(n int64) {
@@ -165,7 +176,7 @@ func copyUser(dst, src *os.File, limit int64, pr *copyProgress) error {
 	buf := *bp
 	r := io.LimitReader(src, limit)
 	for {
-		if pr.stop.Load() {
+		if pr.stopped() {
 			return errCopyStopped
 		}
 		n, err := r.Read(buf)

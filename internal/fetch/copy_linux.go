@@ -52,7 +52,7 @@ func copyKernel(dst, src *os.File, limit int64, pr *copyProgress) error {
 	}
 	var copied int64
 	for copied < limit {
-		if pr.stop.Load() {
+		if pr.stopped() {
 			return errCopyStopped
 		}
 		n, err := copyFileRange(in, nil, out, nil, int(min(kernelChunk, limit-copied)), 0)

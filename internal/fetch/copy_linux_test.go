@@ -2,9 +2,12 @@ package fetch
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -162,5 +165,37 @@ func TestCopyFallsBack(t *testing.T) {
 	_, _, err := copyCase(t, data, data)
 	if !errors.Is(err, unix.EIO) {
 		t.Errorf("failure midway: err = %v, want EIO", err)
+	}
+}
+
+// Ctrl-C during the copy of a held download (a second file of a large
+// download's content) stops the copy at the next chunk, as it stops a
+// verified copy, instead of finishing a copy of any size first.
+func TestPlaceHeldStopsWhenCancelled(t *testing.T) {
+	const size = 16 << 20
+	src := filepath.Join(t.TempDir(), "held")
+	if err := os.WriteFile(src, bytes.Repeat([]byte("x"), size), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, calls := withKernelCopies(t, func(int, int) error { return unix.EOPNOTSUPP },
+		func(in int, inOff *int64, out int, outOff *int64, n int, flags int) (int, error) {
+			cancel()
+			return unix.CopyFileRange(in, inOff, out, outOff, min(n, 1<<20), flags)
+		})
+	s, err := newStager(ctx, t.TempDir(), 0, 0, func(string, ...any) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	err = s.placeHeld("big.bin", in, "", size)
+	if !errors.Is(err, context.Canceled) || *calls > 1 {
+		t.Errorf("placeHeld after Ctrl-C: %v after %d chunks, want it cancelled before the second", err, *calls)
 	}
 }

@@ -272,7 +272,7 @@ func (s *stager) placeBlob(name, src, sha string, size int64) error {
 // and has held open since (installer.hold), reopened at offset 0, to name.
 // The bytes of in are the verified ones whatever became of the blob's name
 // in the cache, so they are not hashed again; the copy is checked for its
-// size.
+// size. A cancelled install stops the copy at the next chunk.
 func (s *stager) placeHeld(name string, in *os.File, sha string, size int64) error {
 	if err := s.claimFile(name); err != nil {
 		return err
@@ -281,7 +281,10 @@ func (s *stager) placeHeld(name string, in *os.File, sha string, size int64) err
 	if err != nil {
 		return fmt.Errorf("file %q: %w", name, err)
 	}
-	err = copyData(out, in, size+1, &copyProgress{wake: make(chan struct{}, 1)})
+	err = copyData(out, in, size+1, &copyProgress{wake: make(chan struct{}, 1), done: s.ctx.Done()})
+	if errors.Is(err, errCopyStopped) {
+		err = s.ctx.Err()
+	}
 	if err == nil {
 		err = s.finishWhole(out, size)
 	}
@@ -305,7 +308,13 @@ func (s *stager) placeCopy(name, src, sha string, size int64) error {
 		return err
 	}
 	// The staging directory is this run's, made under the vendor lock, and
-	// holds no symlink until finish: the path cannot lead out of it.
+	// holds no symlink until finish: the path cannot lead out of it. A
+	// rename replaces what is there, where the other placements refuse to
+	// (O_EXCL): on a file system that folds case, a file placed before as
+	// "Tool" is there for "tool".
+	if _, err := s.root.Lstat(name); err == nil {
+		return fmt.Errorf("file %q: %w", name, &fs.PathError{Op: "rename", Path: name, Err: fs.ErrExist})
+	}
 	if err := os.Rename(src, filepath.Join(s.dir, filepath.FromSlash(name))); err != nil {
 		return fmt.Errorf("file %q: %w", name, err)
 	}
