@@ -258,6 +258,17 @@ func (r *resolver) warnf(format string, args ...any) {
 	r.warns = append(r.warns, fmt.Sprintf(format, args...))
 }
 
+// withVersion returns the rows of rows that have a version.
+func withVersion(rows []registry.Package) []registry.Package {
+	var out []registry.Package
+	for _, rp := range rows {
+		if rp.Version != "" {
+			out = append(out, rp)
+		}
+	}
+	return out
+}
+
 // candidate is one downloadable version of the package.
 type candidate struct {
 	v   version.Version
@@ -304,6 +315,14 @@ func (r *resolver) resolve(ctx context.Context) (lock.Package, error) {
 				}
 				// A failed search only costs the suggestion.
 				nm.Suggestions = caseSuggestions(all, name)
+				// A package listing leaves out the versions that cannot be
+				// installed (registry.Installable); the search shows them,
+				// so say why there is none to install, as a listing of the
+				// whole project does.
+				if _, un := candidates(withVersion(all), name); len(un) > 0 {
+					nm = noMatch(cands, c, p.Project, name, un)
+					nm.entry = p.Name
+				}
 			}
 		}
 		return lock.Package{}, wrap(p.Name, "", nm)

@@ -906,3 +906,21 @@ func TestResolvePrecise(t *testing.T) {
 		})
 	}
 }
+
+// The real client's package listing leaves out versions that cannot be
+// installed, so an entry whose versions are all in status error would read
+// "does not exist". The search made for a case suggestion shows them, and
+// the error then says why none can be installed, as it does when the
+// project was listed whole.
+func TestUndownloadableVersionsViaSearch(t *testing.T) {
+	fake := newFake().add(rowS(1, "mytool", "1.0.0", "error")).add(rowS(2, "mytool", "1.1.0", "processing"))
+	_, err, _ := resolveOne(t, filteringSearch{filteringSource{fake}}, mpkg(t, "mytool", "*"))
+	want := `package "mytool" in project "12345" has no downloadable version (1 with status "error", 1 with status "processing")`
+	if !errors.Is(err, ErrNoMatch) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v\nwant it to contain %s", err, want)
+	}
+	checkHints(t, err, []string{`publish a new version of "mytool"`})
+	if l, a := fake.count("list:"), fake.count("all:"); l != 1 || a != 1 {
+		t.Errorf("calls: %d list, %d search; want 1, 1", l, a)
+	}
+}
