@@ -267,12 +267,17 @@ func entryPath(raw string) (string, error) {
 	if p == "" || p == "." {
 		return ".", nil
 	}
+	if len(p) > maxEntryPath {
+		return "", fmt.Errorf("name is longer than %d bytes", maxEntryPath)
+	}
 	for seg := range strings.SplitSeq(p, "/") {
-		switch seg {
-		case "..":
+		switch {
+		case seg == "..":
 			return "", errors.New(`path has a ".." segment`)
-		case "", ".":
+		case seg == "" || seg == ".":
 			return "", fmt.Errorf("path has an empty or %q segment", ".")
+		case len(seg) > maxEntrySegment:
+			return "", fmt.Errorf("a path segment is longer than %d bytes", maxEntrySegment)
 		}
 	}
 	if !filepath.IsLocal(filepath.FromSlash(p)) {
@@ -451,16 +456,27 @@ func (a *archive) hardlink(raw, target string) error {
 	if err := s.mkParent(p); err != nil {
 		return a.fail(raw, "cannot create directory: %v", errors.Unwrap(err))
 	}
-	if err := s.root.Link(t, p); err != nil {
-		// File systems without hard links get a copy.
-		if err := a.copyWithin(t, p); err != nil {
+	if err := linkEntry(s.root, t, p); err != nil {
+		// File systems without hard links, or a file with as many links as
+		// the file system allows (65,000 on ext4), get a copy, which counts
+		// against the limits as extracted data does.
+		if err := a.copyWithin(raw, t, p); err != nil {
+			if _, ok := err.(*archiveError); ok {
+				return err
+			}
 			return a.fail(raw, "cannot create hard link: %v", err)
 		}
 	}
 	return s.record(p, typeFile, s.placed[t].SHA256, "")
 }
 
-func (a *archive) copyWithin(from, to string) error {
+// linkEntry makes a hard link inside the staging directory; tests make it
+// fail.
+var linkEntry = (*os.Root).Link
+
+// copyWithin copies the placed file from to to, through the budget of the
+// entry raw.
+func (a *archive) copyWithin(raw, from, to string) error {
 	in, err := a.s.root.Open(from)
 	if err != nil {
 		return err
@@ -474,7 +490,7 @@ func (a *archive) copyWithin(from, to string) error {
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(out, in)
+	_, err = io.Copy(out, &budget{a: a, raw: raw, r: in})
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}

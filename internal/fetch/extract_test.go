@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -181,6 +182,13 @@ func TestExtractHostile(t *testing.T) {
 		{"entry limit", "x.tar", func(t *testing.T) []byte {
 			return makeTar(t, false, file0("a", "", 0), file0("b", "", 0), file0("c", "", 0))
 		}, 0, 2, "more than 2 entries"},
+		{"directories made for one entry count", "x.tgz", func(t *testing.T) []byte {
+			return makeTar(t, true, file0(strings.Repeat("d/", 20)+"f", "x", 0))
+		}, 0, 10, "more than 10 entries"},
+		{"name too long to open whole", "x.tgz", func(t *testing.T) []byte {
+			return makeTar(t, true, file0(strings.Repeat("d/", 600)+"f", "x", 0))
+		}, 0, 0, "longer than 1024 bytes"},
+		{"segment too long", "x.tar", func(t *testing.T) []byte { return makeTar(t, false, file0(strings.Repeat("x", 256), "x", 0)) }, 0, 0, "longer than 255 bytes"},
 		{"corrupt gzip", "x.tgz", func(t *testing.T) []byte { return []byte("not gzip at all") }, 0, 0, "cannot read gzip data"},
 		{"corrupt zip", "x.zip", func(t *testing.T) []byte { return []byte("PK\x03\x04 broken") }, 0, 0, "cannot read"},
 	}
@@ -214,25 +222,63 @@ func TestExtractHostile(t *testing.T) {
 	}
 }
 
+// A hard link the file system refuses (one with no hard links, or a file
+// at its link limit: 65,000 on ext4) becomes a copy, and copies count
+// against the size limit as extracted data does: 5 links to 2,000 bytes
+// are not 12,000 bytes under a limit of 5,000.
+func TestExtractHardLinkCopiesCount(t *testing.T) {
+	old := linkEntry
+	linkEntry = func(*os.Root, string, string) error { return errors.New("too many links") }
+	t.Cleanup(func() { linkEntry = old })
+	ents := []ent{file0("f", strings.Repeat("x", 2000), 0o644)}
+	for i := range 5 {
+		ents = append(ents, ent{name: fmt.Sprint("l", i), typ: tar.TypeLink, link: "f"})
+	}
+	e := newEnv(t)
+	p := e.pkg("p", "1.0.0", true, file{"x.tar", makeTar(t, false, ents...)})
+	o := e.opts()
+	o.MaxExtract = 5000
+	_, err := install(context.Background(), lockOf(p), o)
+	if !errors.Is(err, ErrUnsafeArchive) || !strings.Contains(err.Error(), "exceeds the limit of 5000 bytes") {
+		t.Fatalf("err = %v, want the size limit", err)
+	}
+	equal(t, "vendor tree", tree(t, e.dir), nil)
+	e.assertNoTemps()
+
+	// Under the limit, the copies are placed and verify.
+	o.MaxExtract = 0
+	if _, err := install(context.Background(), lockOf(p), o); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if b, err := os.ReadFile(filepath.Join(e.dir, "p", fmt.Sprint("l", i))); err != nil || len(b) != 2000 {
+			t.Errorf("l%d: %d bytes, %v", i, len(b), err)
+		}
+	}
+}
+
 func TestEntryPath(t *testing.T) {
 	for raw, want := range map[string]string{
-		"a":       "a",
-		"./a":     "a",
-		"././a/":  "a",
-		"a/b/":    "a/b",
-		"./":      ".",
-		".":       ".",
-		"":        ".",
-		"a/b.txt": "a/b.txt",
-		"..a":     "..a",
-		"a..":     "a..",
+		strings.Repeat("d/", 511) + "f": strings.Repeat("d/", 511) + "f", // 1,023 bytes
+		strings.Repeat("x", 255):        strings.Repeat("x", 255),
+		"a":                             "a",
+		"./a":                           "a",
+		"././a/":                        "a",
+		"a/b/":                          "a/b",
+		"./":                            ".",
+		".":                             ".",
+		"":                              ".",
+		"a/b.txt":                       "a/b.txt",
+		"..a":                           "..a",
+		"a..":                           "a..",
 	} {
 		got, err := entryPath(raw)
 		if err != nil || got != want {
 			t.Errorf("entryPath(%q) = %q, %v; want %q", raw, got, err, want)
 		}
 	}
-	for _, raw := range []string{"/a", "../a", "a/..", "a/../b", "a//b", "a/./b", `a\b`, "a\x00b", "a\nb", "C:/x", "c:x"} {
+	for _, raw := range []string{"/a", "../a", "a/..", "a/../b", "a//b", "a/./b", `a\b`, "a\x00b", "a\nb", "C:/x", "c:x",
+		strings.Repeat("d/", 512) + "f", strings.Repeat("x", 256)} {
 		if got, err := entryPath(raw); err == nil {
 			t.Errorf("entryPath(%q) = %q, want an error", raw, got)
 		}

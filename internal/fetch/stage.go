@@ -31,6 +31,13 @@ const (
 	ratioFloor = 1 << 20
 	// maxLinkTarget bounds a symlink target read from a zip entry.
 	maxLinkTarget = 4096
+	// maxEntryPath and maxEntrySegment bound an entry's name, and its
+	// segments: 1,024 bytes is macOS's PATH_MAX, and 255 bytes every
+	// supported file system's longest name. Past them gpm could extract a
+	// path (os.Root walks it a segment at a time) that it could not open
+	// whole again to verify it or to carry a user's files over.
+	maxEntryPath    = 1024
+	maxEntrySegment = 255
 )
 
 // entryKind is what a staged path is.
@@ -157,7 +164,11 @@ func (s *stager) claim(p string, k entryKind) string {
 		}
 		switch pk := s.entries[p[:i]]; pk {
 		case 0:
+			// A directory made for an entry costs what an entry does.
 			s.entries[p[:i]] = kindImplicitDir
+			if s.count++; s.count > s.maxEntries {
+				return fmt.Sprintf("more than %d entries", s.maxEntries)
+			}
 		case kindImplicitDir, kindDir:
 		default:
 			return fmt.Sprintf("its parent %q is %s", p[:i], pk)
@@ -172,6 +183,10 @@ func (s *stager) claim(p string, k entryKind) string {
 			return fmt.Sprintf("path is already %s", old)
 		}
 		if k == kindImplicitDir {
+			return ""
+		}
+		if old == kindImplicitDir { // counted when it was made
+			s.entries[p] = k
 			return ""
 		}
 	}
