@@ -150,11 +150,21 @@ func tryLock(path string) (func(), error) {
 // open removes leftovers of a crash and loads meta.json.
 func (d *DiskStore) open() error {
 	tmp := filepath.Join(d.dir, "tmp")
-	if err := os.RemoveAll(tmp); err != nil {
-		return fmt.Errorf("remove temporary files: %w", err)
-	}
 	if err := os.MkdirAll(tmp, 0o777); err != nil {
 		return err
+	}
+	// Only the files the store writes there: DIR may have held a tmp of
+	// its own before it became a registry (gpm serve --dir .).
+	ents, err := os.ReadDir(tmp)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if name := e.Name(); (strings.HasPrefix(name, "blob-") || strings.HasPrefix(name, "meta-")) && e.Type().IsRegular() {
+			if err := os.Remove(filepath.Join(tmp, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove temporary files: %w", err)
+			}
+		}
 	}
 	data, err := os.ReadFile(d.metaPath())
 	if errors.Is(err, fs.ErrNotExist) {

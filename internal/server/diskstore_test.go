@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -408,10 +409,14 @@ func TestDiskStoreCrashLeftovers(t *testing.T) {
 	}
 	// Crash: the lock goes with the process, nothing is cleaned up.
 	d.unlock()
+	// What gpm did not write there stays (gpm serve --dir . in a project
+	// that has a tmp of its own).
+	must(t, os.WriteFile(filepath.Join(dir, "tmp", "notes.txt"), []byte("mine"), 0o666))
+	must(t, os.Mkdir(filepath.Join(dir, "tmp", "blob-dir"), 0o777))
 
 	d = openDisk(t, dir)
-	if got := dirEntries(t, filepath.Join(dir, "tmp")); len(got) != 0 {
-		t.Errorf("tmp after reopening holds %q", got)
+	if got := dirEntries(t, filepath.Join(dir, "tmp")); !slices.Equal(got, []string{"blob-dir", "notes.txt"}) {
+		t.Errorf("tmp after reopening holds %q, want only what gpm did not write", got)
 	}
 	if got := dirEntries(t, filepath.Join(dir, "blobs", "sha256")); len(got) != 3 {
 		t.Errorf("blobs after reopening: %q, want the 3 committed ones", got)
