@@ -97,6 +97,15 @@ func (c *cli) binPath(p *project.Project, name string) (string, error) {
 // SIGINT and SIGTERM to it, waits for it, and returns its exit status as an
 // exitStatus error (nil when it exits 0).
 func (c *cli) runTool(path string, args []string) error {
+	if c.g.dir != "" {
+		// -C: the tool runs in DIR too, as if gpm was started there, and
+		// path (found from here) must not be read from DIR.
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return err
+		}
+		path = abs
+	}
 	var cmd *exec.Cmd
 	if runtime.GOOS == "windows" && strings.EqualFold(filepath.Ext(path), ".cmd") {
 		cmd = exec.Command("cmd", append([]string{"/c", path}, args...)...)
@@ -104,6 +113,7 @@ func (c *cli) runTool(path string, args []string) error {
 		cmd = exec.Command(path, args...)
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, c.stdout, c.stderr
+	cmd.Dir = c.g.dir
 	// While the tool runs, gpm's own handling of SIGINT and SIGTERM (stop
 	// cleanly, then die on the second) gives way to forwarding: the tool
 	// decides what a signal means, and gpm waits for it.
