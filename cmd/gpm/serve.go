@@ -229,6 +229,12 @@ func serveTokens(c *cli, f serveFlags) ([]server.TeamToken, error) {
 			t := server.TeamToken{Value: line}
 			if rest, ok := strings.CutPrefix(line, "read"); ok && rest != "" && isSpaceOrControl(rune(rest[0])) {
 				t = server.TeamToken{Value: strings.TrimSpace(rest), ReadOnly: true}
+			} else if line == "read" {
+				// A "read TOKEN" line split in two would otherwise make
+				// "read", and the token on the next line, tokens that may
+				// publish.
+				return nil, withHint(usageError("%s:%d: \"read\" needs a token on the same line", f.tokenFile, i+1),
+					"write a read-only token as: read TOKEN")
 			}
 			if strings.ContainsFunc(t.Value, isSpaceOrControl) {
 				return nil, withHint(usageError("%s:%d: a line is a token, one word without spaces, or \"read\" and a token", f.tokenFile, i+1),

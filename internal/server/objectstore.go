@@ -63,13 +63,16 @@ func (s *Server) signedURL(base string, f PackageFile) string {
 	q.Set("X-Expires", exp)
 	q.Set("response-content-disposition", disp)
 	q.Set("response-content-type", "application/octet-stream")
-	q.Set("X-Signature", s.sign(path, exp, disp))
+	q.Set("X-Signature", s.sign(path, exp, disp, "application/octet-stream"))
 	return base + "/packages/" + f.SHA256 + "/" + url.PathEscape(f.FileName) + "?" + q.Encode()
 }
 
-func (s *Server) sign(path, exp, disp string) string {
+// sign signs what a signed URL decides: the object, the expiry, and the
+// headers of the response (as S3 and GCS sign response-* parameters), so
+// that no one holding the URL can have a file served as text/html.
+func (s *Server) sign(path, exp, disp, ctype string) string {
 	m := hmac.New(sha256.New, s.signKey)
-	m.Write([]byte(path + "\n" + exp + "\n" + disp))
+	m.Write([]byte(path + "\n" + exp + "\n" + disp + "\n" + ctype))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
@@ -118,7 +121,7 @@ func (s *Server) serveObject(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	path := r.URL.Path // signed decoded, whatever escaping a client applies
 	exp, disp := q.Get("X-Expires"), q.Get("response-content-disposition")
-	want := s.sign(path, exp, disp)
+	want := s.sign(path, exp, disp, q.Get("response-content-type"))
 	if !hmac.Equal([]byte(want), []byte(q.Get("X-Signature"))) {
 		s3Error(w, http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
 		return

@@ -88,6 +88,11 @@ func TestRedirectMode(t *testing.T) {
 			q.Set("X-Signature", strings.Repeat("0", 64))
 			r.URL.RawQuery = q.Encode()
 		}, 403},
+		{"other content type", func(r *http.Request) {
+			q := r.URL.Query()
+			q.Set("response-content-type", "text/html")
+			r.URL.RawQuery = q.Encode()
+		}, 403},
 		{"other file", func(r *http.Request) {
 			r.URL.Path = strings.Replace(r.URL.Path, "tool.tar", "toolx.tar", 1)
 			r.URL.RawPath = ""
