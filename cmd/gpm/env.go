@@ -46,6 +46,12 @@ func envCmd() *command {
 			if err != nil {
 				return err
 			}
+			if sep := pathListSeparator(sh, runtime.GOOS); strings.Contains(dir, sep) {
+				// PATH would split the directory in two, and one half may
+				// be relative: no quoting helps.
+				return withHint(usageError("gpm env: %s contains %q, which separates directories in PATH", dir, sep),
+					"move the project to a directory whose path has no %q, or add the tools to PATH by hand", sep)
+			}
 			script := envScript(sh, dir, c.getenv("PATH"))
 			if c.g.json {
 				return writeJSON(c, jsonEnv{BinDir: dir, Shell: sh, Script: script})
@@ -54,6 +60,15 @@ func envCmd() *command {
 			return nil
 		},
 	}
+}
+
+// pathListSeparator is what separates the directories of PATH for shell
+// sh on goos.
+func pathListSeparator(sh, goos string) string {
+	if sh == "cmd" || sh == "powershell" && goos == "windows" {
+		return ";"
+	}
+	return ":"
 }
 
 // jsonEnv is the --json document of gpm env.

@@ -89,9 +89,11 @@ func isExe(target string) bool { return strings.HasSuffix(strings.ToLower(target
 func linkTarget(pkg, target string) string { return "../" + pkg + "/" + target }
 
 // shimText is the NAME.cmd that runs the package's file on Windows, with
-// the arguments passed on; %~dp0 is the shim's own directory.
+// the arguments passed on; %~dp0 is the shim's own directory. A % in the
+// path is doubled: cmd expands %2 or %PATH% even between quotes.
 func shimText(pkg, target string) string {
-	return "@\"%~dp0..\\" + pkg + "\\" + strings.ReplaceAll(target, "/", "\\") + "\" %*\r\n"
+	path := strings.ReplaceAll(pkg+"\\"+strings.ReplaceAll(target, "/", "\\"), "%", "%%")
+	return "@\"%~dp0..\\" + path + "\" %*\r\n"
 }
 
 // linkOK reports whether DIR/.bin holds the command name of package pkg,

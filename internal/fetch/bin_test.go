@@ -84,6 +84,9 @@ func TestBinLinksWindows(t *testing.T) {
 	if got := shimText("pkg", "bin/run.ps1"); got != "@\"%~dp0..\\pkg\\bin\\run.ps1\" %*\r\n" {
 		t.Errorf("shimText = %q", got)
 	}
+	if got := shimText("pkg", "bin/run%20me.bat"); got != "@\"%~dp0..\\pkg\\bin\\run%%20me.bat\" %*\r\n" {
+		t.Errorf("shimText of a path with %%: %q", got)
+	}
 
 	for _, l := range [][2]string{{"tool", "bin/tool.exe"}, {"run", "bin/run.ps1"}} {
 		if linkOK(dir, "windows", "pkg", l[0], l[1]) {
