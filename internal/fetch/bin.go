@@ -49,6 +49,12 @@ func resolveBins(p *lock.Package, files []placed) (map[string]string, error) {
 			}
 		}
 		if len(match) == 1 {
+			// A symlink must lead to a file: the command is run, and made
+			// executable, through it.
+			if _, err := binFile(files, match[0]); err != nil {
+				return nil, hint.Wrap(fmt.Errorf("bin %q: %q %v", name, match[0], err),
+					"name a file of the package in bin in packages.toml")
+			}
 			out[name] = match[0]
 			continue
 		}
@@ -259,24 +265,56 @@ func removeLink(bin, goos, pkg, name, target string) {
 	os.Remove(bin) // only when empty
 }
 
+// binFile returns the placed regular file that bin path p names: p itself,
+// or the file a symlink at p leads to (archives hold no symlink chains).
+func binFile(files []placed, p string) (*placed, error) {
+	find := func(p string) *placed {
+		for i := range files {
+			if files[i].Path == p {
+				return &files[i]
+			}
+		}
+		return nil
+	}
+	f := find(p)
+	if f != nil && f.Type == typeSymlink {
+		to := path.Join(path.Dir(p), f.Link)
+		if f = find(to); f == nil {
+			// Directories made for the files below them are not recorded.
+			if slices.ContainsFunc(files, func(g placed) bool { return strings.HasPrefix(g.Path, to+"/") }) {
+				return nil, fmt.Errorf("leads to the directory %q, not to a file", to)
+			}
+			return nil, fmt.Errorf("is a symlink to %q, which the package does not hold", to)
+		}
+	}
+	switch {
+	case f == nil:
+		return nil, errors.New("is not in the package")
+	case f.Type == typeDir:
+		return nil, fmt.Errorf("leads to the directory %q, not to a file", f.Path)
+	case f.Type != typeFile:
+		return nil, fmt.Errorf("leads to %q, which is not a file", f.Path)
+	}
+	return f, nil
+}
+
 // makeExecutable adds execute bits (where read bits are) to the staged
-// files that are commands, and records the new mode.
+// files that are commands, or that their symlinks lead to, and records the
+// new mode.
 func (s *stager) makeExecutable(files []placed, links map[string]string) error {
 	for _, target := range links {
-		for i := range files {
-			f := &files[i]
-			if f.Path != target || f.Type != typeFile {
-				continue
-			}
-			mode := f.Mode | (f.Mode&0o444)>>2
-			if mode == f.Mode {
-				continue
-			}
-			if err := s.root.Chmod(f.Path, os.FileMode(mode)); err != nil {
-				return fmt.Errorf("make %q executable: %w", f.Path, errors.Unwrap(err))
-			}
-			f.Mode = mode
+		f, err := binFile(files, target)
+		if err != nil {
+			return fmt.Errorf("bin %q: %v", target, err)
 		}
+		mode := f.Mode | (f.Mode&0o444)>>2
+		if mode == f.Mode {
+			continue
+		}
+		if err := s.root.Chmod(f.Path, os.FileMode(mode)); err != nil {
+			return fmt.Errorf("make %q executable: %w", f.Path, errors.Unwrap(err))
+		}
+		f.Mode = mode
 	}
 	return nil
 }

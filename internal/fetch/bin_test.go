@@ -19,6 +19,8 @@ func TestResolveBins(t *testing.T) {
 		{Path: "bin/tool.exe"},
 		{Path: "lib/run.sh"},
 		{Path: "lib/l", Type: typeSymlink, Link: "run.sh"},
+		{Path: "lib/d", Type: typeSymlink, Link: "../bin"},
+		{Path: "lib/gone", Type: typeSymlink, Link: "nothere"},
 	}
 	for _, tc := range []struct {
 		name string
@@ -33,6 +35,8 @@ func TestResolveBins(t *testing.T) {
 		{"no match", map[string]string{"x": "bin/x"}, nil, `bin "x": "bin/x" matches no file of the installed package; it must match exactly one`},
 		{"directory does not count", map[string]string{"b": "bin"}, nil, `"bin" matches no file`},
 		{"two matches", map[string]string{"tool": "bin/tool*"}, nil, `"bin/tool*" matches 2 files (bin/tool, bin/tool.exe)`},
+		{"symlink to a directory", map[string]string{"d": "lib/d"}, nil, `bin "d": "lib/d" leads to the directory "bin", not to a file`},
+		{"symlink to nothing", map[string]string{"g": "lib/gone"}, nil, `bin "g": "lib/gone" is a symlink to "lib/nothere", which the package does not hold`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := resolveBins(&lock.Package{Name: "p", Bin: tc.bin}, files)
@@ -40,7 +44,7 @@ func TestResolveBins(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want %q", err, tc.err)
 				}
-				if h := hint.Of(err); len(h) == 0 || !strings.Contains(h[0], "the package has: bin/tool, bin/tool.exe, lib/run.sh, lib/l") {
+				if h := hint.Of(err); len(h) == 0 || !strings.Contains(h[0], "the package has: bin/tool, bin/tool.exe, lib/run.sh, lib/l") && !strings.Contains(h[0], "name a file of the package") {
 					t.Errorf("hints = %q", h)
 				}
 				return
