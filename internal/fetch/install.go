@@ -704,7 +704,8 @@ func checkLockPackage(p *lock.Package) error {
 }
 
 // inPlace reports whether every file the state records for a package is on
-// disk with its recorded type, size and modification time. It only stats.
+// disk with its recorded type, size, modification time and execute bits
+// (a command that lost them cannot run). It only stats.
 func inPlace(pkgDir string, s *pkgState) bool {
 	fi, err := os.Lstat(pkgDir)
 	if err != nil || !fi.IsDir() {
@@ -719,8 +720,17 @@ func inPlace(pkgDir string, s *pkgState) bool {
 		if f.Type != typeDir && (fi.Size() != f.Size || fi.ModTime().UnixNano() != f.MTime) {
 			return false
 		}
+		if !sameExec(fi, f) {
+			return false
+		}
 	}
 	return true
+}
+
+// sameExec reports whether the file fi has the execute bits recorded for f
+// (always, for what is not a regular file or was recorded without a mode).
+func sameExec(fi os.FileInfo, f *placed) bool {
+	return f.Type != typeFile || f.Mode == 0 || fi.Mode().Perm()&0o111 == os.FileMode(f.Mode)&0o111
 }
 
 func sameType(fi os.FileInfo, typ string) bool {

@@ -416,8 +416,12 @@ func verifyOne(pkgDir string, f *placed, want string) (VerifyFile, int64, error)
 	if err != nil {
 		return vf, -1, err
 	}
-	if sum != want {
+	switch {
+	case sum != want:
 		vf.Status, vf.Want, vf.Got = FileModified, want, sum
+	case !sameExec(fi, f):
+		vf.Status = FileModified
+		vf.Want, vf.Got = fmt.Sprintf("(mode %#o)", f.Mode&0o777), fmt.Sprintf("(mode %#o)", fi.Mode().Perm())
 	}
 	return vf, n, nil
 }
