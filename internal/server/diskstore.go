@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -466,6 +467,31 @@ func (d *DiskStore) CreateProject(p Project) (Project, error) {
 		return Project{}, err
 	}
 	return p, nil
+}
+
+// DeleteProject implements Store.
+func (d *DiskStore) DeleteProject(id int64) error {
+	return d.change(func() (func(), error) {
+		p, ok := d.projects[id]
+		if !ok {
+			return nil, fmt.Errorf("project %d: %w", id, ErrNotExist)
+		}
+		for _, pkg := range d.packages {
+			if pkg.ProjectID == id {
+				return nil, fmt.Errorf("project %d holds packages: %w", id, ErrExist)
+			}
+		}
+		delete(d.projects, id)
+		removed := map[int64]Group{}
+		for _, g := range unusedGroups(d.groups, d.projects, p.Path) {
+			removed[g] = d.groups[g]
+			delete(d.groups, g)
+		}
+		return func() {
+			d.projects[id] = p
+			maps.Copy(d.groups, removed)
+		}, nil
+	})
 }
 
 // Groups implements Store.

@@ -72,6 +72,61 @@ func dirEntries(t *testing.T, dir string) []string {
 	return names
 }
 
+// DeleteProject undoes CreateProject for a project with no package: the
+// project goes, and so do the groups above it that no other project is
+// below; a project with a package stays.
+func TestStoreDeleteProject(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		new  func(t *testing.T) Store
+	}{
+		{"mem", func(t *testing.T) Store { return NewMemStore() }},
+		{"disk", func(t *testing.T) Store { return openDisk(t, t.TempDir()) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.new(t)
+			keep, err := s.CreateProject(Project{Path: "acme/tools/keep"})
+			must(t, err)
+			gone, err := s.CreateProject(Project{Path: "Acme/other/sub/gone"})
+			must(t, err)
+			full, err := s.CreateProject(Project{Path: "full/one"})
+			must(t, err)
+			_, _, err = s.CreatePackage(Package{ProjectID: full.ID, Name: "p", Version: "1", Type: "generic", Status: StatusDefault}, PackageFile{FileName: "f", SHA256: sum("x")})
+			must(t, err)
+
+			must(t, s.DeleteProject(gone.ID))
+			if _, err := s.Project(gone.ID); !errors.Is(err, ErrNotExist) {
+				t.Errorf("deleted project still there: %v", err)
+			}
+			groups, err := s.Groups()
+			must(t, err)
+			var paths []string
+			for _, g := range groups {
+				paths = append(paths, g.Path)
+			}
+			if want := []string{"acme", "acme/tools", "full"}; !slices.Equal(paths, want) {
+				t.Errorf("groups after the delete: %q, want %q", paths, want)
+			}
+			if err := s.DeleteProject(full.ID); !errors.Is(err, ErrExist) {
+				t.Errorf("deleting a project with a package: %v, want ErrExist", err)
+			}
+			if err := s.DeleteProject(gone.ID); !errors.Is(err, ErrNotExist) {
+				t.Errorf("deleting it twice: %v, want ErrNotExist", err)
+			}
+			if _, err := s.Project(keep.ID); err != nil {
+				t.Errorf("the other project: %v", err)
+			}
+			if d, ok := s.(*DiskStore); ok {
+				must(t, d.Close())
+				r := openDisk(t, d.Dir())
+				if _, err := r.Project(gone.ID); !errors.Is(err, ErrNotExist) {
+					t.Errorf("deleted project back after reopening: %v", err)
+				}
+			}
+		})
+	}
+}
+
 // TestStoreContract holds MemStore and DiskStore to the same Store
 // semantics.
 func TestStoreContract(t *testing.T) {
@@ -680,12 +735,17 @@ func TestDiskStoreInterruptedUpload(t *testing.T) {
 	if got := dirEntries(t, filepath.Join(dir, "blobs", "sha256")); len(got) != 0 {
 		t.Errorf("blobs after the interrupted upload: %q", got)
 	}
-	p, err := d.Project(7)
-	must(t, err)
-	if pkgs, _ := d.Packages(p.ID); len(pkgs) != 0 {
+	// It was the project's first upload: the project goes with it.
+	if _, err := d.Project(7); !errors.Is(err, ErrNotExist) {
+		t.Errorf("the interrupted upload left its project: %v", err)
+	}
+	if pkgs, _ := d.Packages(7); len(pkgs) != 0 {
 		t.Errorf("the interrupted upload left packages %+v", pkgs)
 	}
-	resp, err := http.Get(ts.URL + "/api/v4/projects/7/packages/generic/pkg/1.0.0/big.bin")
+	req, err := http.NewRequest(http.MethodGet, ts.URL+"/api/v4/projects/7/packages/generic/pkg/1.0.0/big.bin", nil)
+	must(t, err)
+	req.Header.Set("Private-Token", "tok")
+	resp, err := http.DefaultClient.Do(req)
 	must(t, err)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {

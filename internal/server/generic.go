@@ -224,6 +224,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, pid, rest string
 	limit := s.fileSizeLimit()
 	tooLarge := limit > 0 && r.ContentLength > limit
 	p, found := s.lookupProject(pid)
+	created := false
 	if !found && s.opts.AutoCreateProjects && id.kind == userIdent {
 		np, invalid, ok := autoProject(pid)
 		switch {
@@ -234,7 +235,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, pid, rest string
 			writeJSON(w, http.StatusBadRequest, message("400 Bad request - File is too large"))
 			return
 		case ok:
-			p, found = s.autoCreate(np, id.user)
+			p, created, found = s.autoCreate(np, id.user)
 		}
 	}
 	if !found || !s.canReadProject(id, p, authGenericPut) {
@@ -258,6 +259,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, pid, rest string
 	}
 
 	file, err := s.addFile(p.ID, g.name, g.version, g.storedName(), body, status, true)
+	if err != nil && created {
+		s.dropCreated(p.ID)
+	}
 	switch {
 	case errors.Is(err, errTooLarge):
 		writeJSON(w, http.StatusBadRequest, message("400 Bad request - File is too large"))
@@ -364,7 +368,7 @@ func pathChar(r rune) bool {
 // autoCreate creates p, a project from autoProject, with the uploading
 // user as its Owner, or returns the project that took its ID or path
 // meanwhile.
-func (s *Server) autoCreate(p Project, user string) (Project, bool) {
+func (s *Server) autoCreate(p Project, user string) (_ Project, created, ok bool) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	q, err := s.store.ProjectByPath(p.Path)
@@ -372,14 +376,36 @@ func (s *Server) autoCreate(p Project, user string) (Project, bool) {
 		q, err = s.store.Project(p.ID)
 	}
 	if err == nil {
-		return q, true
+		return q, false, true
 	}
 	p, err = s.store.CreateProject(p)
 	if err != nil {
-		return Project{}, false
+		return Project{}, false, false
 	}
 	s.AddMember(p.ID, user, Owner)
-	return p, true
+	return p, true, true
+}
+
+// dropCreated removes project id, which an upload created and then failed
+// to store its file in (a body over the size limit, stalled or cut off), as
+// long as nothing was stored in it and no other upload is storing into it:
+// only a successful upload creates a project, as on GitLab.
+func (s *Server) dropCreated(id int64) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.mu.Lock()
+	for k := range s.creating {
+		if k.project == id {
+			s.mu.Unlock()
+			return
+		}
+	}
+	s.mu.Unlock()
+	if s.store.DeleteProject(id) == nil {
+		s.mu.Lock()
+		delete(s.members, id)
+		s.mu.Unlock()
+	}
 }
 
 // fileSizeLimit is the upload size limit; negative means none.

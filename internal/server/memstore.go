@@ -59,6 +59,26 @@ func (m *MemStore) CreateProject(p Project) (Project, error) {
 	return p, nil
 }
 
+// DeleteProject implements Store.
+func (m *MemStore) DeleteProject(id int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.projects[id]
+	if !ok {
+		return fmt.Errorf("project %d: %w", id, ErrNotExist)
+	}
+	for _, pkg := range m.packages {
+		if pkg.ProjectID == id {
+			return fmt.Errorf("project %d holds packages: %w", id, ErrExist)
+		}
+	}
+	delete(m.projects, id)
+	for _, g := range unusedGroups(m.groups, m.projects, p.Path) {
+		delete(m.groups, g)
+	}
+	return nil
+}
+
 // Groups implements Store.
 func (m *MemStore) Groups() ([]Group, error) {
 	m.mu.RLock()

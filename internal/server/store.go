@@ -108,6 +108,11 @@ type Store interface {
 	// with it, under the next free group ID, so that groups have stable
 	// numeric IDs.
 	CreateProject(p Project) (Project, error)
+	// DeleteProject removes a project that holds no package, and each
+	// group above it that no other project is below: it undoes a
+	// CreateProject whose first upload failed. It fails with ErrNotExist
+	// for no such project, and ErrExist when the project holds a package.
+	DeleteProject(id int64) error
 	// Project returns the project with the given ID, or ErrNotExist.
 	Project(id int64) (Project, error)
 	// ProjectByPath returns the project with the given full path, ignoring
@@ -183,6 +188,28 @@ func parentGroups(projectPath string) []string {
 	for i := 0; i < len(projectPath); i++ {
 		if projectPath[i] == '/' && i > 0 {
 			out = append(out, projectPath[:i])
+		}
+	}
+	return out
+}
+
+// unusedGroups returns the IDs of the groups above projectPath that no
+// project of projects is below.
+func unusedGroups(groups map[int64]Group, projects map[int64]Project, projectPath string) []int64 {
+	var out []int64
+	for id, g := range groups {
+		if !slices.ContainsFunc(parentGroups(projectPath), func(gp string) bool { return strings.EqualFold(gp, g.Path) }) {
+			continue
+		}
+		used := false
+		for _, p := range projects {
+			if len(p.Path) > len(g.Path) && strings.EqualFold(p.Path[:len(g.Path)+1], g.Path+"/") {
+				used = true
+				break
+			}
+		}
+		if !used {
+			out = append(out, id)
 		}
 	}
 	return out

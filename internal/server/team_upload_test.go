@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -124,6 +125,34 @@ func TestMaxFileSizeStoresNothing(t *testing.T) {
 		if _, ok, _ := f.srv.livePackage(1, "tool", v); ok {
 			t.Errorf("a refused upload created tool@%s", v)
 		}
+	}
+
+	// A chunked upload cut at the limit into a new project creates no
+	// project, and no group for it: a consumer who mistypes that project
+	// still gets 404.
+	req, err = http.NewRequest(http.MethodPut, f.ts.URL+genericPath("neworg%2Fsub%2Fnew", "tool/1.0.0/chunked.bin"), &endless{max: 1 << 20, stop: stop})
+	must(t, err)
+	req.Header.Set("PRIVATE-TOKEN", "rw")
+	resp, err = f.client.Do(req)
+	if err != nil {
+		t.Fatalf("chunked upload over the limit into a new project: %v", err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || string(body) != tooLarge {
+		t.Errorf("chunked upload over the limit into a new project: %d %s", resp.StatusCode, body)
+	}
+	if _, err := store.ProjectByPath("neworg/sub/new"); !errors.Is(err, ErrNotExist) {
+		t.Errorf("a failed upload created its project: %v", err)
+	}
+	if groups, _ := store.Groups(); slices.ContainsFunc(groups, func(g Group) bool { return strings.HasPrefix(g.Path, "neworg") }) {
+		t.Errorf("a failed upload left groups: %v", groups)
+	}
+	if res := f.get("/api/v4/projects/neworg%2Fsub%2Fnew/packages", rw...); res.status != 404 {
+		t.Errorf("listing the project a failed upload named: %d %s", res.status, res.body)
+	}
+	if res := f.put(genericPath("neworg%2Fsub%2Fnew", "tool/1.0.0/ok.bin"), "fine", rw...); res.status != 201 {
+		t.Errorf("a good upload after it: %d %s", res.status, res.body)
 	}
 }
 
