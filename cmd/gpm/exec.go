@@ -108,7 +108,11 @@ func (c *cli) runTool(path string, args []string) error {
 	}
 	var cmd *exec.Cmd
 	if runtime.GOOS == "windows" && strings.EqualFold(filepath.Ext(path), ".cmd") {
-		cmd = exec.Command("cmd", append([]string{"/c", path}, args...)...)
+		var err error
+		if cmd, err = shimCommand(path, args); err != nil {
+			return withHint(usageError("gpm exec: %v", err),
+				"run %s from cmd or PowerShell with your own quoting", path)
+		}
 	} else {
 		cmd = exec.Command(path, args...)
 	}
