@@ -770,14 +770,19 @@ func (c *checker) bin(path []string, v any) map[string]string {
 // binClaims reports command names claimed by two packages: both would be
 // linked at DIR/.bin/NAME.
 func (c *checker) binClaims(m *Manifest) {
-	owner := map[string]string{}
+	type claim struct{ pkg, name string }
+	owner := map[string]claim{}
 	for _, p := range m.Packages {
 		for _, name := range slices.Sorted(maps.Keys(p.Bin)) {
 			if other, ok := owner[strings.ToLower(name)]; ok {
-				c.addf([]string{"packages", p.Name, "bin"}, "command %q is also linked by package %q; both would be .bin/%s: leave it out of one, or rename it with the table form, bin = { NEWNAME = %q }", name, other, name, p.Bin[name])
+				if other.pkg == p.Name {
+					c.addf([]string{"packages", p.Name, "bin"}, "commands %q and %q differ only in case, and would be one file on macOS and Windows: rename one", other.name, name)
+					continue
+				}
+				c.addf([]string{"packages", p.Name, "bin"}, "command %q is also linked by package %q; both would be .bin/%s: leave it out of one, or rename it with the table form, bin = { NEWNAME = %q }", name, other.pkg, name, p.Bin[name])
 				continue
 			}
-			owner[strings.ToLower(name)] = p.Name
+			owner[strings.ToLower(name)] = claim{p.Name, name}
 		}
 	}
 }

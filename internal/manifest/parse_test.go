@@ -273,6 +273,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{`3: packages.a.bin[1]: command "tool" is given twice (also for "a/tool")`}},
 		{"bin name claimed by two packages", "[packages.a]\nproject = 1\nbin = [\"bin/tool\"]\n[packages.b]\nproject = 2\nbin = { tool = \"tool{exe}\" }\n",
 			[]string{`6: packages.b.bin: command "tool" is also linked by package "a"; both would be .bin/tool: leave it out of one, or rename it with the table form, bin = { NEWNAME = "tool{exe}" }`}},
+		{"bin names of one package that differ in case", "[packages.a]\nproject = 1\nbin = { tool = \"bin/tool\", Tool = \"bin/Tool\" }\n",
+			[]string{`3: packages.a.bin: commands "Tool" and "tool" differ only in case, and would be one file on macOS and Windows: rename one`}},
 		{"files a string", "[packages.a]\nproject = 1\nfiles = \"*.tgz\"\n",
 			[]string{"3: packages.a.files: expected array of strings, got string"}},
 		{"files element not a string", "[packages.a]\nproject = 1\nfiles = [\n  \"a\",\n  2,\n]\n",
