@@ -53,7 +53,7 @@ func runList(c *cli, args []string) error {
 	}
 	if p.Lock == nil {
 		if c.g.json {
-			return writeJSON(c, map[string]any{"packages": []listEntry{}})
+			return writeJSON(c, map[string]any{"platform": p.Platform, "packages": []listEntry{}})
 		}
 		c.printf("no %s yet: run 'gpm install' to resolve and lock %s\n", p.LockPath, plural(len(p.Manifest.Packages), "package"))
 		return nil

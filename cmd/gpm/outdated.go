@@ -43,7 +43,7 @@ func runOutdated(c *cli, args []string, exitCode bool) error {
 	}
 	n := 0
 	for _, r := range rows {
-		if r.Outdated || r.Latest != r.Locked {
+		if r.Outdated || r.NewerLatest() {
 			n++
 		}
 	}

@@ -25,6 +25,17 @@ type Outdated struct {
 	Platforms []string `json:"platforms,omitempty"`
 }
 
+// NewerLatest reports whether the newest stable version is newer than the
+// locked one (or there is one and nothing is locked): in version order, not
+// as strings, since a non-semver pin or a prerelease newer than every
+// stable version is not behind a Latest that differs from it.
+func (o Outdated) NewerLatest() bool {
+	if o.Latest == "" {
+		return false
+	}
+	return o.Locked == "" || version.Compare(version.Parse(o.Latest), version.Parse(o.Locked)) > 0
+}
+
 // Outdated lists, for every manifest entry in manifest order, the locked
 // version, the newest version its constraint allows and the newest version
 // overall. It changes nothing.
