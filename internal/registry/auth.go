@@ -277,12 +277,16 @@ type netrcEntry struct {
 }
 
 // parseNetrc reads the machine, default, login and password tokens of a
-// .netrc file, skipping macdef bodies, the way curl and the go command do.
+// .netrc file, skipping comment lines and macdef bodies, the way curl and
+// the go command do. Tokens are separated by any white space, newlines
+// included ("machine" may end a line and its host begin the next), and may
+// be double-quoted with backslash escapes, as curl reads them.
 func parseNetrc(data string) []netrcEntry {
 	var (
 		entries []netrcEntry
 		cur     *netrcEntry
 		inMacro bool
+		key     string // the keyword whose value comes next
 	)
 	sc := bufio.NewScanner(strings.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
@@ -297,36 +301,67 @@ func parseNetrc(data string) []netrcEntry {
 		if strings.HasPrefix(strings.TrimSpace(line), "#") {
 			continue
 		}
-		f := strings.Fields(line)
-		for i := 0; i < len(f); i++ {
-			switch f[i] {
-			case "machine":
-				if i+1 < len(f) {
-					entries = append(entries, netrcEntry{machine: f[i+1]})
+		for _, tok := range netrcTokens(line) {
+			if key != "" {
+				switch key {
+				case "machine":
+					entries = append(entries, netrcEntry{machine: tok})
 					cur = &entries[len(entries)-1]
-					i++
+				case "login", "password":
+					if cur != nil {
+						if key == "login" {
+							cur.login = tok
+						} else {
+							cur.password = tok
+						}
+					}
 				}
+				key = ""
+				continue
+			}
+			switch tok {
+			case "machine", "login", "password", "account":
+				key = tok
 			case "default":
 				entries = append(entries, netrcEntry{isDefault: true})
 				cur = &entries[len(entries)-1]
-			case "login", "password", "account":
-				if i+1 < len(f) {
-					if cur != nil {
-						if f[i] == "login" {
-							cur.login = f[i+1]
-						} else if f[i] == "password" {
-							cur.password = f[i+1]
-						}
-					}
-					i++
-				}
 			case "macdef":
 				inMacro = true
-				i = len(f)
+			}
+			if inMacro {
+				break
 			}
 		}
 	}
 	return entries
+}
+
+// netrcTokens splits a .netrc line into tokens: runs of non-space, or
+// double-quoted strings in which a backslash escapes the next character.
+func netrcTokens(line string) []string {
+	var out []string
+	for i := 0; i < len(line); {
+		if line[i] == ' ' || line[i] == '\t' || line[i] == '\r' {
+			i++
+			continue
+		}
+		var b strings.Builder
+		if line[i] == '"' {
+			for i++; i < len(line) && line[i] != '"'; i++ {
+				if line[i] == '\\' && i+1 < len(line) {
+					i++
+				}
+				b.WriteByte(line[i])
+			}
+			i++ // the closing quote
+		} else {
+			for ; i < len(line) && line[i] != ' ' && line[i] != '\t' && line[i] != '\r'; i++ {
+				b.WriteByte(line[i])
+			}
+		}
+		out = append(out, b.String())
+	}
+	return out
 }
 
 // lookupNetrc returns the first entry for host (or host:port), falling back

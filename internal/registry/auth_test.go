@@ -265,3 +265,27 @@ default login dan password pd
 		t.Error("found an entry for a host not in the file")
 	}
 }
+
+// A .netrc is a stream of tokens, not of lines: a keyword's value may be on
+// the next line. Read line by line, the password of the second machine
+// below went to the first one, a token meant for one instance sent to
+// another. Values may be double-quoted, with backslash escapes, as curl
+// reads them.
+func TestParseNetrcTokensAcrossLines(t *testing.T) {
+	const data = `machine gitlab.example.com login a password tokA
+machine
+evil.example.com login b password
+tokB
+machine q.example.com login "a b" password "to\"k en"
+`
+	for _, tt := range []struct{ host, login, pw string }{
+		{"gitlab.example.com", "a", "tokA"},
+		{"evil.example.com", "b", "tokB"},
+		{"q.example.com", "a b", `to"k en`},
+	} {
+		login, pw, ok := lookupNetrc(data, tt.host, tt.host)
+		if !ok || login != tt.login || pw != tt.pw {
+			t.Errorf("lookupNetrc(%q) = %q, %q, %v; want %q, %q", tt.host, login, pw, ok, tt.login, tt.pw)
+		}
+	}
+}
