@@ -646,7 +646,18 @@ func parseTime(s string) time.Time {
 func decodeArray(data []byte) ([]json.RawMessage, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '[' {
-		return nil, fmt.Errorf("unexpected response: want a JSON array, got %q", sanitize(string(data[:min(len(data), 40)])))
+		// What it looks like, not its bytes: a body that echoes the
+		// request could hold the token, and a cut one cannot be scrubbed.
+		what := "text"
+		switch {
+		case len(data) == 0:
+			what = "an empty body"
+		case data[0] == '{':
+			what = "a JSON object"
+		case data[0] == '<':
+			what = "HTML or XML (a login page or a proxy's error?)"
+		}
+		return nil, fmt.Errorf("unexpected response: want a JSON array, got %s of %d bytes", what, len(data))
 	}
 	var rows []json.RawMessage
 	if err := json.Unmarshal(data, &rows); err != nil {

@@ -545,3 +545,20 @@ func TestPaginationRereadsAListingThatChanged(t *testing.T) {
 		})
 	}
 }
+
+// A listing that is not a JSON array is described, not quoted: a body that
+// echoes the request could hold the token, and a quote cut at some length
+// could not be scrubbed of it.
+func TestUnexpectedListingBodyNotQuoted(t *testing.T) {
+	for body, want := range map[string]string{
+		`"glpat-SECRETSECRETSECRET"`:     "got text of 26 bytes",
+		`{"token":"glpat-SECRETSECRET"}`: "got a JSON object of 30 bytes",
+		"<html>glpat-SECRETSECRET":       "got HTML or XML",
+		"":                               "got an empty body",
+	} {
+		_, err := decodeArray([]byte(body))
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("decodeArray(%q) = %v, want an error with %q and no part of the body", body, err, want)
+		}
+	}
+}
