@@ -43,11 +43,10 @@ func (p *Project) Add(ctx context.Context, e manifest.Entry, o InstallOptions) (
 	if len(e.Files) == 0 {
 		p.platformFiles(ctx, &e, newest)
 	}
-	next, err := manifest.Append(p.ManifestPath, data, e)
-	if err != nil {
+	if _, err := manifest.Append(p.ManifestPath, data, e); err != nil {
 		return e, nil, err
 	}
-	res, err := p.editAndInstall(ctx, data, next, o)
+	res, err := p.editAndInstall(ctx, func(data []byte) ([]byte, error) { return manifest.Append(p.ManifestPath, data, e) }, o)
 	return e, res, err
 }
 
@@ -130,26 +129,28 @@ func DefaultConstraint(v version.Version) string {
 // drops its lock entry and removes the files gpm placed for it. If anything
 // fails, the manifest and the lock are left as they were.
 func (p *Project) Remove(ctx context.Context, name string, o InstallOptions) (*Result, error) {
-	data, err := os.ReadFile(p.ManifestPath)
-	if err != nil {
-		return nil, err
-	}
-	next, err := manifest.Remove(p.ManifestPath, data, name)
-	if err != nil {
-		return nil, err
-	}
-	return p.editAndInstall(ctx, data, next, o)
+	return p.editAndInstall(ctx, func(data []byte) ([]byte, error) { return manifest.Remove(p.ManifestPath, data, name) }, o)
 }
 
-// editAndInstall writes the edited manifest and installs, all under the
-// vendor directory's lock. A failed install puts the old manifest and lock
-// back, so a failed add or remove changes nothing.
-func (p *Project) editAndInstall(ctx context.Context, old, next []byte, o InstallOptions) (*Result, error) {
+// editAndInstall edits the manifest and installs, all under the vendor
+// directory's lock. The manifest is read under the lock, so that two gpm
+// add or remove runs at once each edit what the other wrote instead of
+// writing back what they read before. A failed install puts the old
+// manifest and lock back, so a failed add or remove changes nothing.
+func (p *Project) editAndInstall(ctx context.Context, edit func([]byte) ([]byte, error), o InstallOptions) (*Result, error) {
 	unlock, err := fetch.LockDir(p.Dir)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
+	old, err := os.ReadFile(p.ManifestPath)
+	if err != nil {
+		return nil, err
+	}
+	next, err := edit(old)
+	if err != nil {
+		return nil, err
+	}
 	if err := p.readLock(); err != nil {
 		return nil, err
 	}
