@@ -370,8 +370,16 @@ func (t *clientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else {
 		stripCredentials(r.Header)
 	}
+	var sent *sendBody
+	if r.Body != nil && r.Body != http.NoBody {
+		sent = newSendBody(r.Body, t.c.readTimeout, cancel)
+		r.Body = sent
+	}
 	start := time.Now()
 	resp, err := t.base.RoundTrip(r)
+	if err != nil && sent != nil && sent.stalled.Load() {
+		err = &sendStallError{t.c.readTimeout}
+	}
 	if t.c.logf != nil {
 		d := time.Since(start).Round(time.Millisecond)
 		if err != nil {

@@ -69,3 +69,54 @@ func (b *idleBody) Close() error {
 	b.cancel()
 	return err
 }
+
+// sendBody is a request body that must keep being read: the transport reads
+// it as it sends, so a server that stops reading an upload blocks the
+// transport's write, and nothing else times out (the response header
+// timeout starts only once the body is sent). When no read comes for the
+// read timeout between the first read and the end of the body, it cancels
+// the request. (Connecting has timeouts of its own.)
+type sendBody struct {
+	rc      io.ReadCloser
+	timer   *time.Timer
+	timeout time.Duration
+	stalled atomic.Bool
+}
+
+func newSendBody(rc io.ReadCloser, timeout time.Duration, cancel context.CancelFunc) *sendBody {
+	b := &sendBody{rc: rc, timeout: timeout}
+	b.timer = time.AfterFunc(timeout, func() {
+		b.stalled.Store(true)
+		cancel()
+	})
+	b.timer.Stop()
+	return b
+}
+
+func (b *sendBody) Read(p []byte) (int, error) {
+	b.timer.Reset(b.timeout)
+	n, err := b.rc.Read(p)
+	if err != nil {
+		b.timer.Stop() // the body is sent (or failed): the response's timeouts take over
+	}
+	return n, err
+}
+
+func (b *sendBody) Close() error {
+	b.timer.Stop()
+	return b.rc.Close()
+}
+
+// sendStallError is an upload the server stopped reading for the read
+// timeout. It is transient: whether to retry is the caller's (an upload
+// checks first whether the file landed).
+type sendStallError struct{ d time.Duration }
+
+func (e *sendStallError) Error() string {
+	return fmt.Sprintf("the server stopped reading the upload for %v", e.d)
+}
+
+// Hints says what the timeout is and how to change it.
+func (e *sendStallError) Hints() []string {
+	return []string{fmt.Sprintf("the server took no more of the upload for %v, so gpm gave up on it; if the registry or a proxy in front of it is known to pause longer, raise GPM_READ_TIMEOUT (e.g. GPM_READ_TIMEOUT=2m)", e.d)}
+}

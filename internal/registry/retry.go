@@ -117,7 +117,8 @@ func classify(err error) (retry bool, after time.Duration) {
 // stalled bodies, and timeouts.
 func transientNetError(err error) bool {
 	var stall *stallError
-	if errors.As(err, &stall) {
+	var sendStall *sendStallError
+	if errors.As(err, &stall) || errors.As(err, &sendStall) {
 		return true
 	}
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
