@@ -129,7 +129,7 @@ func (p *Project) install(ctx context.Context, o InstallOptions) (*Result, error
 	if err != nil {
 		return nil, err
 	}
-	next := &lock.File{Version: lock.MinVersion, Platforms: slices.Clone(p.Manifest.Platforms), Packages: append(slices.Clone(pl.keep), resolved...)}
+	next := &lock.File{Version: lock.MinVersion, Platforms: lockPlatforms(p.Manifest.Platforms, p.Lock), Packages: append(slices.Clone(pl.keep), resolved...)}
 	sort.Slice(next.Packages, func(i, j int) bool { return next.Packages[i].Name < next.Packages[j].Name })
 
 	// Only the current platform's files (and the shared ones) are
@@ -152,6 +152,17 @@ func (p *Project) install(ctx context.Context, o InstallOptions) (*Result, error
 	}
 	p.Lock = next
 	return res, nil
+}
+
+// lockPlatforms is the platforms line of the next lock: the manifest's, in
+// the order of the current lock when they are the same platforms. Their
+// order means nothing, so reordering [install] platforms changes no lock
+// (and install --locked, which compares them as a set, says so).
+func lockPlatforms(manifest []string, old *lock.File) []string {
+	if old != nil && slices.Equal(slices.Sorted(slices.Values(manifest)), slices.Sorted(slices.Values(old.Platforms))) {
+		return slices.Clone(old.Platforms)
+	}
+	return slices.Clone(manifest)
 }
 
 // plan splits the manifest into entries whose lock entry can be kept and
