@@ -352,8 +352,21 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
+// onAPI reports whether u is under the API root api.
+func onAPI(u, api *url.URL) bool {
+	return strings.HasPrefix(u.Path, strings.TrimSuffix(api.Path, "/")+"/")
+}
+
+// presigned reports whether u carries a storage signature of its own (S3,
+// GCS, Azure).
+func presigned(u *url.URL) bool {
+	q := u.Query()
+	return q.Has("X-Amz-Signature") || q.Has("X-Goog-Signature") || q.Has("Signature") || q.Has("sig")
+}
+
 // clientTransport adds the User-Agent to every hop and the credential only
-// to hops on the registry's own origin, logs each exchange, and gives every
+// to hops on the registry's own origin (not to a presigned URL off the API
+// that a redirect leads to), logs each exchange, and gives every
 // response body the client's read timeout: each hop runs under its own
 // context, cancelled when its body stays silent too long or is closed.
 type clientTransport struct {
@@ -365,9 +378,12 @@ func (t *clientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancel(req.Context())
 	r := req.Clone(ctx)
 	r.Header.Set("User-Agent", t.c.userAgent)
-	if sameOrigin(r.URL, t.c.api) {
+	if sameOrigin(r.URL, t.c.api) && (req.Response == nil || onAPI(r.URL, t.c.api) || !presigned(r.URL)) {
 		t.c.cred.apply(r.Header, r.URL.Path)
 	} else {
+		// Another origin, or a redirect on the registry's own origin to a
+		// presigned URL off the API (object storage behind the same
+		// host): it carries its own authority, and S3 refuses a second.
 		stripCredentials(r.Header)
 	}
 	var sent *sendBody
