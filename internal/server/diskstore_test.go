@@ -72,17 +72,20 @@ func dirEntries(t *testing.T, dir string) []string {
 	return names
 }
 
+// storeKinds are the Stores the contract tests hold to the same semantics.
+var storeKinds = []struct {
+	name string
+	new  func(t *testing.T) Store
+}{
+	{"mem", func(t *testing.T) Store { return NewMemStore() }},
+	{"disk", func(t *testing.T) Store { return openDisk(t, t.TempDir()) }},
+}
+
 // DeleteProject undoes CreateProject for a project with no package: the
 // project goes, and so do the groups above it that no other project is
 // below; a project with a package stays.
 func TestStoreDeleteProject(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		new  func(t *testing.T) Store
-	}{
-		{"mem", func(t *testing.T) Store { return NewMemStore() }},
-		{"disk", func(t *testing.T) Store { return openDisk(t, t.TempDir()) }},
-	} {
+	for _, tc := range storeKinds {
 		t.Run(tc.name, func(t *testing.T) {
 			s := tc.new(t)
 			keep, err := s.CreateProject(Project{Path: "acme/tools/keep"})
@@ -130,13 +133,7 @@ func TestStoreDeleteProject(t *testing.T) {
 // TestStoreContract holds MemStore and DiskStore to the same Store
 // semantics.
 func TestStoreContract(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		new  func(t *testing.T) Store
-	}{
-		{"mem", func(t *testing.T) Store { return NewMemStore() }},
-		{"disk", func(t *testing.T) Store { return openDisk(t, t.TempDir()) }},
-	} {
+	for _, tc := range storeKinds {
 		t.Run(tc.name, func(t *testing.T) {
 			s := tc.new(t)
 

@@ -130,17 +130,8 @@ func TestMaxFileSizeStoresNothing(t *testing.T) {
 	// A chunked upload cut at the limit into a new project creates no
 	// project, and no group for it: a consumer who mistypes that project
 	// still gets 404.
-	req, err = http.NewRequest(http.MethodPut, f.ts.URL+genericPath("neworg%2Fsub%2Fnew", "tool/1.0.0/chunked.bin"), &endless{max: 1 << 20, stop: stop})
-	must(t, err)
-	req.Header.Set("PRIVATE-TOKEN", "rw")
-	resp, err = f.client.Do(req)
-	if err != nil {
-		t.Fatalf("chunked upload over the limit into a new project: %v", err)
-	}
-	body, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 400 || string(body) != tooLarge {
-		t.Errorf("chunked upload over the limit into a new project: %d %s", resp.StatusCode, body)
+	if res := f.do(http.MethodPut, genericPath("neworg%2Fsub%2Fnew", "tool/1.0.0/chunked.bin"), &endless{max: 1 << 20, stop: stop}, rw...); res.status != 400 || string(res.body) != tooLarge {
+		t.Errorf("chunked upload over the limit into a new project: %d %s", res.status, res.body)
 	}
 	if _, err := store.ProjectByPath("neworg/sub/new"); !errors.Is(err, ErrNotExist) {
 		t.Errorf("a failed upload created its project: %v", err)
