@@ -75,6 +75,11 @@ func runVerify(c *cli, args []string, remote bool) error {
 		}
 		c.printf("%s@%s: %s\n", vp.Name, vp.Version, vp.Status)
 		for _, f := range vp.Files {
+			if strings.HasPrefix(f.Got, "(") {
+				// A description (a mode, a type), not a hash: worth showing.
+				c.printf("  %s %s: %s, want %s\n", f.Status, f.Path, f.Got, f.Want)
+				continue
+			}
 			c.printf("  %s %s\n", f.Status, f.Path)
 		}
 	}

@@ -27,7 +27,7 @@ type FileStatus string
 // File verdicts.
 const (
 	FileOK         FileStatus = "ok"
-	FileModified   FileStatus = "modified"   // content (or symlink target, or type) differs
+	FileModified   FileStatus = "modified"   // content (or symlink target, type, or execute bits) differs
 	FileMissing    FileStatus = "missing"    // gpm placed it; it is gone
 	FileUnexpected FileStatus = "unexpected" // in the package directory, but not placed by gpm
 )
